@@ -1,0 +1,36 @@
+"""The FastAPI application: routers, error format, request metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from api import errors
+from api.metrics import HTTP_REQUESTS
+from api.routes import assets, health, play
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Podium",
+        version="0.1.0",
+        description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
+    )
+    errors.install(app)
+    for module in (assets, play, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def count_requests(request: Request,
+                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    return app
+
+
+app = create_app()

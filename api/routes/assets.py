@@ -1,0 +1,86 @@
+"""`/v1/assets`: upload, list, show, delete, playback tokens (producers)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api import tokens
+from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep
+from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
+from api.streaming_form import stream_form_to_storage
+from ingest import keys
+from ingest.errors import PodiumError, UploadTooLarge
+from ingest.models import Asset, new_asset_id
+from workers import pipeline
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/assets", tags=["assets"])
+FORM_OVERHEAD = 64 * 1024
+
+
+@router.post("", status_code=202, response_model=AssetPublic)
+async def create_asset(request: Request, _: ProducerDep, settings: SettingsDep,
+                       store: StoreDep, redis: RedisDep) -> AssetPublic:
+    """Upload a video message (multipart `file` + fields); processing starts at once."""
+    declared = request.headers.get("content-length")
+    limit = settings.max_upload_bytes + FORM_OVERHEAD
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise UploadTooLarge(f"The upload is larger than the limit of "
+                             f"{settings.max_upload_bytes} bytes.")
+    asset_id = new_asset_id()
+    key = keys.source(asset_id)
+    form = await stream_form_to_storage(request.stream(), request.headers.get("content-type", ""),
+                                        store.storage, key, settings.max_upload_bytes)
+    try:
+        fields = AssetCreate.from_form(form.fields, form.filename)
+    except PodiumError:
+        await run_in_threadpool(store.storage.delete_prefix, keys.asset_prefix(asset_id))
+        raise
+    asset = Asset(id=asset_id, title=fields.title, speaker=fields.speaker,
+                  language=fields.language, visibility=fields.visibility,
+                  caption_mode=fields.captions, source_filename=form.filename)
+    await run_in_threadpool(store.create, asset)
+    await run_in_threadpool(pipeline.start, redis, asset_id)
+    log.info("asset %s uploaded: %d bytes (%s)", asset_id, form.size, form.demuxer)
+    return AssetPublic.of(asset, settings.public_url)
+
+
+@router.get("", response_model=AssetList)
+def list_assets(_: ProducerDep, settings: SettingsDep, store: StoreDep,
+                limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                cursor: Annotated[str | None, Query(max_length=64)] = None) -> AssetList:
+    """Assets, newest first, in pages."""
+    items, next_cursor = store.page(limit, cursor)
+    return AssetList(items=[AssetPublic.of(a, settings.public_url) for a in items],
+                     next_cursor=next_cursor)
+
+
+@router.get("/{asset_id}", response_model=AssetPublic)
+def get_asset(asset_id: str, _: ProducerDep, settings: SettingsDep,
+              store: StoreDep) -> AssetPublic:
+    """One asset with its live progress."""
+    return AssetPublic.of(store.get(asset_id), settings.public_url)
+
+
+@router.delete("/{asset_id}", status_code=204)
+def delete_asset(asset_id: str, _: ProducerDep, store: StoreDep, redis: RedisDep) -> Response:
+    """Delete the asset and every object stored for it."""
+    store.get(asset_id)
+    pipeline.cancel_all(redis, asset_id)
+    store.delete(asset_id)
+    return Response(status_code=204)
+
+
+@router.post("/{asset_id}/playback-tokens", status_code=201, response_model=PlaybackToken)
+def create_playback_token(asset_id: str, _: ProducerDep, settings: SettingsDep,
+                          store: StoreDep) -> PlaybackToken:
+    """A token that lets a viewer play a private asset (`?token=`)."""
+    store.get(asset_id)
+    token, expires = tokens.issue(settings.playback_secret, f"asset:{asset_id}",
+                                  settings.playback_token_ttl_s)
+    return PlaybackToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))

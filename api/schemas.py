@@ -1,0 +1,125 @@
+"""Request and response bodies of the public API (names follow shared/contract.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from ingest.errors import PodiumError
+from ingest.models import (
+    Asset,
+    CaptionMode,
+    CaptionTrack,
+    ErrorInfo,
+    Progress,
+    Rendition,
+    Visibility,
+)
+
+BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+MAX_TEXT = 200
+
+
+class Playback(BaseModel):
+    hls: str
+
+
+class AssetPublic(BaseModel):
+    id: str
+    status: str
+    title: str
+    speaker: str | None
+    language: str
+    visibility: str
+    created_at: datetime
+    duration_s: float | None
+    progress: Progress
+    renditions: list[Rendition]
+    captions: list[CaptionTrack]
+    playback: Playback | None
+    error: ErrorInfo | None
+
+    @classmethod
+    def of(cls, asset: Asset, public_url: str) -> AssetPublic:
+        playback = None
+        if asset.status == "ready":
+            playback = Playback(hls=f"{public_url.rstrip('/')}/play/{asset.id}.m3u8")
+        return cls(
+            id=asset.id, status=asset.status.value, title=asset.title, speaker=asset.speaker,
+            language=asset.language, visibility=asset.visibility.value,
+            created_at=asset.created_at, duration_s=asset.duration_s, progress=asset.progress,
+            renditions=asset.renditions, captions=asset.captions, playback=playback,
+            error=asset.error,
+        )
+
+
+class AssetList(BaseModel):
+    items: list[AssetPublic]
+    next_cursor: str | None
+
+
+class PlaybackToken(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class InvalidField(PodiumError):
+    code = "invalid_field"
+    status = 422
+
+
+class AssetCreate(BaseModel):
+    """The text fields of `POST /v1/assets`, validated after the file has streamed."""
+
+    title: str
+    speaker: str | None
+    language: str
+    captions: CaptionMode
+    visibility: Visibility
+
+    @classmethod
+    def from_form(cls, fields: dict[str, str], filename: str | None) -> AssetCreate:
+        title = _text(fields, "title") or _title_from(filename)
+        language = (fields.get("language") or "en").strip()
+        if not BCP47.fullmatch(language):
+            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
+                               f"not {language[:20]!r}.", code="invalid_language")
+        return cls(
+            title=title, speaker=_text(fields, "speaker"), language=language,
+            captions=_choice(fields, "captions", CaptionMode, CaptionMode.AUTO),
+            visibility=_choice(fields, "visibility", Visibility, Visibility.PUBLIC),
+        )
+
+
+def _text(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    value = " ".join(value.split())  # no control characters or line breaks in titles
+    if len(value) > MAX_TEXT:
+        raise InvalidField(f"'{name}' is longer than {MAX_TEXT} characters.")
+    return value or None
+
+
+E = TypeVar("E", CaptionMode, Visibility)
+
+
+def _choice(fields: dict[str, str], name: str, enum: type[E], default: E) -> E:
+    raw = fields.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return enum(raw)
+    except ValueError:
+        allowed = " | ".join(e.value for e in enum)
+        raise InvalidField(f"'{name}' must be one of {allowed}.", code=f"invalid_{name}") from None
+
+
+def _title_from(filename: str | None) -> str:
+    if not filename:
+        return "Untitled"
+    stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].rsplit(".", 1)[0]
+    return " ".join(stem.split())[:MAX_TEXT] or "Untitled"

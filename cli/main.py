@@ -1,0 +1,175 @@
+"""The `podium` command: run the stack or parts of it, repair the index, script assets."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from config import get_settings
+
+app = typer.Typer(help="Podium: video messages for live events.", no_args_is_help=True)
+assets_app = typer.Typer(help="Assets, through the HTTP API (for scripts).", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+
+@app.command()
+def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")] = -1) -> None:
+    """Start Redis, SeaweedFS, the API and workers on loopback; Ctrl-C stops them all."""
+    from cli.stack import Stack, api_port, prepare_environment
+
+    s = get_settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    env_extra = prepare_environment(s)
+    os.environ.update(env_extra)
+    get_settings.cache_clear()
+    s = get_settings()
+    stack = Stack(s, s.data_dir / "logs")
+    try:
+        stack.start_infra(env_extra)
+    except Exception as exc:
+        stack.stop()
+        typer.echo(f"could not start the stack: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    env = dict(os.environ)
+    _reconcile(quiet=True)
+    count = workers if workers >= 0 else (s.workers or os.cpu_count() or 1)
+    py = sys.executable
+    port = api_port(s.public_url)
+    stack.add("api", [py, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+                      "--port", str(port), "--no-access-log"], env)
+    for i in range(count):
+        stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env)
+    _wait_http(f"http://127.0.0.1:{port}/readyz", 60)
+    key = s.api_key_list[0]
+    typer.echo(f"""
+Podium is up.
+  API        {s.public_url}   (OpenAPI docs: {s.public_url}/docs)
+  workers    {count}
+  API key    {key}   (also in {s.data_dir / 'api-key'} when generated)
+  logs       {s.data_dir / 'logs'}
+
+  curl -H "Authorization: Bearer {key}" -F file=@talk.mp4 -F title=Keynote {s.public_url}/v1/assets
+
+Ctrl-C stops everything.""")
+    stack.supervise()
+
+
+def _wait_http(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    typer.echo(f"warning: {url} not ready after {timeout_s:.0f} s", err=True)
+
+
+@app.command()
+def worker(
+    queues: Annotated[list[str] | None, typer.Option("--queue", "-q")] = None,
+    burst: Annotated[bool, typer.Option(help="Exit when the queues are empty")] = False,
+) -> None:
+    """Run one RQ worker (media and captions queues unless told otherwise)."""
+    from workers.worker import run_worker
+
+    run_worker(queues, burst=burst)
+
+
+@app.command()
+def api(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the HTTP API alone."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port)
+
+
+@app.command()
+def reconcile() -> None:
+    """Rebuild the Redis index from the bucket and re-queue unfinished assets."""
+    _reconcile(quiet=False)
+
+
+def _reconcile(quiet: bool) -> None:
+    from workers import context
+    from workers.recovery import reconcile as run
+
+    report = run(context.asset_store(), context.redis_connection())
+    if not quiet or report.requeued:
+        typer.echo(f"reconcile: {report.indexed} assets indexed, {len(report.requeued)} re-queued"
+                   + (f" ({', '.join(report.requeued)})" if report.requeued else ""))
+
+
+def _client() -> httpx.Client:
+    s = get_settings()
+    key = os.environ.get("PODIUM_API_KEY") or (s.api_key_list or [""])[0]
+    key_file = s.data_dir / "api-key"
+    if not key and key_file.exists():
+        key = key_file.read_text().strip()
+    return httpx.Client(base_url=s.public_url, headers={"Authorization": f"Bearer {key}"},
+                        timeout=httpx.Timeout(30, read=600))
+
+
+def _show(resp: httpx.Response) -> None:
+    if resp.status_code >= 400:
+        typer.echo(resp.text, err=True)
+        raise typer.Exit(1)
+    if resp.content:
+        typer.echo(json.dumps(resp.json(), indent=2))
+
+
+@assets_app.command("upload")
+def assets_upload(path: Path, title: str | None = None, speaker: str | None = None,
+                  language: str = "en", captions: str = "auto", visibility: str = "public",
+                  wait: bool = typer.Option(False, help="Wait until ready or errored")) -> None:
+    """Upload a video file."""
+    data = {k: v for k, v in {"title": title, "speaker": speaker, "language": language,
+                              "captions": captions, "visibility": visibility}.items() if v}
+    with _client() as c, path.open("rb") as fh:
+        resp = c.post("/v1/assets", data=data, files={"file": (path.name, fh)})
+        if resp.status_code >= 400 or not wait:
+            _show(resp)
+            return
+        asset_id = resp.json()["id"]
+        while True:
+            resp = c.get(f"/v1/assets/{asset_id}")
+            body = resp.json()
+            if body.get("status") in ("ready", "errored"):
+                break
+            prog = body.get("progress", {})
+            typer.echo(f"{prog.get('stage')} {prog.get('percent')}%", err=True)
+            time.sleep(2)
+        _show(resp)
+
+
+@assets_app.command("list")
+def assets_list(limit: int = 50) -> None:
+    """List assets, newest first."""
+    with _client() as c:
+        _show(c.get("/v1/assets", params={"limit": limit}))
+
+
+@assets_app.command("get")
+def assets_get(asset_id: str) -> None:
+    """Show one asset."""
+    with _client() as c:
+        _show(c.get(f"/v1/assets/{asset_id}"))
+
+
+@assets_app.command("delete")
+def assets_delete(asset_id: str) -> None:
+    """Delete an asset and everything stored for it."""
+    with _client() as c:
+        _show(c.delete(f"/v1/assets/{asset_id}"))
+
+
+if __name__ == "__main__":
+    app()

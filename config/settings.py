@@ -1,0 +1,120 @@
+"""Every tunable of Podium in one settings class, read from the environment (prefix ``PODIUM_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Podium's configuration. Each field is documented in the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", env_file=None, extra="ignore")
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Path("var")
+    """Local state of `podium up`: Redis and SeaweedFS data, the generated API key, logs."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL viewers and speakers reach the API at; used in playback and upload links."""
+
+    # --- Redis / queues ----------------------------------------------------------------
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis for queues, progress and the asset index (rebuildable from the bucket)."""
+    queue_prefix: str = "podium"
+    """Prefix of RQ queue names and Redis keys, so several stacks can share one Redis."""
+
+    # --- S3-compatible storage ---------------------------------------------------------
+    s3_endpoint: str | None = None
+    """S3 endpoint URL. Unset: `podium up` runs SeaweedFS on 127.0.0.1:8333 and uses it."""
+    s3_public_endpoint: str | None = None
+    """Endpoint that viewers reach for presigned segment URLs (defaults to s3_endpoint)."""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "podium"
+    s3_access_key: str = "podium-dev"
+    s3_secret_key: str | None = None
+    """Unset: `podium up` generates one into var/s3-secret (never committed)."""
+
+    # --- auth --------------------------------------------------------------------------
+    api_keys: str = ""
+    """Comma-separated producer API keys. Empty: `podium up` generates one into var/api-key."""
+
+    signing_key: str | None = None
+    """Secret for playback tokens. Unset: derived from the S3 secret key."""
+    playback_token_ttl_s: int = 6 * 3600
+
+    # --- playback delivery -------------------------------------------------------------
+    segment_delivery: str = Field(default="presign", pattern="^(presign|cdn|proxy)$")
+    """How segments reach viewers: presigned storage URLs, a CDN base URL, or an API proxy."""
+    cdn_base_url: str | None = None
+    """With segment_delivery=cdn: base URL mapped onto the bucket root."""
+    presign_ttl_s: int = 6 * 3600
+
+    # --- limits on untrusted media -----------------------------------------------------
+    max_upload_bytes: int = 4 * 1024**3
+    max_duration_s: float = 3 * 3600
+    min_duration_s: float = 0.5
+    max_width: int = 7680
+    max_height: int = 4320
+    max_fps: float = 120.0
+    max_streams: int = 8
+    allowed_formats: str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,mxf"
+    """ffprobe demuxer names accepted as source containers (playlists, concat, images: refused)."""
+    allowed_video_codecs: str = "h264,hevc,vp8,vp9,av1,mpeg4,mpeg2video,prores,mjpeg,dnxhd,theora"
+    allowed_audio_codecs: str = (
+        "aac,mp3,opus,vorbis,flac,pcm_s16le,pcm_s24le,pcm_f32le,ac3,eac3,alac,mp2"
+    )
+
+    # --- transcoding ---------------------------------------------------------------------
+    ffmpeg_threads: int = 0
+    """Threads per ffmpeg process (0 = ffmpeg decides)."""
+    ffmpeg_nice: int = 10
+    x264_preset: str = "veryfast"
+    segment_duration_s: int = 4
+    transcode_timeout_factor: float = 6.0
+    """A transcode may take this many times the media's duration (plus a fixed minute)."""
+    probe_timeout_s: int = 60
+
+    # --- workers -------------------------------------------------------------------------
+    workers: int = 0
+    """RQ workers `podium up` starts (0 = one per core)."""
+    maintenance_interval_s: int = 30
+    """How often a worker looks for jobs abandoned by dead workers (RQ's default is 600 s)."""
+    job_monitoring_interval_s: int = 10
+    """Heartbeat period of a running job; an abandoned job is noticed ~60 s after it stops."""
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def allowed_format_set(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.allowed_formats.split(",") if x.strip())
+
+    @property
+    def allowed_video_codec_set(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.allowed_video_codecs.split(",") if x.strip())
+
+    @property
+    def allowed_audio_codec_set(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.allowed_audio_codecs.split(",") if x.strip())
+
+    @property
+    def playback_secret(self) -> str:
+        if self.signing_key:
+            return self.signing_key
+        import hashlib
+
+        return hashlib.sha256(f"playback|{self.s3_secret_key}".encode()).hexdigest()
+
+    @property
+    def viewer_s3_endpoint(self) -> str | None:
+        return self.s3_public_endpoint or self.s3_endpoint
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,185 @@
+"""Asset records: the bucket holds the truth (`assets/{id}/asset.json`), Redis an index and cache.
+
+Redis can be flushed or lost at any time: `rebuild_index` recreates everything it held from the
+bucket. Live progress (updated several times a second) lives only in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from ingest import keys
+from ingest.errors import NotFound, StorageError, TransientError
+from ingest.models import Asset, AssetStatus, Progress, Stage
+from ingest.storage import Storage
+
+log = logging.getLogger(__name__)
+
+CACHE_TTL_S = 24 * 3600
+TOMBSTONE_TTL_S = 7 * 24 * 3600
+
+
+class AssetStore:
+    def __init__(self, storage: Storage, redis: Redis, prefix: str = "podium") -> None:
+        self.storage = storage
+        self.redis = redis
+        self._index = f"{prefix}:assets"
+        self._prefix = prefix
+
+    def _cache_key(self, asset_id: str) -> str:
+        return f"{self._prefix}:asset:{asset_id}"
+
+    def _progress_key(self, asset_id: str) -> str:
+        return f"{self._prefix}:progress:{asset_id}"
+
+    def _tombstone_key(self, asset_id: str) -> str:
+        return f"{self._prefix}:deleted:{asset_id}"
+
+    # --- reads -----------------------------------------------------------------------------
+    def get(self, asset_id: str) -> Asset:
+        """The asset with live progress; NotFound for unknown or deleted ids."""
+        if not keys.is_valid_id(asset_id):
+            raise NotFound(f"No asset {asset_id!r}.", code="asset_not_found")
+        asset = self._load(asset_id)
+        if asset.status == AssetStatus.PREPARING:
+            live = self._live_progress(asset_id)
+            if live is not None:
+                asset.progress = live
+        return asset
+
+    def _load(self, asset_id: str) -> Asset:
+        try:
+            cached = self.redis.get(self._cache_key(asset_id))
+            if self.redis.exists(self._tombstone_key(asset_id)):
+                raise NotFound(f"No asset {asset_id!r}.", code="asset_not_found")
+        except RedisError as exc:
+            log.warning("redis unavailable, reading %s from the bucket: %s", asset_id, exc)
+            cached = None
+        if cached:
+            return Asset.model_validate_json(cached)
+        try:
+            raw = self.storage.get_bytes(keys.asset_record(asset_id))
+        except NotFound as exc:
+            raise NotFound(f"No asset {asset_id!r}.", code="asset_not_found") from exc
+        asset = Asset.model_validate_json(raw)
+        self._cache(asset)
+        return asset
+
+    def exists(self, asset_id: str) -> bool:
+        try:
+            self._load(asset_id)
+            return True
+        except NotFound:
+            return False
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Asset], str | None]:
+        """Newest first. The cursor is the last seen (score, id) so inserts never shift pages."""
+        max_score: str = "+inf"
+        if cursor:
+            try:
+                max_score = f"({float(cursor)}"
+            except ValueError as exc:
+                raise NotFound("Invalid cursor.", code="invalid_cursor", status=400) from exc
+        rows: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
+            self._index, max_score, "-inf", start=0, num=limit + 1, withscores=True)
+        items: list[Asset] = []
+        for raw_id, _score in rows[:limit]:
+            asset_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            try:
+                items.append(self.get(asset_id))
+            except NotFound:
+                self.redis.zrem(self._index, asset_id)
+        next_cursor = repr(rows[limit - 1][1]) if len(rows) > limit and limit > 0 else None
+        return items, next_cursor
+
+    def _live_progress(self, asset_id: str) -> Progress | None:
+        try:
+            raw: dict[bytes, bytes] = self.redis.hgetall(  # type: ignore[assignment]
+                self._progress_key(asset_id))
+        except RedisError:
+            return None
+        if not raw:
+            return None
+        data = {k.decode(): v.decode() for k, v in raw.items()}
+        return Progress(stage=Stage(data["stage"]), percent=float(data.get("percent", 0)))
+
+    # --- writes ----------------------------------------------------------------------------
+    def create(self, asset: Asset) -> Asset:
+        self._write(asset)
+        self.redis.zadd(self._index, {asset.id: asset.created_at.timestamp()})
+        return asset
+
+    def save(self, asset: Asset) -> Asset:
+        """Rewrite the record (the bucket first: it is the source of truth)."""
+        if self.is_deleted(asset.id):
+            raise NotFound(f"Asset {asset.id} was deleted.", code="asset_not_found")
+        asset.updated_at = datetime.now(UTC)
+        self._write(asset)
+        return asset
+
+    def update(self, asset_id: str, change: Callable[[Asset], None]) -> Asset:
+        asset = self._load(asset_id)
+        change(asset)
+        return self.save(asset)
+
+    def set_progress(self, asset_id: str, stage: Stage, percent: float) -> None:
+        try:
+            self.redis.hset(self._progress_key(asset_id),
+                            mapping={"stage": stage.value, "percent": f"{min(100.0, percent):.1f}"})
+            self.redis.expire(self._progress_key(asset_id), CACHE_TTL_S)
+        except RedisError as exc:  # progress is cosmetic: never fail a job over it
+            log.warning("could not record progress of %s: %s", asset_id, exc)
+
+    def _write(self, asset: Asset) -> None:
+        body = asset.model_dump_json().encode()
+        self.storage.put_bytes(keys.asset_record(asset.id), body, "application/json")
+        self._cache(asset)
+
+    def _cache(self, asset: Asset) -> None:
+        try:
+            self.redis.set(self._cache_key(asset.id), asset.model_dump_json(), ex=CACHE_TTL_S)
+        except RedisError as exc:
+            log.warning("could not cache asset %s: %s", asset.id, exc)
+
+    def delete(self, asset_id: str) -> int:
+        """Remove every stored object of the asset; jobs still running see the tombstone."""
+        self.get(asset_id)
+        self.redis.set(self._tombstone_key(asset_id), "1", ex=TOMBSTONE_TTL_S)
+        removed = self.storage.delete_prefix(keys.asset_prefix(asset_id))
+        self.redis.delete(self._cache_key(asset_id), self._progress_key(asset_id))
+        self.redis.zrem(self._index, asset_id)
+        return removed
+
+    def is_deleted(self, asset_id: str) -> bool:
+        try:
+            return bool(self.redis.exists(self._tombstone_key(asset_id)))
+        except RedisError as exc:
+            raise TransientError(f"redis unavailable: {exc}") from exc
+
+    # --- recovery --------------------------------------------------------------------------
+    def iter_stored(self) -> Iterator[Asset]:
+        for key in self.storage.list_keys("assets/"):
+            if not key.endswith("/asset.json"):
+                continue
+            try:
+                yield Asset.model_validate_json(self.storage.get_bytes(key))
+            except (NotFound, StorageError, ValueError, json.JSONDecodeError) as exc:
+                log.warning("skipping unreadable record %s: %s", key, exc)
+
+    def rebuild_index(self) -> list[Asset]:
+        """Re-index every asset in the bucket; return those not finished (to be re-queued)."""
+        unfinished = []
+        for asset in self.iter_stored():
+            if self.is_deleted(asset.id):
+                continue
+            self._cache(asset)
+            self.redis.zadd(self._index, {asset.id: asset.created_at.timestamp()})
+            if asset.status in (AssetStatus.WAITING, AssetStatus.PREPARING):
+                unfinished.append(asset)
+        return unfinished

@@ -1,0 +1,49 @@
+"""Pure builders of object-storage keys: every object of an asset lives under `assets/{id}/`."""
+
+from __future__ import annotations
+
+import re
+
+_ID_RE = re.compile(r"^[a-z]{2}-[0-9a-f]{16}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def is_valid_id(asset_id: str) -> bool:
+    return bool(_ID_RE.fullmatch(asset_id))
+
+
+def is_safe_name(name: str) -> bool:
+    """File names inside the HLS tree: no slashes, no dot-dot, nothing a path could escape with."""
+    return bool(_NAME_RE.fullmatch(name)) and ".." not in name
+
+
+def asset_prefix(asset_id: str) -> str:
+    return f"assets/{asset_id}/"
+
+
+def asset_record(asset_id: str) -> str:
+    return f"assets/{asset_id}/asset.json"
+
+
+def source(asset_id: str) -> str:
+    return f"assets/{asset_id}/source/original"
+
+
+def hls_prefix(asset_id: str) -> str:
+    return f"assets/{asset_id}/hls/"
+
+
+def hls_object(asset_id: str, name: str) -> str:
+    """A file of the packaged HLS tree, e.g. `720p/seg-00001.ts` or `720p/index.m3u8`."""
+    parts = name.split("/")
+    if not parts or not all(is_safe_name(p) for p in parts):
+        raise ValueError(f"unsafe HLS object name: {name!r}")
+    return f"assets/{asset_id}/hls/{name}"
+
+
+def master_playlist(asset_id: str) -> str:
+    return f"assets/{asset_id}/hls/master.m3u8"
+
+
+def media_playlist(asset_id: str, rendition: str) -> str:
+    return hls_object(asset_id, f"{rendition}/index.m3u8")

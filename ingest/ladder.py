@@ -1,0 +1,122 @@
+"""The adaptive bitrate ladder as data, and the pure choice of renditions for one source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of the ladder: a target height and its bitrates."""
+
+    name: str
+    height: int
+    video_kbps: int
+    audio_kbps: int = 128
+
+
+@dataclass(frozen=True)
+class RenditionPlan:
+    """A rendition chosen for one source: exact output size, rate and codec parameters."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    video_kbps: int
+    maxrate_kbps: int
+    bufsize_kbps: int
+    audio_kbps: int | None
+    level: str
+
+    @property
+    def bandwidth(self) -> int:
+        """Declared peak bits/s (video maxrate + audio), refined from real segments at publish."""
+        return (self.maxrate_kbps + (self.audio_kbps or 0)) * 1000
+
+    @property
+    def codecs(self) -> str:
+        video = f"avc1.6400{int(self.level.replace('.', '')):02x}"
+        return f"{video},mp4a.40.2" if self.audio_kbps else video
+
+
+LADDER: tuple[Rung, ...] = (
+    Rung("1080p", 1080, 5000),
+    Rung("720p", 720, 2800),
+    Rung("480p", 480, 1400),
+    Rung("360p", 360, 800),
+)
+"""H.264 High + AAC-LC 128k stereo. Heights of a 16:9 ladder; widths follow the source's aspect."""
+
+MAX_FPS = 60.0
+MAXRATE_FACTOR = 1.1
+BUFSIZE_FACTOR = 2.0
+
+# H.264 levels (Table A-1): max macroblocks per second and per frame.
+_LEVELS: tuple[tuple[str, int, int], ...] = (
+    ("3.0", 40_500, 1_620),
+    ("3.1", 108_000, 3_600),
+    ("3.2", 216_000, 5_120),
+    ("4.0", 245_760, 8_192),
+    ("4.2", 522_240, 8_704),
+    ("5.0", 589_824, 22_080),
+    ("5.1", 983_040, 36_864),
+    ("5.2", 2_073_600, 36_864),
+)
+
+
+def h264_level(width: int, height: int, fps: float) -> str:
+    """The lowest H.264 level whose frame size and macroblock rate fit the rendition."""
+    mbs = ((width + 15) // 16) * ((height + 15) // 16)
+    for name, max_mbps, max_fs in _LEVELS:
+        if mbs <= max_fs and mbs * fps <= max_mbps:
+            return name
+    return "5.2"
+
+
+def _even(x: float) -> int:
+    return max(2, round(x / 2.0) * 2)
+
+
+def output_fps(source_fps: float | None) -> float:
+    """Keep the source's rate (capped at 60; 25 when the source does not say)."""
+    if not source_fps or source_fps <= 0:
+        return 25.0
+    fps = source_fps
+    while fps > MAX_FPS:
+        fps /= 2
+    return round(fps, 3)
+
+
+def select_renditions(
+    width: int, height: int, fps: float | None, has_audio: bool,
+    ladder: tuple[Rung, ...] = LADDER,
+) -> list[RenditionPlan]:
+    """Rungs no taller than the source (never upscale), aspect kept, even sizes, at least one.
+
+    Portrait sources are laddered on their short side, so a 1080x1920 phone video gets 1080p.
+    The source's own size becomes the single rendition when it is smaller than every rung.
+    """
+    short, long_ = min(width, height), max(width, height)
+    portrait = height > width
+    rate = output_fps(fps)
+    chosen = [r for r in ladder if r.height <= short]
+    if not chosen:
+        smallest = ladder[-1]
+        chosen = [Rung(f"{_even(short)}p", _even(short), smallest.video_kbps, smallest.audio_kbps)]
+    plans = []
+    for rung in chosen:
+        s = rung.height
+        l_ = _even(long_ * s / short)
+        w, h = (s, l_) if portrait else (l_, s)
+        w, h = _even(w), _even(h)
+        kbps = rung.video_kbps if rate <= 30.5 else int(rung.video_kbps * 1.5)
+        plans.append(
+            RenditionPlan(
+                name=rung.name, width=w, height=h, fps=rate, video_kbps=kbps,
+                maxrate_kbps=int(kbps * MAXRATE_FACTOR), bufsize_kbps=int(kbps * BUFSIZE_FACTOR),
+                audio_kbps=rung.audio_kbps if has_audio else None,
+                level=h264_level(w, h, rate),
+            )
+        )
+    return plans

@@ -1,0 +1,184 @@
+"""What an upload is: container sniffing, ffprobe output parsing, and validation against limits.
+
+Untrusted media is identified here before ffmpeg ever sees it: the container is recognised from
+its first bytes, and only that demuxer is later forced on ffprobe and ffmpeg, so a playlist, an
+ffconcat list or an image sequence can never be interpreted as a source (no demuxer of those
+kinds can run, so nothing can make ffmpeg open another file or URL).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ingest.errors import InvalidMedia, LimitExceeded
+
+SNIFF_BYTES = 4096
+
+# ffprobe's format_name for each container we accept -> the demuxer we force.
+_DEMUXERS = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "mov",
+    "matroska,webm": "matroska",
+    "avi": "avi",
+    "mpegts": "mpegts",
+    "flv": "flv",
+    "mxf": "mxf",
+}
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_duration_s: float
+    min_duration_s: float
+    max_width: int
+    max_height: int
+    max_fps: float
+    max_streams: int
+    allowed_formats: frozenset[str]
+    allowed_video_codecs: frozenset[str]
+    allowed_audio_codecs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    demuxer: str
+    format_name: str
+    duration_s: float
+    streams: int
+    width: int | None
+    height: int | None
+    fps: float | None
+    video_codec: str | None
+    audio_codec: str | None
+    audio_channels: int | None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+
+def sniff_demuxer(head: bytes) -> str:
+    """The demuxer to force for a file starting with ``head``; InvalidMedia when none fits."""
+    if not head:
+        raise InvalidMedia("The upload is empty.", code="empty_file")
+    if len(head) >= 12 and head[4:8] in _MP4_BOXES:
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "avi"
+    if head.startswith(b"FLV\x01"):
+        return "flv"
+    if head.startswith(b"\x06\x0e\x2b\x34"):
+        return "mxf"
+    if _looks_like_mpegts(head):
+        return "mpegts"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"#EXTM3U") or stripped.lower().startswith(b"ffconcat"):
+        raise InvalidMedia(
+            "Playlists and concat lists are not accepted as video; upload the media file itself.",
+            code="playlist_not_allowed",
+        )
+    raise InvalidMedia(
+        "The upload is not a video container Podium accepts (MP4/MOV, MKV/WebM, AVI, MPEG-TS, "
+        "FLV, MXF).",
+        code="unsupported_container",
+    )
+
+
+def _looks_like_mpegts(head: bytes) -> bool:
+    packets = len(head) // 188
+    return packets >= 3 and all(head[i * 188] == 0x47 for i in range(min(packets, 8)))
+
+
+def _rate(value: str | None) -> float | None:
+    if not value or value in {"0/0", "0"}:
+        return None
+    try:
+        rate = float(Fraction(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return rate if rate > 0 else None
+
+
+def parse_probe(raw: str | bytes, demuxer: str) -> MediaInfo:
+    """MediaInfo from ``ffprobe -print_format json -show_format -show_streams`` output."""
+    try:
+        data: dict[str, Any] = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidMedia("The file could not be read as media.", code="probe_failed") from exc
+    fmt = data.get("format") or {}
+    streams = data.get("streams") or []
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    duration = _duration(fmt, video, audio)
+    fps = None
+    if video:
+        fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    return MediaInfo(
+        demuxer=demuxer,
+        format_name=str(fmt.get("format_name", "")),
+        duration_s=duration,
+        streams=len(streams),
+        width=int(video["width"]) if video and video.get("width") else None,
+        height=int(video["height"]) if video and video.get("height") else None,
+        fps=fps,
+        video_codec=str(video["codec_name"]) if video and video.get("codec_name") else None,
+        audio_codec=str(audio["codec_name"]) if audio and audio.get("codec_name") else None,
+        audio_channels=int(audio.get("channels") or 0) if audio else None,
+    )
+
+
+def _duration(fmt: dict[str, Any], *streams: dict[str, Any] | None) -> float:
+    candidates = [fmt.get("duration")] + [s.get("duration") for s in streams if s]
+    for value in candidates:
+        try:
+            d = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if d > 0:
+            return d
+    return 0.0
+
+
+def validate(info: MediaInfo, limits: Limits) -> None:
+    """Raise InvalidMedia / LimitExceeded with a specific code when the media cannot be taken."""
+    accepted = info.demuxer in limits.allowed_formats
+    if _DEMUXERS.get(info.format_name) != info.demuxer or not accepted:
+        raise InvalidMedia(f"Container '{info.format_name}' is not accepted.",
+                           code="unsupported_container")
+    if not info.has_video:
+        raise InvalidMedia("The file has no video stream; Podium takes video messages "
+                           "(send audio-only talks with a still image as video).",
+                           code="no_video_stream")
+    if info.video_codec not in limits.allowed_video_codecs:
+        raise InvalidMedia(f"Video codec '{info.video_codec}' is not accepted.",
+                           code="unsupported_codec")
+    if info.has_audio and info.audio_codec not in limits.allowed_audio_codecs:
+        raise InvalidMedia(f"Audio codec '{info.audio_codec}' is not accepted.",
+                           code="unsupported_codec")
+    if not info.width or not info.height:
+        raise InvalidMedia("The video stream has no frame size.", code="invalid_media")
+    if info.duration_s < limits.min_duration_s:
+        raise InvalidMedia("The video has no usable duration (is it truncated?).",
+                           code="invalid_duration")
+    if info.duration_s > limits.max_duration_s:
+        raise LimitExceeded(f"The video lasts {info.duration_s:.0f} s; the limit is "
+                            f"{limits.max_duration_s:.0f} s.", code="duration_too_long")
+    if info.width > limits.max_width or info.height > limits.max_height:
+        raise LimitExceeded(f"Resolution {info.width}x{info.height} is above the limit "
+                            f"{limits.max_width}x{limits.max_height}.", code="resolution_too_high")
+    if info.fps is not None and info.fps > limits.max_fps:
+        raise LimitExceeded(f"Frame rate {info.fps:.1f} is above the limit {limits.max_fps:.0f}.",
+                            code="frame_rate_too_high")
+    if info.streams > limits.max_streams:
+        raise LimitExceeded(f"The file has {info.streams} streams; the limit is "
+                            f"{limits.max_streams}.", code="too_many_streams")

@@ -1,0 +1,213 @@
+"""RQ jobs: thin, idempotent, keyed by asset id. Each reloads the asset and returns quietly when
+it was deleted or has already moved on. Permanent errors end the asset `errored` with a code;
+transient ones raise, so RQ retries them (workers.pipeline declares how)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from config import get_settings
+from ingest import commands, ffmpeg, keys, packaging, probe, publishing
+from ingest.assets import AssetStore
+from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PermanentError
+from ingest.ladder import RenditionPlan, select_renditions
+from ingest.models import Asset, AssetStatus, ErrorInfo, Progress, SourceInfo, Stage
+from workers import context, pipeline
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 1.0
+
+
+class AssetGone(Exception):
+    """The asset was deleted while the job ran: stop quietly."""
+
+
+def probe_asset(asset_id: str) -> str:
+    """Fetch the source, identify it, probe it, validate it; then queue the transcode."""
+    return _run_stage(asset_id, Stage.PROBE, {AssetStatus.WAITING, AssetStatus.PREPARING}, _probe)
+
+
+def transcode_asset(asset_id: str) -> str:
+    """Encode the ladder in one ffmpeg pass, uploading segments while it runs."""
+    return _run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
+
+
+def publish_asset(asset_id: str) -> str:
+    """Check the renditions in storage and write the multivariant playlist last."""
+    return _run_stage(asset_id, Stage.PUBLISH, {AssetStatus.PREPARING}, _publish)
+
+
+def _probe(store: AssetStore, asset: Asset) -> str:
+    asset_id = asset.id
+    s = get_settings()
+    src = _local_source(store, asset_id)
+    with src.open("rb") as fh:
+        demuxer = probe.sniff_demuxer(fh.read(probe.SNIFF_BYTES))
+    try:
+        result = ffmpeg.run(commands.probe_command(src, demuxer), timeout_s=s.probe_timeout_s,
+                            nice=s.ffmpeg_nice, capture_stdout=True)
+    except FfmpegFailed as exc:
+        raise InvalidMedia("The file could not be read as media (corrupt or truncated?).",
+                           code="probe_failed") from exc
+    info = probe.parse_probe(result.stdout, demuxer)
+    probe.validate(info, context.limits(s))
+    asset.source = SourceInfo(
+        demuxer=demuxer, format_name=info.format_name, duration_s=info.duration_s,
+        width=info.width, height=info.height, fps=info.fps, video_codec=info.video_codec,
+        audio_codec=info.audio_codec, has_audio=info.has_audio, size_bytes=src.stat().st_size)
+    asset.duration_s = round(info.duration_s, 3)
+    asset.progress = Progress(stage=Stage.TRANSCODE, percent=0)
+    store.save(asset)
+    pipeline.after_probe(context.redis_connection(), asset_id, info.duration_s)
+    return "probed"
+
+
+def _transcode(store: AssetStore, asset: Asset) -> str:
+    asset_id = asset.id
+    s = get_settings()
+    assert asset.source is not None, "probe runs first"
+    src = _local_source(store, asset_id)
+    plans = plans_for(asset)
+    opts = packaging.TranscodeOptions(
+        segment_s=s.segment_duration_s, preset=s.x264_preset, threads=s.ffmpeg_threads,
+        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
+    report = _progress_reporter(store, asset_id, asset.source.duration_s)
+    try:
+        packaging.transcode_to_storage(store.storage, asset_id, src, asset.source.demuxer,
+                                       plans, _work_dir(asset_id), opts, report)
+    except FfmpegTimeout as exc:
+        raise PermanentError("Transcoding took longer than allowed.",
+                             code="transcode_timeout") from exc
+    except FfmpegFailed as exc:
+        if exc.killed_by_signal:
+            raise  # OOM or operator: transient, RQ retries
+        raise InvalidMedia("The video could not be decoded (corrupt or truncated?).",
+                           code="transcode_failed") from exc
+    if store.is_deleted(asset_id):
+        raise AssetGone(asset_id)
+    asset.progress = Progress(stage=Stage.PUBLISH, percent=0)
+    store.save(asset)
+    return "transcoded"
+
+
+def _publish(store: AssetStore, asset: Asset) -> str:
+    asset_id = asset.id
+    assert asset.source is not None, "probe runs first"
+    published = publishing.publish(store.storage, asset_id, plans_for(asset),
+                                   asset.source.duration_s)
+    asset.renditions = published.renditions
+    asset.duration_s = published.duration_s
+    asset.status = AssetStatus.READY
+    asset.progress = Progress(stage=Stage.DONE, percent=100)
+    asset.error = None
+    store.save(asset)
+    _clean_work_dir(asset_id)
+    return "ready"
+
+
+def plans_for(asset: Asset) -> list[RenditionPlan]:
+    src = asset.source
+    assert src is not None and src.width and src.height
+    return select_renditions(src.width, src.height, src.fps, src.has_audio)
+
+
+def on_job_failure(job: Any, connection: Any, exc_type: type[BaseException],
+                   exc: BaseException, tb: TracebackType | None) -> None:
+    """RQ failure callback: once no retry is left, the asset ends `errored` (never stuck)."""
+    if job.retries_left:
+        return
+    asset_id = str(job.args[0])
+    log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
+    store = context.asset_store()
+    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
+        _mark_errored(store, asset_id, "processing_failed",
+                      f"Processing failed after retries ({exc_type.__name__}).")
+
+
+def _run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
+               body: Callable[[AssetStore, Asset], str]) -> str:
+    """Load the asset, enter the stage, run it, and turn the outcome into the asset's state."""
+    store = context.asset_store()
+    try:
+        asset = store.get(asset_id)
+    except NotFound:
+        log.info("%s %s: asset is gone, nothing to do", stage.value, asset_id)
+        return "gone"
+    if asset.status not in runnable or (stage != Stage.PROBE and asset.source is None):
+        log.info("%s %s: asset is %s, nothing to do", stage.value, asset_id, asset.status.value)
+        return "skipped"
+    asset.status = AssetStatus.PREPARING
+    asset.progress = Progress(stage=stage, percent=0)
+    asset.attempts += 1
+    store.save(asset)
+    store.set_progress(asset_id, stage, 0)
+    try:
+        return body(store, asset)
+    except (AssetGone, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.code != "asset_not_found":
+            raise
+        log.info("%s %s: asset deleted while running; removing what the job wrote",
+                 stage.value, asset_id)
+        store.storage.delete_prefix(keys.asset_prefix(asset_id))
+        _clean_work_dir(asset_id)
+        return "gone"
+    except PermanentError as exc:
+        log.error("%s %s: %s (%s)", stage.value, asset_id, exc.message, exc.code)
+        _mark_errored(store, asset_id, exc.code, exc.message)
+        return "errored"
+
+
+def _mark_errored(store: AssetStore, asset_id: str, code: str, message: str) -> None:
+    def change(a: Asset) -> None:
+        a.status = AssetStatus.ERRORED
+        a.error = ErrorInfo(code=code, message=message)
+
+    store.update(asset_id, change)
+    store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays for inspection
+    _clean_work_dir(asset_id)
+
+
+def _progress_reporter(store: AssetStore, asset_id: str, duration_s: float) -> Any:
+    last = [0.0]
+
+    def report(media_s: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            store.set_progress(asset_id, Stage.TRANSCODE,
+                               100.0 * min(1.0, media_s / max(duration_s, 0.001)))
+    return report
+
+
+def _work_dir(asset_id: str) -> Path:
+    path = get_settings().data_dir.resolve() / "work" / asset_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _clean_work_dir(asset_id: str) -> None:
+    shutil.rmtree(get_settings().data_dir.resolve() / "work" / asset_id, ignore_errors=True)
+
+
+def _local_source(store: AssetStore, asset_id: str) -> Path:
+    """The source on local disk; reused when an earlier job on this host fetched it already."""
+    path = _work_dir(asset_id) / "source"
+    marker = path.with_suffix(".complete")
+    if path.exists() and marker.exists():
+        return path
+    partial = path.with_suffix(".part")
+    try:
+        store.storage.download_file(keys.source(asset_id), partial)
+    except NotFound as exc:
+        raise PermanentError("The uploaded source is missing from storage.",
+                             code="source_missing") from exc
+    partial.rename(path)
+    marker.touch()
+    return path

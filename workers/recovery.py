@@ -1,0 +1,50 @@
+"""Recovery after Redis was lost or workers died: rebuild the index, re-queue unfinished work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from ingest.assets import AssetStore
+from ingest.models import Asset
+from workers import pipeline
+
+_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+@dataclass
+class ReconcileReport:
+    indexed: int = 0
+    requeued: list[str] = field(default_factory=list)
+
+
+def _has_live_job(conn: Redis, asset_id: str) -> bool:
+    for stage in pipeline.STAGES:
+        try:
+            job = Job.fetch(pipeline.job_id(stage, asset_id), connection=conn)
+        except NoSuchJobError:
+            continue
+        if job.get_status(refresh=True) in _ALIVE:
+            return True
+    return False
+
+
+def requeue(conn: Redis, asset: Asset) -> None:
+    """Resume from the last finished stage: probe again, or transcode + publish."""
+    if asset.source is None:
+        pipeline.start(conn, asset.id)
+    else:
+        pipeline.after_probe(conn, asset.id, asset.source.duration_s)
+
+
+def reconcile(store: AssetStore, conn: Redis) -> ReconcileReport:
+    unfinished = store.rebuild_index()
+    report = ReconcileReport(indexed=int(conn.zcard(f"{pipeline.queue_prefix()}:assets")))
+    for asset in unfinished:
+        if not _has_live_job(conn, asset.id):
+            requeue(conn, asset)
+            report.requeued.append(asset.id)
+    return report
