@@ -1,0 +1,187 @@
+"""The test run starts the real services it needs when nothing answers: Redis, SeaweedFS (S3),
+the API (uvicorn in a thread) and an RQ worker process. Nothing is faked."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _weed_port() -> int:
+    """An S3 port whose whole shifted port family (and gRPC +10000) is free."""
+    from cli import services
+
+    for s3_port in range(18333, 30000, 97):
+        offset = s3_port - services.DEFAULT_S3_PORT
+        family = [s3_port, *(p + offset for p in services._WEED_PORTS.values())]
+        family += [p + 10000 for p in family]
+        if all(p < 65536 and not services.port_open("127.0.0.1", p) for p in family):
+            return s3_port
+    raise RuntimeError("no free port family for SeaweedFS")
+
+
+@dataclass
+class Stack:
+    redis_url: str
+    s3_endpoint: str
+    api_url: str
+    api_key: str
+    data_dir: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Redis + SeaweedFS + settings in the environment, for the whole session."""
+    from cli import services
+
+    base = tmp_path_factory.mktemp("stack")
+    logs = base / "logs"
+    started: list[services.Service] = []
+    redis_url = TEST_REDIS_URL
+    if not services.redis_answers(redis_url):
+        redis_url = f"redis://127.0.0.1:{_free_port()}/15"
+        started.append(services.start_redis(redis_url, base / "redis", logs))
+    secret = secrets.token_urlsafe(16)
+    s3_endpoint = os.environ.get("PODIUM_TEST_S3_ENDPOINT")
+    if s3_endpoint:
+        access = os.environ["PODIUM_TEST_S3_ACCESS_KEY"]
+        secret = os.environ["PODIUM_TEST_S3_SECRET_KEY"]
+    else:
+        access = "podium-test"
+        port = _weed_port()
+        started.append(services.start_seaweed(base / "s3", logs, "podium-test", access, secret,
+                                              s3_port=port))
+        s3_endpoint = f"http://127.0.0.1:{port}"
+    api_port = _free_port()
+    api_key = secrets.token_urlsafe(16)
+    env = {
+        "PODIUM_REDIS_URL": redis_url, "PODIUM_S3_ENDPOINT": s3_endpoint,
+        "PODIUM_S3_ACCESS_KEY": access, "PODIUM_S3_SECRET_KEY": secret,
+        "PODIUM_S3_BUCKET": "podium-test", "PODIUM_API_KEYS": api_key,
+        "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+        "PODIUM_DATA_DIR": str(base / "var"), "PODIUM_QUEUE_PREFIX": "podiumtest",
+        "PODIUM_SIGNING_KEY": secrets.token_urlsafe(16),
+        "PODIUM_MAINTENANCE_INTERVAL_S": "10", "PODIUM_JOB_MONITORING_INTERVAL_S": "5",
+        "PODIUM_FFMPEG_THREADS": "2", "PODIUM_MAX_DURATION_S": "120",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    from workers import context
+
+    context.reset()
+    from cli.stack import wait_for_storage
+
+    wait_for_storage(context.storage())
+    context.redis_connection().flushdb()
+    try:
+        yield Stack(redis_url, s3_endpoint, f"http://127.0.0.1:{api_port}", api_key,
+                    base / "var", env)
+    finally:
+        for svc in reversed(started):
+            svc.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        context.reset()
+
+
+@pytest.fixture(scope="session")
+def api_server(stack: Stack) -> Iterator[str]:
+    """The real API served by uvicorn on a loopback port, in a thread of the test process."""
+    import uvicorn
+
+    from api.main import create_app
+
+    port = int(stack.api_url.rsplit(":", 1)[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("API did not start")
+        time.sleep(0.05)
+    yield stack.api_url
+    server.should_exit = True
+    thread.join(10)
+
+
+def start_worker(stack: Stack, log_path: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, **stack.env)
+    log = log_path.open("ab")
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="session")
+def worker(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real RQ worker process for the session; yields its log path."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(stack, log_path)
+    yield log_path
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def client(api_server: str, stack: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client with the producer's key."""
+    with httpx.Client(base_url=api_server, timeout=60,
+                      headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
+        yield c
+
+
+@pytest.fixture
+def anon(api_server: str) -> Iterator[httpx.Client]:
+    """An HTTP client without credentials (a viewer)."""
+    with httpx.Client(base_url=api_server, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+def upload(client: httpx.Client, path: Path, **fields: str) -> httpx.Response:
+    with path.open("rb") as fh:
+        return client.post("/v1/assets", data=fields, files={"file": (path.name, fh)})
+
+
+def wait_for(client: httpx.Client, asset_id: str, timeout_s: float = 180,
+             statuses: tuple[str, ...] = ("ready", "errored")) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body: dict[str, object] = client.get(f"/v1/assets/{asset_id}").json()
+        if body.get("status") in statuses:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"asset {asset_id} stuck: {body}")
+        time.sleep(0.3)
