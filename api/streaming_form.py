@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
@@ -52,8 +53,8 @@ async def stream_form_to_storage(
         raise PodiumError("Send the upload as multipart/form-data with a 'file' field.",
                           code="unsupported_media_type", status=415)
     state = _FormState(storage, key, max_bytes)
-    parser = MultipartParser(params[b"boundary"], state.callbacks())
     try:
+        parser = MultipartParser(params[b"boundary"], state.callbacks())
         async for chunk in body:
             parser.write(chunk)
             state.check()
@@ -62,6 +63,9 @@ async def stream_form_to_storage(
         state.check()
         await state.drain(final=True)
         return await state.finish()
+    except FormParserError as exc:  # a malformed body or boundary is the client's error
+        await state.abort()
+        raise BadForm("The body is not valid multipart/form-data.") from exc
     except BaseException:
         await state.abort()
         raise
@@ -82,13 +86,14 @@ class _FormState:
         self.head = bytearray()
         self.file_seen = False
         self.file_done = False
+        self.ended = False  # the closing boundary arrived (the parser itself never checks)
 
     def callbacks(self) -> Any:
         return {
             "on_part_begin": self._begin, "on_header_field": self._hfield,
             "on_header_value": self._hval, "on_header_end": self._hend,
             "on_headers_finished": self._headers_done, "on_part_data": self._data,
-            "on_part_end": self._end,
+            "on_part_end": self._end, "on_end": self._form_end,
         }
 
     def _begin(self) -> None:
@@ -149,6 +154,9 @@ class _FormState:
             except UnicodeDecodeError:
                 self.error = BadForm(f"Field '{self.part.name}' is not UTF-8 text.")
 
+    def _form_end(self) -> None:
+        self.ended = True
+
     def check(self) -> None:
         if self.error:
             raise self.error
@@ -169,6 +177,8 @@ class _FormState:
             await run_in_threadpool(self.writer.write, data)
 
     async def finish(self) -> StreamedForm:
+        if not self.ended:
+            raise BadForm("The form ends early: its closing boundary is missing.")
         if not self.file_seen:
             raise BadForm("The form has no 'file' field.", code="file_required", status=422)
         if self.form.size == 0:

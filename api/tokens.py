@@ -30,4 +30,5 @@ def verify(secret: str, subject: str, token: str | None, now: float | None = Non
     if expires < (now or time.time()):
         return False
     expected, _ = issue(secret, subject, 0, now=expires)
-    return hmac.compare_digest(expected, token)
+    # As bytes: compare_digest raises TypeError on non-ASCII str, and a query string holds anything.
+    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))

@@ -78,6 +78,11 @@ def _even(x: float) -> int:
     return max(2, round(x / 2.0) * 2)
 
 
+def _even_floor(x: int) -> int:
+    """The largest even size not above ``x``: rounding an odd source size up would upscale."""
+    return max(2, x - x % 2)
+
+
 def output_fps(source_fps: float | None) -> float:
     """Keep the source's rate (capped at 60; 25 when the source does not say)."""
     if not source_fps or source_fps <= 0:
@@ -103,11 +108,12 @@ def select_renditions(
     chosen = [r for r in ladder if r.height <= short]
     if not chosen:
         smallest = ladder[-1]
-        chosen = [Rung(f"{_even(short)}p", _even(short), smallest.video_kbps, smallest.audio_kbps)]
+        own = _even_floor(short)
+        chosen = [Rung(f"{own}p", own, smallest.video_kbps, smallest.audio_kbps)]
     plans = []
     for rung in chosen:
         s = rung.height
-        l_ = _even(long_ * s / short)
+        l_ = min(_even(long_ * s / short), _even_floor(long_))
         w, h = (s, l_) if portrait else (l_, s)
         w, h = _even(w), _even(h)
         kbps = rung.video_kbps if rate <= 30.5 else int(rung.video_kbps * 1.5)

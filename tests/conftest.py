@@ -80,7 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PODIUM_S3_ACCESS_KEY": access, "PODIUM_S3_SECRET_KEY": secret,
         "PODIUM_S3_BUCKET": "podium-test", "PODIUM_API_KEYS": api_key,
         "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "PODIUM_DATA_DIR": str(base / "var"), "PODIUM_QUEUE_PREFIX": "podiumtest",
+        "PODIUM_DATA_DIR": str(base / "var"),
+        # own queues and keys per run: parallel runs on one Redis never meet
+        "PODIUM_QUEUE_PREFIX": f"podiumtest{secrets.token_hex(3)}",
         "PODIUM_SIGNING_KEY": secrets.token_urlsafe(16),
         "PODIUM_MAINTENANCE_INTERVAL_S": "10", "PODIUM_JOB_MONITORING_INTERVAL_S": "5",
         "PODIUM_FFMPEG_THREADS": "2", "PODIUM_MAX_DURATION_S": "120",
@@ -93,7 +95,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from cli.stack import wait_for_storage
 
     wait_for_storage(context.storage())
-    context.redis_connection().flushdb()
     try:
         yield Stack(redis_url, s3_endpoint, f"http://127.0.0.1:{api_port}", api_key,
                     base / "var", env)

@@ -39,6 +39,9 @@ def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     worker = PodiumWorker(
         [Queue(n, connection=conn) for n in names], connection=conn,
         maintenance_interval=s.maintenance_interval_s,
+        # An idle worker only runs maintenance (which re-queues abandoned jobs) between two
+        # blocking dequeues, each lasting worker_ttl - 15 s: tie that wait to the interval.
+        worker_ttl=max(20, s.maintenance_interval_s + 15),
         job_monitoring_interval=s.job_monitoring_interval_s,
     )
     return bool(worker.work(with_scheduler=True, burst=burst, logging_level="INFO"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -55,9 +56,19 @@ def list_assets(_: ProducerDep, settings: SettingsDep, store: StoreDep,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
                 cursor: Annotated[str | None, Query(max_length=64)] = None) -> AssetList:
     """Assets, newest first, in pages."""
+    if cursor is not None and not _is_cursor(cursor):
+        raise PodiumError("Invalid cursor.", code="invalid_cursor", status=400)
     items, next_cursor = store.page(limit, cursor)
     return AssetList(items=[AssetPublic.of(a, settings.public_url) for a in items],
                      next_cursor=next_cursor)
+
+
+def _is_cursor(cursor: str) -> bool:
+    """Cursors are finite scores; 'nan' would reach Redis and fail there as a 500."""
+    try:
+        return math.isfinite(float(cursor))
+    except ValueError:
+        return False
 
 
 @router.get("/{asset_id}", response_model=AssetPublic)

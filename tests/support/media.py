@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -47,8 +48,6 @@ def decoded_seconds(url: str) -> float:
     last = 0.0
     for line in res.stdout.splitlines():
         if line.startswith("out_time_us="):
-            try:
+            with contextlib.suppress(ValueError):  # "N/A" before the first frame
                 last = int(line.split("=", 1)[1]) / 1e6
-            except ValueError:
-                pass
     return last

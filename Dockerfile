@@ -1,0 +1,33 @@
+# Podium's image: the API (`podium api`) and the RQ workers (`podium worker`) run from it.
+# docker-compose.yml builds it once and starts both; settings come from PODIUM_* variables.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --system --create-home --home-dir /home/podium --uid 10001 podium
+
+WORKDIR /app
+# Only what the package needs: the build context also holds .venv/ and var/, which must not
+# end up in the image.
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY ingest ./ingest
+COPY workers ./workers
+COPY api ./api
+COPY cli ./cli
+RUN pip install . && ffmpeg -version >/dev/null && podium --help >/dev/null
+
+USER podium
+# Scratch space of the jobs (downloaded sources, encoder output); nothing here must survive.
+ENV PODIUM_DATA_DIR=/home/podium/var
+RUN mkdir -p /home/podium/var
+
+EXPOSE 8000
+CMD ["podium", "api", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,149 @@
+"""docker-compose.yml and Dockerfile: the deployment stack the contract names, checked offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+REQUIRED = {"PODIUM_S3_SECRET_KEY": "test-secret-1234", "PODIUM_API_KEYS": "test-key-1,test-key-2"}
+APP_SERVICES = ("api", "worker", "createbucket")
+
+needs_compose = pytest.mark.skipif(shutil.which("docker-compose") is None,
+                                   reason="docker-compose is not installed")
+
+
+def _compose(*args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """docker-compose with only ``extra_env`` of the PODIUM_* settings set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update(extra_env)
+    return subprocess.run(["docker-compose", "-f", str(COMPOSE), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed")
+    res = _compose("config", extra_env=REQUIRED)
+    assert res.returncode == 0, res.stderr
+    parsed: dict[str, Any] = yaml.safe_load(res.stdout)
+    return parsed
+
+
+def _healthcheck(config: dict[str, Any], service: str) -> str:
+    check = config["services"][service]["healthcheck"]
+    test = check["test"]
+    return " ".join(test) if isinstance(test, list) else str(test)
+
+
+@needs_compose
+def test_config_is_valid_with_the_required_settings() -> None:
+    res = _compose("config", "-q", extra_env=REQUIRED)
+    assert res.returncode == 0, res.stderr
+
+
+@needs_compose
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_config_refuses_to_run_without_secrets(missing: str) -> None:
+    env = {k: v for k, v in REQUIRED.items() if k != missing}
+    res = _compose("config", "-q", extra_env=env)
+    assert res.returncode != 0
+    assert missing in res.stderr
+
+
+def test_services(config: dict[str, Any]) -> None:
+    assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio"}
+
+
+def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
+    assert "/readyz" in _healthcheck(config, "api")
+    assert "redis-cli ping" in _healthcheck(config, "redis")
+    assert "/minio/health/live" in _healthcheck(config, "minio")
+    assert "Worker.all" in _healthcheck(config, "worker")
+
+
+def test_worker_scales(config: dict[str, Any]) -> None:
+    worker = config["services"]["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    assert worker["command"] == ["podium", "worker"]
+
+
+def test_redis_keeps_an_append_only_file_on_a_volume(config: dict[str, Any]) -> None:
+    redis = config["services"]["redis"]
+    assert redis["command"] == ["redis-server", "--appendonly", "yes"]
+    assert any(str(v).startswith("redis-data:/data") or
+               (isinstance(v, dict) and v.get("target") == "/data") for v in redis["volumes"])
+    assert "redis-data" in config["volumes"]
+
+
+def test_minio_credentials_come_from_the_environment(config: dict[str, Any]) -> None:
+    minio = config["services"]["minio"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == REQUIRED["PODIUM_S3_SECRET_KEY"]
+    assert minio["environment"]["MINIO_ROOT_USER"] == "podium"
+    assert "minio-data" in config["volumes"]
+    text = COMPOSE.read_text()
+    assert REQUIRED["PODIUM_S3_SECRET_KEY"] not in text
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_are_wired_to_redis_and_minio(config: dict[str, Any], service: str) -> None:
+    env = config["services"][service]["environment"]
+    assert env["PODIUM_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["PODIUM_S3_ENDPOINT"] == "http://minio:9000"
+    assert env["PODIUM_S3_PUBLIC_ENDPOINT"] == "http://localhost:9000"
+    assert env["PODIUM_PUBLIC_URL"] == "http://localhost:8000"
+    assert env["PODIUM_S3_ACCESS_KEY"] == config["services"]["minio"]["environment"][
+        "MINIO_ROOT_USER"]
+    for key, value in REQUIRED.items():
+        assert env[key] == value
+
+
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_app_services_wait_for_their_dependencies(config: dict[str, Any], service: str) -> None:
+    deps = config["services"][service]["depends_on"]
+    assert deps["redis"]["condition"] == "service_healthy"
+    assert deps["minio"]["condition"] == "service_healthy"
+    assert deps["createbucket"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("service", ["api", "worker", "createbucket"])
+def test_inline_python_compiles(config: dict[str, Any], service: str) -> None:
+    svc = config["services"][service]
+    snippets = []
+    if svc["command"][:2] == ["python", "-c"]:
+        snippets.append(svc["command"][2])
+    test = svc.get("healthcheck", {}).get("test", [])
+    if test[1:3] == ["python", "-c"]:
+        snippets.append(test[3])
+    for code in snippets:
+        compile(code, f"<{service}>", "exec")
+
+
+def test_compose_commands_exist_in_the_cli() -> None:
+    runner = CliRunner()
+    api_help = runner.invoke(app, ["api", "--help"])
+    assert api_help.exit_code == 0 and "--host" in api_help.output and "--port" in api_help.output
+    assert runner.invoke(app, ["worker", "--help"]).exit_code == 0
+
+
+def test_dockerfile() -> None:
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    instructions = [line for line in lines if line and not line.startswith("#")]
+    assert instructions[0] == "FROM python:3.11-slim"
+    assert any("apt-get install" in line and "ffmpeg" in line for line in instructions)
+    assert any(line.startswith("RUN pip install .") for line in instructions)
+    users = [line.split()[1] for line in instructions if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert instructions[-1] == 'CMD ["podium", "api", "--host", "0.0.0.0", "--port", "8000"]'

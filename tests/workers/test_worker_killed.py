@@ -1,0 +1,126 @@
+"""A worker SIGKILLed mid-transcode loses nothing: its ffmpeg dies with it, RQ's abandoned-job
+handling re-queues the job, and another worker brings the asset to `ready`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config import get_settings
+from ingest import keys
+from ingest.models import Asset, AssetStatus, Stage, new_asset_id
+from ingest.playlists import parse_media_segments
+from tests.conftest import ROOT, Stack
+from tests.support.media import make_clip
+from workers import context, pipeline
+
+pytestmark = pytest.mark.slow
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            kids.append(int(entry.name))
+    return kids
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for kid in _children(todo.pop()):
+            out.append(kid)
+            todo.append(kid)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.fixture
+def own_prefix(stack: Stack) -> Iterator[dict[str, str]]:
+    """Queues and keys of this test only, so the session's worker does not take the job."""
+    settings = get_settings()
+    old = settings.queue_prefix
+    settings.queue_prefix = prefix = old + "kill"
+    yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
+    settings.queue_prefix = old
+
+
+def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir: Path,
+                                           tmp_path: Path) -> None:
+    clip = make_clip(media_dir / "long-720p.mp4", width=1280, height=720, seconds=30, fps=30)
+    store = context.asset_store()
+    asset = Asset(id=new_asset_id(), title="killed mid-transcode")
+    store.storage.put_file(keys.source(asset.id), clip, "video/mp4")
+    store.create(asset)
+    pipeline.start(context.redis_connection(), asset.id)
+
+    first = _spawn_worker(own_prefix, tmp_path / "worker-a.log")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            current = store.get(asset.id)
+            if current.progress.stage == Stage.TRANSCODE and current.progress.percent > 5:
+                break
+            assert time.monotonic() < deadline, f"transcode never started: {current}"
+            time.sleep(0.2)
+        ffmpegs = [p for p in _descendants(first.pid) if _comm(p) == "ffmpeg"]
+        assert ffmpegs, "ffmpeg should be running under the worker"
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in ffmpegs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in ffmpegs), "ffmpeg outlived its worker"
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    assert store.get(asset.id).status == AssetStatus.PREPARING
+    second = _spawn_worker(own_prefix, tmp_path / "worker-b.log")
+    try:
+        deadline = time.monotonic() + 300
+        while store.get(asset.id).status not in (AssetStatus.READY, AssetStatus.ERRORED):
+            assert time.monotonic() < deadline, "abandoned job was not re-run"
+            time.sleep(1)
+    finally:
+        second.terminate()
+        second.wait(30)
+    done = store.get(asset.id)
+    assert done.status == AssetStatus.READY, done.error
+    assert done.attempts >= 3  # probe, the killed transcode, the re-run (and publish)
+    media = store.storage.get_bytes(keys.media_playlist(asset.id, "360p")).decode()
+    assert sum(s.duration for s in parse_media_segments(media)) == pytest.approx(30, abs=0.5)
+    assert store.storage.exists(keys.master_playlist(asset.id))
