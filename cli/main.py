@@ -26,13 +26,14 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
 
     s = get_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    own_s3 = not s.s3_endpoint
     env_extra = prepare_environment(s)
     os.environ.update(env_extra)
     get_settings.cache_clear()
     s = get_settings()
     stack = Stack(s, s.data_dir / "logs")
     try:
-        stack.start_infra(env_extra)
+        stack.start_infra(env_extra, own_s3)
     except Exception as exc:
         stack.stop()
         typer.echo(f"could not start the stack: {exc}", err=True)

@@ -40,7 +40,7 @@ def prepare_environment(s: Settings) -> dict[str, str]:
     env["PODIUM_API_KEYS"] = s.api_keys or secret_file(data / "api-key")
     if not s.s3_endpoint:
         env["PODIUM_S3_SECRET_KEY"] = s.s3_secret_key or secret_file(data / "s3-secret")
-        env["PODIUM_S3_ENDPOINT"] = f"http://127.0.0.1:{services.DEFAULT_S3_PORT}"
+        env["PODIUM_S3_ENDPOINT"] = f"http://127.0.0.1:{s.s3_port}"
     env["PODIUM_SIGNING_KEY"] = s.signing_key or secret_file(data / "signing-key")
     return env
 
@@ -78,23 +78,20 @@ class Stack:
         self.children: list[Supervised] = []
         self.stopping = False
 
-    def start_infra(self, env: dict[str, str]) -> None:
+    def start_infra(self, env: dict[str, str], own_s3: bool) -> None:
         s = self.settings
         if services.redis_answers(s.redis_url):
             print(f"redis      using {s.redis_url}")
         else:
             self.infra.append(services.start_redis(s.redis_url, s.data_dir / "redis", self.log_dir))
             print(f"redis      started on {s.redis_url} (data in {s.data_dir / 'redis'})")
-        if not s.s3_endpoint:
+        if own_s3:
             self.infra.append(services.start_seaweed(
                 s.data_dir / "s3", self.log_dir, s.s3_bucket, s.s3_access_key,
-                env["PODIUM_S3_SECRET_KEY"]))
+                env["PODIUM_S3_SECRET_KEY"], s3_port=s.s3_port))
             print(f"seaweedfs  started, S3 on {env['PODIUM_S3_ENDPOINT']} "
                   f"(data in {s.data_dir / 's3'})")
-        merged = Settings(**{**s.model_dump(), "s3_endpoint": env.get("PODIUM_S3_ENDPOINT",
-                                                                      s.s3_endpoint),
-                             "s3_secret_key": env.get("PODIUM_S3_SECRET_KEY", s.s3_secret_key)})
-        wait_for_storage(Storage(storage_config(merged)))
+        wait_for_storage(Storage(storage_config(s)))
         print(f"storage    bucket '{s.s3_bucket}' ready")
 
     def add(self, name: str, args: list[str], env: dict[str, str]) -> None:

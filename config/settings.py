@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # --- S3-compatible storage ---------------------------------------------------------
     s3_endpoint: str | None = None
     """S3 endpoint URL. Unset: `podium up` runs SeaweedFS on 127.0.0.1:8333 and uses it."""
+    s3_port: int = 8333
+    """Port of the SeaweedFS S3 gateway `podium up` starts when s3_endpoint is unset."""
     s3_public_endpoint: str | None = None
     """Endpoint that viewers reach for presigned segment URLs (defaults to s3_endpoint)."""
     s3_region: str = "us-east-1"

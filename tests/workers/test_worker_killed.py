@@ -19,48 +19,10 @@ from ingest.models import Asset, AssetStatus, Stage, new_asset_id
 from ingest.playlists import parse_media_segments
 from tests.conftest import ROOT, Stack
 from tests.support.media import make_clip
+from tests.support.procs import alive, comm, descendants
 from workers import context, pipeline
 
 pytestmark = pytest.mark.slow
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            kids.append(int(entry.name))
-    return kids
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        for kid in _children(todo.pop()):
-            out.append(kid)
-            todo.append(kid)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 @pytest.fixture
@@ -96,14 +58,14 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
                 break
             assert time.monotonic() < deadline, f"transcode never started: {current}"
             time.sleep(0.2)
-        ffmpegs = [p for p in _descendants(first.pid) if _comm(p) == "ffmpeg"]
+        ffmpegs = [p for p in descendants(first.pid) if comm(p) == "ffmpeg"]
         assert ffmpegs, "ffmpeg should be running under the worker"
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         deadline = time.monotonic() + 5
-        while any(_alive(p) for p in ffmpegs) and time.monotonic() < deadline:
+        while any(alive(p) for p in ffmpegs) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(p) for p in ffmpegs), "ffmpeg outlived its worker"
+        assert not any(alive(p) for p in ffmpegs), "ffmpeg outlived its worker"
     finally:
         if first.poll() is None:
             first.kill()

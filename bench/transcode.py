@@ -1,0 +1,146 @@
+"""Upload-to-ready time of a 1080p30 clip through the whole stack, against the same ladder run
+as one plain ffmpeg command (the limit), measured in the same process one after the other.
+
+    .venv/bin/python bench/transcode.py [--seconds 60] [--runs 1]
+
+Starts its own Redis (if none answers), SeaweedFS, API and one worker on loopback ports.
+Prints each time and the ratio podium / plain ffmpeg (1.00 would mean zero overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cli import services  # noqa: E402
+from config import Settings  # noqa: E402
+from ingest import commands, ladder  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_source(path: Path, seconds: int) -> Path:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
+             "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def plain_ffmpeg(source: Path, s: Settings) -> float:
+    """The same one-pass ladder command Podium builds, run directly on local disk."""
+    plans = ladder.select_renditions(1920, 1080, 30.0, True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for p in plans:
+            (out / p.name).mkdir()
+        args = commands.hls_ladder_command(source, "mov", out, plans,
+                                           segment_s=s.segment_duration_s, preset=s.x264_preset,
+                                           threads=s.ffmpeg_threads)
+        started = time.perf_counter()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - started
+
+
+def podium(source: Path, env: dict[str, str], api: str, key: str) -> tuple[float, float]:
+    """Seconds from the start of the upload to `ready`, and the upload's own share."""
+    with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"},
+                      timeout=600) as c, source.open("rb") as fh:
+        started = time.perf_counter()
+        resp = c.post("/v1/assets", files={"file": (source.name, fh)}, data={"title": "bench"})
+        uploaded = time.perf_counter() - started
+        resp.raise_for_status()
+        asset_id = resp.json()["id"]
+        while True:
+            body = c.get(f"/v1/assets/{asset_id}").json()
+            if body["status"] in ("ready", "errored"):
+                break
+            time.sleep(0.1)
+        total = time.perf_counter() - started
+        if body["status"] != "ready":
+            raise SystemExit(f"asset errored: {body['error']}")
+        c.delete(f"/v1/assets/{asset_id}")
+        return total, uploaded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="podium-bench-"))
+    source = make_source(ROOT / "bench" / "out" / f"src-1080p30-{args.seconds}s.mp4", args.seconds)
+    started: list[services.Service] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        redis_url = "redis://127.0.0.1:6379/13"
+        if not services.redis_answers(redis_url):
+            redis_url = f"redis://127.0.0.1:{free_port()}/0"
+            started.append(services.start_redis(redis_url, work / "redis", work / "logs"))
+        s3_port, secret, key = 18333 + 3 * 97, secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        started.append(services.start_seaweed(work / "s3", work / "logs", "bench", "bench",
+                                              secret, s3_port=s3_port))
+        api_port = free_port()
+        env = {**os.environ, "PODIUM_REDIS_URL": redis_url,
+               "PODIUM_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
+               "PODIUM_S3_ACCESS_KEY": "bench", "PODIUM_S3_SECRET_KEY": secret,
+               "PODIUM_S3_BUCKET": "bench", "PODIUM_API_KEYS": key,
+               "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+               "PODIUM_DATA_DIR": str(work / "var"),
+               "PODIUM_QUEUE_PREFIX": f"bench{secrets.token_hex(3)}"}
+        log = (work / "stack.log").open("ab")
+        procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app",
+                                       "--port", str(api_port), "--log-level", "warning"],
+                                      cwd=ROOT, env=env, stdout=log, stderr=log))
+        procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker"],
+                                      cwd=ROOT, env=env, stdout=log, stderr=log))
+        api = f"http://127.0.0.1:{api_port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{api}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        settings = Settings()
+        size_mb = source.stat().st_size / 1e6
+        print(f"source: {source.name}, {size_mb:.0f} MB, ladder 1080p/720p/480p/360p "
+              f"+ AAC, preset {settings.x264_preset}, {os.cpu_count()} cores")
+        for run in range(1, args.runs + 1):
+            base = plain_ffmpeg(source, settings)
+            total, upload = podium(source, env, api, key)
+            print(f"run {run}: plain ffmpeg {base:6.1f} s | podium upload->ready {total:6.1f} s "
+                  f"(upload {upload:.1f} s) | ratio {total / base:.2f} | "
+                  f"{args.seconds / total:.2f}x real time")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(30)
+        for svc in started:
+            svc.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
