@@ -8,6 +8,7 @@ playlists go up after ffmpeg exits; the multivariant playlist is written later, 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ def transcode_to_storage(
 ) -> None:
     """Run the one-pass ladder and leave every segment and media playlist in the bucket."""
     out_dir = work_dir / "hls"
+    # A run killed midway leaves segments behind: start clean so none of them is shipped.
+    shutil.rmtree(out_dir, ignore_errors=True)
     for plan in plans:
         (out_dir / plan.name).mkdir(parents=True, exist_ok=True)
     args = commands.hls_ladder_command(
