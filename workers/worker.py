@@ -7,7 +7,6 @@ import logging
 import os
 
 from rq import Queue, Worker
-from rq.job import Job
 
 from config import get_settings
 from ingest.ffmpeg import set_parent_death_signal
@@ -15,25 +14,34 @@ from workers import context, pipeline
 
 
 class PodiumWorker(Worker):
-    """An RQ Worker whose forked work horse dies with it.
+    """An RQ Worker whose forked children die with it.
 
-    RQ forks a "work horse" per job; if the worker itself is SIGKILLed the horse would run on
-    as an orphan. PR_SET_PDEATHSIG makes the kernel kill it, and ffmpeg (started by the horse
+    RQ forks a "work horse" per job and a scheduler process; if the worker itself is SIGKILLed
+    they would run on as orphans. Every child forked by the worker process sets
+    PR_SET_PDEATHSIG, so the kernel kills it with its parent, and ffmpeg (started by the horse
     with the same flag) follows. The job stays in the started registry, its heartbeat lapses,
     and a surviving worker's maintenance pass re-queues it (it has retries left).
     """
 
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        set_parent_death_signal()
-        if os.getppid() == 1:  # the worker died before the flag was set
-            os._exit(1)
-        super().main_work_horse(job, queue)
+
+_forking_parent = [0]
+
+
+def _remember_parent() -> None:
+    _forking_parent[0] = os.getpid()
+
+
+def _die_with_parent() -> None:
+    set_parent_death_signal()
+    if os.getppid() != _forking_parent[0]:  # the worker died before the flag was set
+        os._exit(1)
 
 
 def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     """Run one worker until stopped (or, in burst mode, until the queues are empty)."""
     s = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.register_at_fork(before=_remember_parent, after_in_child=_die_with_parent)
     conn = context.redis_connection()
     names = queues or [pipeline.media_queue_name(), pipeline.captions_queue_name()]
     worker = PodiumWorker(
