@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -23,6 +24,22 @@ log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 24 * 3600
 TOMBSTONE_TTL_S = 7 * 24 * 3600
+
+
+def parse_cursor(cursor: str) -> tuple[float, str | None]:
+    """`<score>_<id>` as written by `AssetStore.page` (a bare score is still accepted)."""
+    raw_score, _, last_id = cursor.partition("_")
+    try:
+        score = float(raw_score)
+    except ValueError as exc:
+        raise NotFound("Invalid cursor.", code="invalid_cursor", status=400) from exc
+    if not math.isfinite(score) or (last_id and not keys.is_valid_id(last_id)):
+        raise NotFound("Invalid cursor.", code="invalid_cursor", status=400)
+    return score, last_id or None
+
+
+def _member(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 class AssetStore:
@@ -79,23 +96,32 @@ class AssetStore:
             return False
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Asset], str | None]:
-        """Newest first. The cursor is the last seen (score, id) so inserts never shift pages."""
+        """Newest first. The cursor is the last seen (score, id) so inserts never shift pages,
+        and assets sharing one created_at (bulk imports, a rebuilt index) are never skipped."""
+        after = parse_cursor(cursor) if cursor else None
+        rows: list[tuple[bytes, float]] = []
         max_score: str = "+inf"
-        if cursor:
-            try:
-                max_score = f"({float(cursor)}"
-            except ValueError as exc:
-                raise NotFound("Invalid cursor.", code="invalid_cursor", status=400) from exc
-        rows: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
+        if after is not None:
+            score, last_id = after
+            max_score = f"({score!r}"
+            if last_id is not None:  # equal scores come in reverse id order: resume after it
+                ties: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
+                    self._index, score, score, withscores=True)
+                rows = [(m, s) for m, s in ties if _member(m) < last_id]
+        older: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
             self._index, max_score, "-inf", start=0, num=limit + 1, withscores=True)
+        rows = (rows + older)[: limit + 1]
         items: list[Asset] = []
         for raw_id, _score in rows[:limit]:
-            asset_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            asset_id = _member(raw_id)
             try:
                 items.append(self.get(asset_id))
             except NotFound:
                 self.redis.zrem(self._index, asset_id)
-        next_cursor = repr(rows[limit - 1][1]) if len(rows) > limit and limit > 0 else None
+        next_cursor = None
+        if len(rows) > limit and limit > 0:
+            last_raw, last_score = rows[limit - 1]
+            next_cursor = f"{last_score!r}_{_member(last_raw)}"
         return items, next_cursor
 
     def _live_progress(self, asset_id: str) -> Progress | None:
@@ -121,7 +147,16 @@ class AssetStore:
             raise NotFound(f"Asset {asset.id} was deleted.", code="asset_not_found")
         asset.updated_at = datetime.now(UTC)
         self._write(asset)
+        if asset.status == AssetStatus.PREPARING:
+            self._follow_stage(asset)
         return asset
+
+    def _follow_stage(self, asset: Asset) -> None:
+        """A record that moved to another stage (probe done, waiting for a transcode worker)
+        must not keep showing the old stage's live progress; within a stage live wins."""
+        live = self._live_progress(asset.id)
+        if live is None or live.stage != asset.progress.stage:
+            self.set_progress(asset.id, asset.progress.stage, asset.progress.percent)
 
     def update(self, asset_id: str, change: Callable[[Asset], None]) -> Asset:
         asset = self._load(asset_id)

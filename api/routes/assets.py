@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from ingest import keys
+from ingest.assets import parse_cursor
 from ingest.errors import PodiumError, UploadTooLarge
 from ingest.models import Asset, new_asset_id
 from workers import pipeline
@@ -64,11 +64,12 @@ def list_assets(_: ProducerDep, settings: SettingsDep, store: StoreDep,
 
 
 def _is_cursor(cursor: str) -> bool:
-    """Cursors are finite scores; 'nan' would reach Redis and fail there as a 500."""
+    """Cursors hold a finite score; 'nan' would reach Redis and fail there as a 500."""
     try:
-        return math.isfinite(float(cursor))
-    except ValueError:
+        parse_cursor(cursor)
+    except PodiumError:
         return False
+    return True
 
 
 @router.get("/{asset_id}", response_model=AssetPublic)

@@ -1,0 +1,167 @@
+"""A large upload streams through the API to storage: the API process does not grow with it.
+
+The API runs as its own uvicorn process so its resident memory can be read from /proc while a
+~400 MB multipart body is streamed into it from a generator."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rq import Queue
+
+from ingest import keys
+from tests.conftest import ROOT, Stack
+from workers import context
+
+UPLOAD_BYTES = 400 * 1024 * 1024
+CHUNK = 256 * 1024
+MAX_GROWTH = 60 * 1024 * 1024
+BOUNDARY = "podium-memory-test-5b0d"
+# An ISO BMFF `ftyp` box: enough for the upload sniffer to take the body for MP4.
+FTYP = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class RssSampler:
+    """Peak resident memory of a process, sampled every few milliseconds in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self.samples = pid, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            self.samples += 1
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def api_process(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, int, str]]:
+    """uvicorn serving the API alone, on queues no worker reads (nothing gets processed)."""
+    port = _free_port()
+    prefix = f"{stack.env['PODIUM_QUEUE_PREFIX']}mem{secrets.token_hex(2)}"
+    env = {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix,
+           "PODIUM_MAX_UPLOAD_BYTES": str(2 * UPLOAD_BYTES),
+           "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    log = tmp_path / "api.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "API did not start"
+            time.sleep(0.1)
+        yield url, proc.pid, prefix
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        conn = context.redis_connection()
+        for name in (f"{prefix}-media", f"{prefix}-captions"):
+            Queue(name, connection=conn).empty()
+        for key in conn.scan_iter(match=f"{prefix}:*"):
+            conn.delete(key)
+
+
+def multipart_body(size: int, filename: str) -> tuple[Iterator[bytes], int]:
+    """A form with one file part of ``size`` bytes (ftyp, then noise), and its length."""
+    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n"
+            f"memory test\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{filename}\"\r\nContent-Type: video/mp4\r\n\r\n").encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    rng = random.Random(2)
+    blocks = [rng.randbytes(CHUNK) for _ in range(8)]
+
+    def chunks() -> Iterator[bytes]:
+        yield head + FTYP
+        left = size - len(FTYP)
+        i = 0
+        while left > 0:
+            block = blocks[i % len(blocks)][: min(CHUNK, left)]
+            yield block
+            left -= len(block)
+            i += 1
+        yield tail
+
+    return chunks(), len(head) + size + len(tail)
+
+
+def upload(url: str, key: str, size: int) -> httpx.Response:
+    body, length = multipart_body(size, "big.mp4")
+    return httpx.post(f"{url}/v1/assets", content=body, timeout=httpx.Timeout(30, read=120),
+                      headers={"Authorization": f"Bearer {key}",
+                               "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                               "Content-Length": str(length)})
+
+
+def test_large_upload_streams_without_growing_the_api(
+        stack: Stack, api_process: tuple[str, int, str]) -> None:
+    url, pid, _ = api_process
+    warm = upload(url, stack.api_key, 10 * 1024 * 1024)  # threads, boto3 and parsers loaded
+    assert warm.status_code == 202, warm.text
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    assert httpx.delete(f"{url}/v1/assets/{warm.json()['id']}", headers=headers).status_code == 204
+    time.sleep(0.5)
+    baseline = rss_bytes(pid)
+
+    started = time.monotonic()
+    with RssSampler(pid) as sampler:
+        resp = upload(url, stack.api_key, UPLOAD_BYTES)
+    elapsed = time.monotonic() - started
+    assert resp.status_code == 202, resp.text
+    asset_id = resp.json()["id"]
+    assert sampler.samples > 50
+    growth = sampler.peak - baseline
+    assert growth < MAX_GROWTH, (
+        f"API grew by {growth / 2**20:.0f} MB while streaming {UPLOAD_BYTES / 2**20:.0f} MB "
+        f"(baseline {baseline / 2**20:.0f} MB, {elapsed:.1f} s)")
+
+    storage = context.storage()
+    sizes = storage.object_sizes(keys.asset_prefix(asset_id))
+    assert sizes["source/original"] == UPLOAD_BYTES
+    assert httpx.delete(f"{url}/v1/assets/{asset_id}", headers=headers).status_code == 204
+    assert list(storage.list_keys(keys.asset_prefix(asset_id))) == []
