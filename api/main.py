@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.metrics import HTTP_REQUESTS
-from api.routes import assets, health, play
+from api.routes import assets, captions, glossary, health, play
 
 
 def create_app() -> FastAPI:
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
     )
     errors.install(app)
-    for module in (assets, play, health):
+    for module in (assets, captions, glossary, play, health):
         app.include_router(module.router)
 
     @app.middleware("http")

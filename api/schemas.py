@@ -6,8 +6,11 @@ import re
 from datetime import datetime
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ingest.asr import Transcript
+from ingest.caption_store import StoredTrack
+from ingest.captions import Cue
 from ingest.errors import PodiumError
 from ingest.models import (
     Asset,
@@ -123,3 +126,60 @@ def _title_from(filename: str | None) -> str:
         return "Untitled"
     stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].rsplit(".", 1)[0]
     return " ".join(stem.split())[:MAX_TEXT] or "Untitled"
+
+
+# --- captions ------------------------------------------------------------------------------
+
+MAX_EDIT_CUES = 20_000
+"""A bound on the JSON body of a review edit; the `max_caption_cues` setting is checked after."""
+MAX_CUE_TEXT = 1000
+
+
+class CaptionCue(BaseModel):
+    start: float
+    end: float
+    text: str = Field(max_length=MAX_CUE_TEXT)
+
+
+class CaptionEdit(BaseModel):
+    """`PATCH /v1/assets/{id}/captions/{lang}`: the track's new cues, text and times."""
+
+    cues: list[CaptionCue] = Field(max_length=MAX_EDIT_CUES)
+
+    def to_cues(self) -> list[Cue]:
+        return [Cue(c.start, c.end, c.text) for c in self.cues]
+
+
+class CaptionTrackDetail(CaptionTrack):
+    """A track with its cues, for review."""
+
+    engine: str | None
+    updated_at: datetime
+    cues: list[CaptionCue]
+
+    @classmethod
+    def of(cls, entry: CaptionTrack, track: StoredTrack) -> CaptionTrackDetail:
+        return cls(**entry.model_dump(), engine=track.engine, updated_at=track.updated_at,
+                   cues=[CaptionCue(start=c.start, end=c.end, text=c.text) for c in track.cues])
+
+
+class TranscriptWord(BaseModel):
+    word: str
+    start: float
+    end: float
+
+
+class TranscriptPublic(BaseModel):
+    language: str
+    text: str
+    words: list[TranscriptWord]
+
+    @classmethod
+    def of(cls, transcript: Transcript) -> TranscriptPublic:
+        return cls.model_validate(transcript.to_dict())
+
+
+class Glossary(BaseModel):
+    """Terms speech recognition should know: speaker, company and product names."""
+
+    terms: list[str] = Field(max_length=10_000)

@@ -79,6 +79,23 @@ class Settings(BaseSettings):
     """A transcode may take this many times the media's duration (plus a fixed minute)."""
     probe_timeout_s: int = 60
 
+    # --- captions ------------------------------------------------------------------------
+    asr_model_dir: Path | None = None
+    """A CTranslate2 Whisper model directory (small, medium, large-v3, multilingual ones).
+    Unset: the embedded Whisper tiny.en, which transcribes English only."""
+    asr_threads: int = 2
+    """CPU threads of one speech recognition run."""
+    captions_block_ready: bool = False
+    """Keep an asset `preparing` until its automatic caption track is done (or failed)."""
+    captions_timeout_factor: float = 3.0
+    """Audio extraction plus recognition may take this many times the duration (plus 2 min)."""
+    max_caption_bytes: int = 2 * 1024 * 1024
+    """Largest SRT/WebVTT file `PUT /v1/assets/{id}/captions/{lang}` accepts."""
+    max_caption_cues: int = 10_000
+    """Most cues one track may hold (uploads and review edits)."""
+    glossary_max_terms: int = 200
+    glossary_max_term_chars: int = 100
+
     # --- workers -------------------------------------------------------------------------
     workers: int = 0
     """RQ workers `podium up` starts (0 = one per core)."""

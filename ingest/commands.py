@@ -31,6 +31,20 @@ def probe_command(path: Path, demuxer: str) -> list[str]:
     ]
 
 
+def start_pts_command(segment: Path) -> list[str]:
+    """ffprobe of a packaged MPEG-TS segment: the first video PTS (90 kHz) and time base, as JSON.
+
+    The PTS is what WebVTT segments must name in X-TIMESTAMP-MAP (RFC 8216 section 3.5).
+    """
+    return [
+        "ffprobe", "-hide_banner", "-v", "error",
+        "-protocol_whitelist", "file", "-f", "mpegts",
+        "-select_streams", "v:0", "-show_entries", "stream=start_pts,start_time,time_base",
+        "-print_format", "json",
+        f"file:{segment}",
+    ]
+
+
 def hls_ladder_command(
     source: Path, demuxer: str, out_dir: Path, plans: Sequence[RenditionPlan], *,
     segment_s: int, preset: str, threads: int,

@@ -47,3 +47,36 @@ def master_playlist(asset_id: str) -> str:
 
 def media_playlist(asset_id: str, rendition: str) -> str:
     return hls_object(asset_id, f"{rendition}/index.m3u8")
+
+
+def captions_prefix(asset_id: str) -> str:
+    return f"assets/{asset_id}/captions/"
+
+
+def caption_track_prefix(asset_id: str, language: str) -> str:
+    """Everything stored for one track (a folder, so the track can go with delete_prefix)."""
+    if not is_safe_name(language):
+        raise ValueError(f"unsafe language tag: {language!r}")
+    return f"assets/{asset_id}/captions/{language}/"
+
+
+def caption_track(asset_id: str, language: str) -> str:
+    """The canonical cues and review state of one track, e.g. `captions/en-US/track.json`."""
+    return caption_track_prefix(asset_id, language) + "track.json"
+
+
+def transcript(asset_id: str) -> str:
+    """What speech recognition heard, with word times (BCP-47 tags never spell `transcript`)."""
+    return f"assets/{asset_id}/captions/transcript.json"
+
+
+def subtitle_rendition(language: str) -> str:
+    """Directory of a track's segmented WebVTT under `hls/`, e.g. `subs-en`."""
+    if not is_safe_name(language):
+        raise ValueError(f"unsafe language tag: {language!r}")
+    return f"subs-{language}"
+
+
+def glossary() -> str:
+    """Terms (names, products) that speech recognition should know; shared by every asset."""
+    return "config/glossary.json"

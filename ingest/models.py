@@ -48,15 +48,43 @@ class Rendition(BaseModel):
     codecs: str
 
 
-class CaptionTrack(BaseModel):
-    language: str
-    source: str  # "asr" | "upload"
-    status: str  # "preparing" | "ready" | "errored"
+class CaptionSource(StrEnum):
+    ASR = "asr"
+    UPLOAD = "upload"
+
+
+class CaptionStatus(StrEnum):
+    PREPARING = "preparing"
+    READY = "ready"
+    ERRORED = "errored"
+
+
+class CaptionReview(StrEnum):
+    """Who stands behind a track's text: the machine alone, or a person (edited, approved)."""
+
+    MACHINE = "machine"
+    EDITED = "edited"
+    APPROVED = "approved"
 
 
 class ErrorInfo(BaseModel):
     code: str
     message: str
+
+
+class CaptionTrack(BaseModel):
+    """One caption track as the asset lists it; the cues live in `captions/{language}.json`."""
+
+    language: str
+    source: CaptionSource
+    status: CaptionStatus
+    review: CaptionReview = CaptionReview.MACHINE
+    error: ErrorInfo | None = None
+
+    @property
+    def is_human(self) -> bool:
+        """Uploaded, edited or approved by a person: speech recognition must not replace it."""
+        return self.source == CaptionSource.UPLOAD or self.review != CaptionReview.MACHINE
 
 
 class SourceInfo(BaseModel):
@@ -90,8 +118,19 @@ class Asset(BaseModel):
     captions: list[CaptionTrack] = Field(default_factory=list)
     error: ErrorInfo | None = None
     source: SourceInfo | None = None
+    hls_start_pts: int | None = None
+    """90 kHz PTS of the first video frame of the packaged segments (WebVTT X-TIMESTAMP-MAP)."""
     source_filename: str | None = None
     attempts: int = 0
+
+    def caption(self, language: str) -> CaptionTrack | None:
+        """The caption track of ``language`` (a canonical BCP-47 tag), if the asset has one."""
+        return next((t for t in self.captions if t.language == language), None)
+
+    def set_caption(self, track: CaptionTrack) -> None:
+        """Add or replace the track of ``track.language``, keeping tracks sorted by language."""
+        others = [t for t in self.captions if t.language != track.language]
+        self.captions = sorted([*others, track], key=lambda t: t.language)
 
 
 def new_asset_id() -> str:

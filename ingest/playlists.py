@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,44 @@ def _q(value: str) -> str:
     return value.replace('"', "'").replace("\n", " ").replace("\r", " ")
 
 
+_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^",]*)')
+
+
+def parse_attributes(line: str) -> dict[str, str]:
+    """The attribute list of a tag line (RFC 8216 4.2), quoted values unquoted."""
+    _tag, _, rest = line.partition(":")
+    return {name: value.strip('"') for name, value in _ATTRIBUTE.findall(rest)}
+
+
+def parse_multivariant(text: str) -> MultivariantPlaylist:
+    """Read back a playlist written by ``MultivariantPlaylist.dumps`` (variants and subtitles).
+
+    Caption changes rewrite the subtitle lines of a published playlist; the variants, measured
+    once when the asset was published, are kept as they are.
+    """
+    variants: list[Variant] = []
+    subtitles: list[SubtitleTrack] = []
+    group = "subs"
+    lines = [line.strip() for line in text.splitlines()]
+    for index, line in enumerate(lines):
+        a = parse_attributes(line) if line.startswith("#EXT-X-") else {}
+        if line.startswith("#EXT-X-MEDIA:") and a.get("TYPE") == "SUBTITLES":
+            group = a.get("GROUP-ID", group)
+            subtitles.append(SubtitleTrack(uri=a["URI"], language=a.get("LANGUAGE", ""),
+                                           name=a.get("NAME", ""),
+                                           default=a.get("DEFAULT") == "YES"))
+        elif line.startswith("#EXT-X-STREAM-INF:") and index + 1 < len(lines):
+            width, _, height = a["RESOLUTION"].partition("x")
+            average = a.get("AVERAGE-BANDWIDTH")
+            variants.append(Variant(
+                uri=lines[index + 1], bandwidth=int(a["BANDWIDTH"]),
+                average_bandwidth=int(average) if average else None, width=int(width),
+                height=int(height), fps=float(a["FRAME-RATE"]), codecs=a["CODECS"]))
+    if not variants:
+        raise ValueError("not a multivariant playlist: no EXT-X-STREAM-INF")
+    return MultivariantPlaylist(variants=variants, subtitles=subtitles, group=group)
+
+
 @dataclass(frozen=True)
 class Segment:
     uri: str
@@ -77,14 +116,17 @@ def parse_media_segments(text: str) -> list[Segment]:
     return segments
 
 
+_URI_TAGS = ("#EXT-X-MAP:", "#EXT-X-MEDIA:")
+
+
 def rewrite_uris(text: str, resolve: Callable[[str], str]) -> str:
-    """Replace every URI line (and EXT-X-MAP URIs) of a playlist with ``resolve(uri)``."""
+    """Replace every URI line (and EXT-X-MAP / EXT-X-MEDIA URIs) with ``resolve(uri)``."""
     out = []
     for line in text.splitlines():
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             out.append(resolve(stripped))
-        elif stripped.startswith("#EXT-X-MAP:") and 'URI="' in stripped:
+        elif stripped.startswith(_URI_TAGS) and 'URI="' in stripped:
             head, _, rest = stripped.partition('URI="')
             uri, _, tail = rest.partition('"')
             out.append(f'{head}URI="{resolve(uri)}"{tail}')

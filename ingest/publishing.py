@@ -6,11 +6,14 @@ nobody ever sees a half-published asset.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from ingest import keys
-from ingest.errors import InvalidMedia, NotFound
+from ingest import commands, ffmpeg, keys
+from ingest.errors import FfmpegFailed, InvalidMedia, NotFound
 from ingest.ladder import RenditionPlan
 from ingest.models import Rendition
 from ingest.playlists import (
@@ -21,6 +24,7 @@ from ingest.playlists import (
     peak_and_average_bandwidth,
 )
 from ingest.storage import Storage
+from ingest.subtitle_hls import MPEGTS_CLOCK_HZ
 
 M3U8_TYPE = "application/vnd.apple.mpegurl"
 MIN_COVERAGE = 0.9
@@ -31,6 +35,7 @@ MIN_COVERAGE = 0.9
 class Published:
     renditions: list[Rendition]
     duration_s: float
+    variants: list[Variant] = field(default_factory=list)
 
 
 def publish(
@@ -38,6 +43,21 @@ def publish(
     subtitles: Sequence[SubtitleTrack] = (),
 ) -> Published:
     """Verify every rendition in storage, measure its bit rates, then write master.m3u8."""
+    published = verify_renditions(storage, asset_id, plans, probed_duration_s)
+    write_master(storage, asset_id, published.variants, subtitles)
+    return published
+
+
+def write_master(storage: Storage, asset_id: str, variants: Sequence[Variant],
+                 subtitles: Sequence[SubtitleTrack] = ()) -> None:
+    master = MultivariantPlaylist(variants=list(variants), subtitles=list(subtitles))
+    storage.put_bytes(keys.master_playlist(asset_id), master.dumps().encode(), M3U8_TYPE)
+
+
+def verify_renditions(
+    storage: Storage, asset_id: str, plans: Sequence[RenditionPlan], probed_duration_s: float,
+) -> Published:
+    """Check every rendition's segments are in storage and measure its bit rates."""
     variants, renditions, durations = [], [], []
     for plan in plans:
         try:
@@ -65,7 +85,44 @@ def publish(
         raise InvalidMedia(
             f"Only {duration:.1f} s of the announced {probed_duration_s:.1f} s could be decoded; "
             "the file looks truncated or corrupt.", code="truncated_media")
-    master = MultivariantPlaylist(variants=variants, subtitles=list(subtitles))
-    storage.put_bytes(keys.master_playlist(asset_id), master.dumps().encode(), M3U8_TYPE)
-    return Published(renditions=renditions, duration_s=round(duration, 3))
+    return Published(renditions=renditions, duration_s=round(duration, 3), variants=variants)
+
+
+def measure_start_pts(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,
+                      nice: int = 0) -> int:
+    """The 90 kHz PTS of the first video frame, ffprobed on a local copy of the first segment.
+
+    Subtitle segments name it in X-TIMESTAMP-MAP, so their cues line up with the video.
+    """
+    text = storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+    segments = parse_media_segments(text)
+    if not segments:
+        raise InvalidMedia(f"Rendition {rendition} has no segments.", code="transcode_incomplete")
+    with tempfile.TemporaryDirectory(prefix="podium-pts-") as tmp:
+        local = Path(tmp) / "first.ts"
+        storage.download_file(keys.hls_object(asset_id, f"{rendition}/{segments[0].uri}"), local)
+        try:
+            result = ffmpeg.run(commands.start_pts_command(local), timeout_s=timeout_s,
+                                nice=nice, capture_stdout=True)
+        except FfmpegFailed as exc:
+            raise InvalidMedia(f"The first segment of {rendition} could not be read.",
+                               code="transcode_incomplete") from exc
+    return parse_start_pts(result.stdout)
+
+
+def parse_start_pts(ffprobe_json: bytes) -> int:
+    """90 kHz PTS from ``start_pts_command``'s output (start_pts in its time base, else
+    start_time in seconds)."""
+    streams = json.loads(ffprobe_json or b"{}").get("streams") or []
+    if not streams:
+        raise InvalidMedia("The first segment has no video stream.", code="transcode_incomplete")
+    stream = streams[0]
+    num, _, den = str(stream.get("time_base", "")).partition("/")
+    if isinstance(stream.get("start_pts"), int) and num.isdigit() and den.isdigit():
+        return round(stream["start_pts"] * MPEGTS_CLOCK_HZ * int(num) / int(den))
+    try:
+        return round(float(stream["start_time"]) * MPEGTS_CLOCK_HZ)
+    except (KeyError, ValueError) as exc:
+        raise InvalidMedia("The first segment has no video timestamps.",
+                           code="transcode_incomplete") from exc
 

@@ -14,15 +14,29 @@ from types import TracebackType
 from typing import Any
 
 from config import get_settings
-from ingest import commands, ffmpeg, keys, packaging, probe, publishing
+from ingest import commands, ffmpeg, keys, locks, packaging, probe, publishing
 from ingest.assets import AssetStore
+from ingest.caption_store import canonical_language
 from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PermanentError
 from ingest.ladder import RenditionPlan, select_renditions
-from ingest.models import Asset, AssetStatus, ErrorInfo, Progress, SourceInfo, Stage
+from ingest.models import (
+    Asset,
+    AssetStatus,
+    CaptionMode,
+    CaptionSource,
+    CaptionStatus,
+    CaptionTrack,
+    ErrorInfo,
+    Progress,
+    SourceInfo,
+    Stage,
+)
+from ingest.subtitles_publish import rendition_published, subtitle_tracks
 from workers import context, pipeline
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0
+PTS_PROBE_TIMEOUT_S = 30
 
 
 class AssetGone(Exception):
@@ -58,13 +72,17 @@ def _probe(store: AssetStore, asset: Asset) -> str:
                            code="probe_failed") from exc
     info = probe.parse_probe(result.stdout, demuxer)
     probe.validate(info, context.limits(s))
-    asset.source = SourceInfo(
+    source = SourceInfo(
         demuxer=demuxer, format_name=info.format_name, duration_s=info.duration_s,
         width=info.width, height=info.height, fps=info.fps, video_codec=info.video_codec,
         audio_codec=info.audio_codec, has_audio=info.has_audio, size_bytes=src.stat().st_size)
-    asset.duration_s = round(info.duration_s, 3)
-    asset.progress = Progress(stage=Stage.TRANSCODE, percent=0)
-    store.save(asset)
+
+    def change(a: Asset) -> None:
+        a.source = source
+        a.duration_s = round(info.duration_s, 3)
+        a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
+
+    update(store, asset_id, change)
     pipeline.after_probe(context.redis_connection(), asset_id, info.duration_s)
     return "probed"
 
@@ -78,7 +96,7 @@ def _transcode(store: AssetStore, asset: Asset) -> str:
     opts = packaging.TranscodeOptions(
         segment_s=s.segment_duration_s, preset=s.x264_preset, threads=s.ffmpeg_threads,
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
-    report = _progress_reporter(store, asset_id, asset.source.duration_s)
+    report = progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
     try:
         packaging.transcode_to_storage(store.storage, asset_id, src, asset.source.demuxer,
                                        plans, _work_dir(asset_id), opts, report)
@@ -92,22 +110,56 @@ def _transcode(store: AssetStore, asset: Asset) -> str:
                            code="transcode_failed") from exc
     if store.is_deleted(asset_id):
         raise AssetGone(asset_id)
-    asset.progress = Progress(stage=Stage.PUBLISH, percent=0)
-    store.save(asset)
+    wants_captions = _wants_captions(asset)
+
+    def change(a: Asset) -> None:
+        a.progress = Progress(stage=Stage.PUBLISH, percent=0)
+        if wants_captions:
+            a.set_caption(CaptionTrack(language=canonical_language(a.language),
+                                       source=CaptionSource.ASR, status=CaptionStatus.PREPARING))
+
+    update(store, asset_id, change)
+    if wants_captions:  # beside publishing, on the captions queue
+        pipeline.captions(context.redis_connection(), asset_id, asset.source.duration_s)
     return "transcoded"
+
+
+def _wants_captions(asset: Asset) -> bool:
+    """Automatic captions: asked for, audio to hear, and no person's track to overwrite."""
+    assert asset.source is not None
+    current = asset.caption(canonical_language(asset.language))
+    return (asset.caption_mode == CaptionMode.AUTO and asset.source.has_audio
+            and not (current is not None and current.is_human))
 
 
 def _publish(store: AssetStore, asset: Asset) -> str:
     asset_id = asset.id
     assert asset.source is not None, "probe runs first"
-    published = publishing.publish(store.storage, asset_id, plans_for(asset),
-                                   asset.source.duration_s)
-    asset.renditions = published.renditions
-    asset.duration_s = published.duration_s
-    asset.status = AssetStatus.READY
-    asset.progress = Progress(stage=Stage.DONE, percent=100)
-    asset.error = None
-    store.save(asset)
+    plans = plans_for(asset)
+    published = publishing.verify_renditions(store.storage, asset_id, plans,
+                                             asset.source.duration_s)
+    start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
+                                             timeout_s=PTS_PROBE_TIMEOUT_S,
+                                             nice=get_settings().ffmpeg_nice)
+    block = get_settings().captions_block_ready
+
+    def change(a: Asset) -> None:
+        a.renditions, a.duration_s = published.renditions, published.duration_s
+        a.hls_start_pts = start_pts
+        a.error = None
+        waiting = block and any(t.status == CaptionStatus.PREPARING for t in a.captions)
+        a.status = AssetStatus.PREPARING if waiting else AssetStatus.READY
+        a.progress = (Progress(stage=Stage.CAPTIONS, percent=0) if waiting
+                      else Progress(stage=Stage.DONE, percent=100))
+        subtitles = subtitle_tracks(a, lambda lang: rendition_published(store.storage, a.id, lang))
+        publishing.write_master(store.storage, a.id, published.variants, subtitles)
+
+    # Under the asset's lock: a caption job finishing now either lands before (and is listed
+    # here) or after (and rewrites the playlist itself).
+    with locks.asset_lock(store, get_settings().queue_prefix, asset_id):
+        done = store.update(asset_id, change)
+    if done.status == AssetStatus.PREPARING:  # waiting for captions; their job reports from 0
+        store.set_progress(asset_id, Stage.CAPTIONS, 0)
     _clean_work_dir(asset_id)
     return "ready"
 
@@ -143,12 +195,15 @@ def _run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
     if asset.status not in runnable or (stage != Stage.PROBE and asset.source is None):
         log.info("%s %s: asset is %s, nothing to do", stage.value, asset_id, asset.status.value)
         return "skipped"
-    asset.status = AssetStatus.PREPARING
-    asset.progress = Progress(stage=stage, percent=0)
-    asset.attempts += 1
-    store.save(asset)
-    store.set_progress(asset_id, stage, 0)
+
+    def enter(a: Asset) -> None:
+        a.status = AssetStatus.PREPARING
+        a.progress = Progress(stage=stage, percent=0)
+        a.attempts += 1
+
     try:
+        asset = update(store, asset_id, enter)
+        store.set_progress(asset_id, stage, 0)
         return body(store, asset)
     except (AssetGone, NotFound) as exc:
         if isinstance(exc, NotFound) and exc.code != "asset_not_found":
@@ -169,20 +224,30 @@ def _mark_errored(store: AssetStore, asset_id: str, code: str, message: str) -> 
         a.status = AssetStatus.ERRORED
         a.error = ErrorInfo(code=code, message=message)
 
-    store.update(asset_id, change)
+    update(store, asset_id, change)
     store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays for inspection
     _clean_work_dir(asset_id)
 
 
-def _progress_reporter(store: AssetStore, asset_id: str, duration_s: float) -> Any:
+def update(store: AssetStore, asset_id: str, change: Callable[[Asset], None]) -> Asset:
+    """Change the record under the asset's lock, so no other writer's change is lost."""
+    return locks.update_asset(store, get_settings().queue_prefix, asset_id, change)
+
+
+def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: float,
+                      when: Callable[[], bool] = lambda: True) -> Callable[[float], None]:
+    """A callback that records ``done / total`` as the stage's live percent, at most once a
+    second and only while ``when()`` holds."""
     last = [0.0]
 
-    def report(media_s: float) -> None:
+    def report(done: float) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S:
             last[0] = now
-            store.set_progress(asset_id, Stage.TRANSCODE,
-                               100.0 * min(1.0, media_s / max(duration_s, 0.001)))
+            if store.is_deleted(asset_id):
+                raise AssetGone(asset_id)  # stops ffmpeg now rather than at the end
+            if when():
+                store.set_progress(asset_id, stage, 100.0 * min(1.0, done / max(total, 0.001)))
     return report
 
 
@@ -196,12 +261,18 @@ def _clean_work_dir(asset_id: str) -> None:
     shutil.rmtree(get_settings().data_dir.resolve() / "work" / asset_id, ignore_errors=True)
 
 
+def cached_source(asset_id: str) -> Path | None:
+    """The complete local copy of the source an earlier job on this host fetched, if any."""
+    path = get_settings().data_dir.resolve() / "work" / asset_id / "source"
+    return path if path.exists() and path.with_suffix(".complete").exists() else None
+
+
 def _local_source(store: AssetStore, asset_id: str) -> Path:
     """The source on local disk; reused when an earlier job on this host fetched it already."""
+    cached = cached_source(asset_id)
+    if cached is not None:
+        return cached
     path = _work_dir(asset_id) / "source"
-    marker = path.with_suffix(".complete")
-    if path.exists() and marker.exists():
-        return path
     partial = path.with_suffix(".part")
     try:
         store.storage.download_file(keys.source(asset_id), partial)
@@ -209,5 +280,5 @@ def _local_source(store: AssetStore, asset_id: str) -> Path:
         raise PermanentError("The uploaded source is missing from storage.",
                              code="source_missing") from exc
     partial.rename(path)
-    marker.touch()
+    path.with_suffix(".complete").touch()
     return path

@@ -1,7 +1,10 @@
 """The processing pipeline, declared in one place: queues, job ids, order, retries, timeouts.
 
 upload ──► probe ──► transcode ──► publish            (queue `<prefix>-media`)
-                                └─► captions          (queue `<prefix>-captions`, issue 3)
+                                └─► captions          (queue `<prefix>-captions`)
+
+Captions run beside publishing, on their own queue so caption workers scale apart from
+transcode workers; the asset is ready without them unless `captions_block_ready` is set.
 
 Job ids are `<stage>-<asset id>`, so enqueueing twice finds the same job, and jobs are
 idempotent: outputs go to deterministic keys and the multivariant playlist is written last.
@@ -27,7 +30,12 @@ PUBLISH_TIMEOUT_S = 300
 TRANSIENT_RETRY = Retry(max=3, interval=[10, 30, 90])
 RESULT_TTL_S = 24 * 3600
 FAILURE_TTL_S = 30 * 24 * 3600
-STAGES = ("probe", "transcode", "publish")
+STAGES = ("probe", "transcode", "publish", "captions")
+CAPTIONS_FAILURE_CALLBACK = "workers.captions.on_captions_failure"
+TRANSFER_ALLOWANCE_S = 600
+"""Added to a job's timeout over its ffmpeg limit: the source download comes first, and
+ffmpeg's own (specific) timeout must fire before RQ's generic one."""
+_PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
 def queue_prefix() -> str:
@@ -51,26 +59,35 @@ def transcode_timeout_s(duration_s: float) -> int:
     return int(60 + duration_s * get_settings().transcode_timeout_factor)
 
 
+def captions_timeout_s(duration_s: float) -> int:
+    """Audio extraction plus recognition: `captions_timeout_factor` x real time, plus 2 min."""
+    return int(120 + duration_s * get_settings().captions_timeout_factor)
+
+
 def _enqueue(queue: Queue, func: str, asset_id: str, stage: str, timeout: int,
+             args: tuple[Any, ...] = (), on_failure: str = "workers.jobs.on_job_failure",
              **extra: Any) -> Job:
     jid = job_id(stage, asset_id)
-    _drop_finished(queue.connection, jid)
+    pending = _pending_or_drop(queue.connection, jid)
+    if pending is not None:
+        return pending  # already queued or running: a second copy would do the work twice
     return queue.enqueue(
-        func, asset_id, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
+        func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
         result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
-        on_failure=Callback("workers.jobs.on_job_failure"), **extra,
+        on_failure=Callback(on_failure), **extra,
     )
 
 
-def _drop_finished(conn: Redis, jid: str) -> None:
-    """A re-run (reconcile, retry by hand) replaces an old finished/failed job of the same id."""
+def _pending_or_drop(conn: Redis, jid: str) -> Job | None:
+    """The job of that id if it is still to run; an ended one is dropped so it can run again."""
     try:
         job = Job.fetch(jid, connection=conn)
     except NoSuchJobError:
-        return
-    if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED,
-                                        JobStatus.CANCELED, JobStatus.STOPPED):
-        job.delete()
+        return None
+    if job.get_status(refresh=True) in _PENDING:
+        return job
+    job.delete()
+    return None
 
 
 def start(conn: Redis, asset_id: str) -> Job:
@@ -83,15 +100,34 @@ def after_probe(conn: Redis, asset_id: str, duration_s: float) -> Job:
     """Transcode, then publish; the timeout is known now that the duration is."""
     queue = Queue(media_queue_name(), connection=conn)
     transcode = _enqueue(queue, "workers.jobs.transcode_asset", asset_id, "transcode",
-                         transcode_timeout_s(duration_s))
+                         transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S)
     _enqueue(queue, "workers.jobs.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
              depends_on=transcode)
     return transcode
 
 
+def captions(conn: Redis, asset_id: str, duration_s: float, language: str | None = None,
+             replace_human: bool = False) -> Job:
+    """Speech recognition into a caption track (``language`` None: the asset's language)."""
+    return _enqueue(Queue(captions_queue_name(), connection=conn),
+                    "workers.captions.caption_asset", asset_id, "captions",
+                    captions_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S,
+                    args=(language, replace_human),
+                    on_failure=CAPTIONS_FAILURE_CALLBACK)
+
+
+def captions_running(conn: Redis, asset_id: str) -> bool:
+    """Whether a captions job of the asset is queued or running (one at a time per asset)."""
+    try:
+        job = Job.fetch(job_id("captions", asset_id), connection=conn)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=True) in _PENDING
+
+
 def cancel_all(conn: Redis, asset_id: str) -> None:
     """Stop queued work of a deleted asset (a job already running notices the tombstone)."""
-    for stage in (*STAGES, "captions"):
+    for stage in STAGES:
         try:
             job = Job.fetch(job_id(stage, asset_id), connection=conn)
         except NoSuchJobError:

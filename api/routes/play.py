@@ -37,7 +37,8 @@ class PlaybackForbidden(PodiumError):
     status = 403
 
 
-def _playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
+def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
+    """The asset if a viewer with ``token`` may play it: ready, and public or token-holding."""
     asset = store.get(asset_id)
     if asset.visibility == Visibility.PRIVATE and not tokens.verify(
             settings.playback_secret, f"asset:{asset_id}", token):
@@ -55,8 +56,11 @@ def _suffix(token: str | None) -> str:
 @router.get("/{asset_id}.m3u8", response_class=Response)
 def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
                  token: TokenQuery = None) -> Response:
-    """The multivariant playlist: every rendition and subtitle track of the asset."""
-    _playable(store, settings, asset_id, token)
+    """The multivariant playlist: every rendition and subtitle track of the asset.
+
+    `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition.
+    """
+    playable(store, settings, asset_id, token)
     text = store.storage.get_bytes(keys.master_playlist(asset_id)).decode()
     base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
 
@@ -74,20 +78,24 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     """A media playlist whose segment URIs a plain HTTP client can fetch."""
     if not keys.is_safe_name(rendition):
         raise NotFound("No such rendition.", code="rendition_not_found")
-    _playable(store, settings, asset_id, token)
+    playable(store, settings, asset_id, token)
+    # Video renditions never change once published; subtitle tracks are edited and deleted.
+    cacheable = not rendition.startswith("subs-") and settings.segment_delivery == "presign"
     cache_key = (asset_id, rendition, token or "")
-    hit = _media_cache.get(cache_key)
-    if hit and hit[0] > time.monotonic() and settings.segment_delivery == "presign":
+    hit = _media_cache.get(cache_key) if cacheable else None
+    if hit and hit[0] > time.monotonic():
         return Response(hit[1], media_type=M3U8, headers={"Cache-Control": "max-age=60"})
     try:
         text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
     body = rewrite_uris(text, _segment_resolver(settings, store, asset_id, rendition, token))
-    _media_cache[cache_key] = (time.monotonic() + _CACHE_S, body)
+    if cacheable:
+        _media_cache[cache_key] = (time.monotonic() + _CACHE_S, body)
     if len(_media_cache) > 5000:
         _media_cache.clear()
-    return Response(body, media_type=M3U8, headers={"Cache-Control": "max-age=60"})
+    max_age = 60 if cacheable else 10
+    return Response(body, media_type=M3U8, headers={"Cache-Control": f"max-age={max_age}"})
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rendition: str,
@@ -112,10 +120,12 @@ def segment(asset_id: str, rendition: str, segment: str, settings: SettingsDep,
     if settings.segment_delivery != "proxy" or not (
             keys.is_safe_name(rendition) and keys.is_safe_name(segment)):
         raise NotFound("No such segment.", code="segment_not_found")
-    _playable(store, settings, asset_id, token)
+    playable(store, settings, asset_id, token)
     body, length, ctype = store.storage.open_stream(
         keys.hls_object(asset_id, f"{rendition}/{segment}"))
+    # Video segments never change; subtitle segments do when a track is edited.
+    max_age = 60 if segment.endswith(".vtt") else 86400
     return StreamingResponse(body,
                              media_type=ctype or "application/octet-stream",
                              headers={"Content-Length": str(length),
-                                      "Cache-Control": "max-age=86400"})
+                                      "Cache-Control": f"max-age={max_age}"})

@@ -1,0 +1,197 @@
+"""`/v1/assets/{id}/captions` and `/transcript`: caption files, review, speech recognition.
+
+Reading (`.vtt`, `.srt`, the transcript) follows playback: anyone for a public asset, the
+playback token (`?token=`) for a private one, and producers (API key) always. Everything that
+changes a track needs the producer's key, and republishes the asset's subtitle rendition and
+multivariant playlist before it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep, require_producer
+from api.routes.play import TokenQuery, playable
+from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic
+from config import Settings
+from ingest import caption_store
+from ingest.assets import AssetStore
+from ingest.caption_store import StoredTrack, canonical_language
+from ingest.captions import CaptionError, parse_captions, to_srt, to_webvtt
+from ingest.errors import Conflict, PodiumError
+from ingest.models import Asset, CaptionReview, CaptionSource, CaptionTrack
+from ingest.subtitles_publish import CaptionPublisher
+from workers import pipeline
+
+router = APIRouter(prefix="/v1/assets", tags=["captions"])
+AuthHeader = Annotated[str | None, Header(alias="Authorization")]
+
+
+class CaptionRejected(PodiumError):
+    """A caption file or edit we refuse; code and status come from ingest.captions."""
+
+
+class NoAudio(PodiumError):
+    code = "asset_has_no_audio"
+    status = 422
+
+
+@contextmanager
+def refusing_bad_captions() -> Iterator[None]:
+    try:
+        yield
+    except CaptionError as exc:
+        raise CaptionRejected(exc.message, code=exc.code, status=exc.status) from exc
+
+
+def _publisher(store: AssetStore, settings: Settings) -> CaptionPublisher:
+    return CaptionPublisher(store, settings.queue_prefix, float(settings.segment_duration_s))
+
+
+def _published(store: AssetStore, asset_id: str) -> Asset:
+    """Tracks are segmented against the packaged video, so it must exist first."""
+    asset = store.get(asset_id)
+    if not asset.renditions:
+        raise Conflict(f"Asset {asset_id} is {asset.status.value}; captions can be changed "
+                       "once it has been published.", code="asset_not_ready")
+    return asset
+
+
+def _readable(store: AssetStore, settings: Settings, asset_id: str, token: str | None,
+              authorization: str | None) -> Asset:
+    """Producers read any asset; viewers what they may play."""
+    if authorization:
+        require_producer(settings, authorization)
+        return store.get(asset_id)
+    return playable(store, settings, asset_id, token)
+
+
+def _track_file(store: AssetStore, settings: Settings, asset_id: str, lang: str,
+                token: str | None, authorization: str | None) -> StoredTrack:
+    _readable(store, settings, asset_id, token, authorization)
+    return caption_store.load_track(store.storage, asset_id, canonical_language(lang))
+
+
+@router.get("/{asset_id}/captions/{lang}.vtt", response_class=Response)
+def caption_vtt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
+                token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
+    """The track as WebVTT."""
+    track = _track_file(store, settings, asset_id, lang, token, authorization)
+    return Response(to_webvtt(track.to_cues()), media_type="text/vtt",
+                    headers={"Cache-Control": "max-age=10"})
+
+
+@router.get("/{asset_id}/captions/{lang}.srt", response_class=Response)
+def caption_srt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
+                token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
+    """The track as SubRip."""
+    track = _track_file(store, settings, asset_id, lang, token, authorization)
+    return Response(to_srt(track.to_cues()), media_type="application/x-subrip",
+                    headers={"Cache-Control": "max-age=10"})
+
+
+@router.get("/{asset_id}/captions/{lang}", response_model=CaptionTrackDetail)
+def caption_detail(asset_id: str, lang: str, _: ProducerDep, store: StoreDep) -> CaptionTrackDetail:
+    """The track with its cues and review state, for reviewers."""
+    language = canonical_language(lang)
+    entry = store.get(asset_id).caption(language)
+    if entry is None:
+        raise caption_store.CaptionNotFound(f"Asset {asset_id} has no {language} caption track.")
+    return CaptionTrackDetail.of(entry, caption_store.load_track(store.storage, asset_id, language))
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` (whatever Content-Length says)."""
+    declared = request.headers.get("content-length", "")
+    too_large = CaptionRejected(f"The caption file is larger than the limit of {limit} bytes.",
+                                code="caption_too_large", status=413)
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+@router.put("/{asset_id}/captions/{lang}", response_model=CaptionTrack)
+async def upload_captions(asset_id: str, lang: str, request: Request, _: ProducerDep,
+                          settings: SettingsDep, store: StoreDep) -> CaptionTrack:
+    """Replace the track with an SRT or WebVTT file, parsed strictly and stored re-serialised."""
+    language = canonical_language(lang)
+    await run_in_threadpool(_published, store, asset_id)
+    body = await read_capped(request, settings.max_caption_bytes)
+    with refusing_bad_captions():
+        cues = parse_captions(body, settings.max_caption_bytes)
+        caption_store.check_cue_count(cues, settings.max_caption_cues)
+    track = StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
+    return await run_in_threadpool(
+        _publisher(store, settings).replace, asset_id, language, lambda _current: track)
+
+
+@router.patch("/{asset_id}/captions/{lang}", response_model=CaptionTrack)
+def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
+                  settings: SettingsDep, store: StoreDep) -> CaptionTrack:
+    """Review: replace the track's cues (text and times); the track becomes `edited`."""
+    language = canonical_language(lang)
+    _published(store, asset_id)
+    with refusing_bad_captions():
+        cues = caption_store.edited_cues(edit.to_cues(), settings.max_caption_cues)
+    return _publisher(store, settings).replace(
+        asset_id, language, lambda current: _existing(current, asset_id, language).revised(
+            CaptionReview.EDITED, cues))
+
+
+@router.post("/{asset_id}/captions/{lang}/approve", response_model=CaptionTrack)
+def approve_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
+                     store: StoreDep) -> CaptionTrack:
+    """Review: a person vouches for the track as it stands."""
+    language = canonical_language(lang)
+    _published(store, asset_id)
+    return _publisher(store, settings).replace(
+        asset_id, language,
+        lambda current: _existing(current, asset_id, language).revised(CaptionReview.APPROVED))
+
+
+def _existing(current: StoredTrack | None, asset_id: str, language: str) -> StoredTrack:
+    if current is None:
+        raise caption_store.CaptionNotFound(f"Asset {asset_id} has no {language} caption track.")
+    return current
+
+
+@router.delete("/{asset_id}/captions/{lang}", status_code=204)
+def delete_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
+                    store: StoreDep) -> Response:
+    """Remove the track and its subtitle rendition."""
+    _publisher(store, settings).remove(asset_id, canonical_language(lang))
+    return Response(status_code=204)
+
+
+@router.post("/{asset_id}/captions/{lang}/generate", status_code=202, response_model=CaptionTrack)
+def generate_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
+                      store: StoreDep, redis: RedisDep) -> CaptionTrack:
+    """Run speech recognition; its track replaces the current one (even an edited one)."""
+    language = canonical_language(lang)
+    asset = _published(store, asset_id)
+    if asset.source is None or not asset.source.has_audio:
+        raise NoAudio(f"Asset {asset_id} has no audio to transcribe.")
+    if pipeline.captions_running(redis, asset_id):
+        raise Conflict(f"Speech recognition is already running for asset {asset_id}.",
+                       code="captions_in_progress")
+    entry = _publisher(store, settings).set_preparing(asset_id, language)
+    pipeline.captions(redis, asset_id, asset.source.duration_s, language, replace_human=True)
+    return entry
+
+
+@router.get("/{asset_id}/transcript", response_model=TranscriptPublic)
+def transcript(asset_id: str, settings: SettingsDep, store: StoreDep, token: TokenQuery = None,
+               authorization: AuthHeader = None) -> TranscriptPublic:
+    """What speech recognition heard, word by word with times in seconds."""
+    _readable(store, settings, asset_id, token, authorization)
+    return TranscriptPublic.of(caption_store.load_transcript(store.storage, asset_id))

@@ -1,0 +1,160 @@
+"""The captions job: speech recognition into a caption track, published as HLS subtitles.
+
+Idempotent like the media jobs: the transcript and track go to fixed keys, and the track is
+committed through ``CaptionPublisher`` under the asset's lock. A failure never touches the
+asset's own status: the caption track alone ends `errored`, with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from config import get_settings
+from ingest import asr, caption_store, keys, publishing, transcription
+from ingest.asr import AsrError
+from ingest.assets import AssetStore
+from ingest.captions import build_cues
+from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
+from ingest.models import Asset, AssetStatus, CaptionReview, CaptionSource, Stage
+from ingest.subtitles_publish import CaptionPublisher
+from workers import context, jobs, pipeline
+
+log = logging.getLogger(__name__)
+
+
+def caption_asset(asset_id: str, language: str | None = None,
+                  replace_human: bool = False) -> str:
+    """Transcribe the asset's speech, store transcript and track, publish the subtitles."""
+    store = context.asset_store()
+    try:
+        asset = store.get(asset_id)
+    except NotFound:
+        return "gone"
+    if asset.status == AssetStatus.ERRORED or asset.source is None or not asset.source.has_audio:
+        log.info("captions %s: nothing to transcribe (%s)", asset_id, asset.status.value)
+        return "skipped"
+    lang = caption_store.canonical_language(language or asset.language)
+    try:
+        return _caption(store, asset, lang, replace_human)
+    except NotFound as exc:
+        if exc.code != "asset_not_found":
+            raise
+        _forget(store, asset_id)
+        return "gone"
+    except (AsrError, PermanentError) as exc:
+        log.error("captions %s (%s): %s (%s)", asset_id, lang, exc.message, exc.code)
+        publisher().fail(asset_id, lang, exc.code, exc.message)
+        return "errored"
+
+
+def _caption(store: AssetStore, asset: Asset, language: str, replace_human: bool) -> str:
+    recognizer = asr.default_recognizer(get_settings().asr_model_dir, get_settings().asr_threads)
+    transcript = _transcribe(store, asset, language, recognizer)
+    caption_store.save_transcript(store.storage, asset.id, transcript)
+    cues = build_cues(transcript.words, media_end=asset.duration_s)
+    track = caption_store.StoredTrack.of(language, CaptionSource.ASR, CaptionReview.MACHINE,
+                                         cues, engine=recognizer.name)
+    start_pts = asset.hls_start_pts or _measure_start_pts(store, asset)
+
+    def change(current: caption_store.StoredTrack | None) -> caption_store.StoredTrack | None:
+        keep = current is not None and current.is_human and not replace_human
+        return None if keep else track
+
+    publisher().replace(asset.id, language, change, start_pts=start_pts)
+    if store.is_deleted(asset.id):  # deleted while we wrote: leave nothing behind
+        _forget(store, asset.id)
+        return "gone"
+    log.info("captions %s (%s): %d words, %d cues", asset.id, language,
+             len(transcript.words), len(cues))
+    return "ready"
+
+
+def _transcribe(store: AssetStore, asset: Asset, language: str,
+                recognizer: asr.WhisperRecognizer) -> asr.Transcript:
+    s = get_settings()
+    assert asset.source is not None
+    transcription.check_language(recognizer, language)  # before fetching gigabytes
+    opts = transcription.TranscriptionOptions(
+        language=language, glossary=caption_store.load_glossary(store.storage),
+        duration_s=asset.source.duration_s,
+        timeout_s=pipeline.captions_timeout_s(asset.source.duration_s), nice=s.ffmpeg_nice)
+    report = jobs.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
+                                    when=lambda: _asset_waits_for_captions(store, asset.id))
+    work_root = s.data_dir.resolve() / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-", dir=work_root) as tmp:
+        source = _fetch_source(store, asset.id, Path(tmp))
+        try:
+            return transcription.transcribe_media(source, asset.source.demuxer, Path(tmp),
+                                                  recognizer, opts, report)
+        except FfmpegTimeout as exc:
+            raise PermanentError("Extracting the audio took longer than allowed.",
+                                 code="captions_timeout") from exc
+        except FfmpegFailed as exc:
+            if exc.killed_by_signal:
+                raise  # OOM or operator: transient, RQ retries
+            raise PermanentError("The audio could not be decoded for speech recognition.",
+                                 code="audio_extract_failed") from exc
+
+
+def _asset_waits_for_captions(store: AssetStore, asset_id: str) -> bool:
+    """Caption progress is the asset's progress only while the asset waits for it (with
+    captions_block_ready); otherwise the asset is ready or still in another stage."""
+    asset = store.get(asset_id)
+    return asset.status == AssetStatus.PREPARING and asset.progress.stage == Stage.CAPTIONS
+
+
+def _fetch_source(store: AssetStore, asset_id: str, into: Path) -> Path:
+    """A private copy of the source: a hard link to the pipeline's copy (which publishing
+    deletes) when this host has one, else a download."""
+    target = into / "source"
+    cached = jobs.cached_source(asset_id)
+    if cached is not None:
+        try:
+            os.link(cached, target)
+            return target
+        except OSError as exc:
+            log.info("captions %s: cannot link the local source (%s); downloading", asset_id, exc)
+    try:
+        store.storage.download_file(keys.source(asset_id), target)
+    except NotFound as exc:
+        raise PermanentError("The uploaded source is missing from storage.",
+                             code="source_missing") from exc
+    return target
+
+
+def _measure_start_pts(store: AssetStore, asset: Asset) -> int:
+    """Publishing measures it too; whichever job runs first, the value is the same."""
+    return publishing.measure_start_pts(store.storage, asset.id, jobs.plans_for(asset)[0].name,
+                                        timeout_s=jobs.PTS_PROBE_TIMEOUT_S,
+                                        nice=get_settings().ffmpeg_nice)
+
+
+def _forget(store: AssetStore, asset_id: str) -> None:
+    log.info("captions %s: asset deleted while running; removing what the job wrote", asset_id)
+    store.storage.delete_prefix(keys.asset_prefix(asset_id))
+
+
+def publisher() -> CaptionPublisher:
+    s = get_settings()
+    return CaptionPublisher(context.asset_store(), s.queue_prefix, float(s.segment_duration_s))
+
+
+def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException],
+                        exc: BaseException, tb: TracebackType | None) -> None:
+    """RQ failure callback: once no retry is left, the track (never the asset) is errored."""
+    if job.retries_left:
+        return
+    asset_id, language = str(job.args[0]), job.args[1] if len(job.args) > 1 else None
+    log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
+    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
+        lang = caption_store.canonical_language(
+            language or context.asset_store().get(asset_id).language)
+        publisher().fail(asset_id, lang, "captions_failed",
+                         f"Speech recognition failed after retries ({exc_type.__name__}).")
