@@ -55,6 +55,9 @@ class AssetStore:
     def _progress_key(self, asset_id: str) -> str:
         return f"{self._prefix}:progress:{asset_id}"
 
+    def _captions_progress_key(self, asset_id: str) -> str:
+        return f"{self._prefix}:captions-progress:{asset_id}"
+
     def _tombstone_key(self, asset_id: str) -> str:
         return f"{self._prefix}:deleted:{asset_id}"
 
@@ -68,6 +71,7 @@ class AssetStore:
             live = self._live_progress(asset_id)
             if live is not None:
                 asset.progress = live
+        self._overlay_caption_progress(asset)
         return asset
 
     def _load(self, asset_id: str) -> Asset:
@@ -123,6 +127,29 @@ class AssetStore:
             last_raw, last_score = rows[limit - 1]
             next_cursor = f"{last_score!r}_{_member(last_raw)}"
         return items, next_cursor
+
+    def _overlay_caption_progress(self, asset: Asset) -> None:
+        preparing = [t for t in asset.captions if t.status == "preparing"]
+        for track in asset.captions:
+            track.percent = None
+        if not preparing:
+            return
+        try:
+            raw: dict[bytes, bytes] = self.redis.hgetall(  # type: ignore[assignment]
+                self._captions_progress_key(asset.id))
+        except RedisError:
+            return
+        for track in preparing:
+            value = raw.get(track.language.encode())
+            track.percent = float(value) if value is not None else 0.0
+
+    def set_caption_progress(self, asset_id: str, language: str, percent: float) -> None:
+        key = self._captions_progress_key(asset_id)
+        try:
+            self.redis.hset(key, language, f"{min(100.0, max(0.0, percent)):.1f}")
+            self.redis.expire(key, CACHE_TTL_S)
+        except RedisError as exc:  # progress is cosmetic: never fail a job over it
+            log.warning("could not record caption progress of %s: %s", asset_id, exc)
 
     def _live_progress(self, asset_id: str) -> Progress | None:
         try:

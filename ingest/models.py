@@ -80,6 +80,8 @@ class CaptionTrack(BaseModel):
     status: CaptionStatus
     review: CaptionReview = CaptionReview.MACHINE
     error: ErrorInfo | None = None
+    percent: float | None = None
+    """Live progress of speech recognition while the track is `preparing` (else null)."""
 
     @property
     def is_human(self) -> bool:

@@ -84,8 +84,13 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
         language=language, glossary=caption_store.load_glossary(store.storage),
         duration_s=asset.source.duration_s,
         timeout_s=pipeline.captions_timeout_s(asset.source.duration_s), nice=s.ffmpeg_nice)
-    report = jobs.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
-                                    when=lambda: _asset_waits_for_captions(store, asset.id))
+    asset_report = jobs.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
+                                          when=lambda: _asset_waits_for_captions(store, asset.id))
+
+    def report(fraction: float) -> None:
+        store.set_caption_progress(asset.id, language, 100.0 * fraction)
+        asset_report(fraction)
+
     work_root = s.data_dir.resolve() / "work"
     work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-", dir=work_root) as tmp:

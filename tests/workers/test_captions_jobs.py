@@ -20,6 +20,7 @@ from ingest.models import (
     CaptionReview,
     CaptionSource,
     CaptionStatus,
+    CaptionTrack,
     Progress,
     SourceInfo,
     Stage,
@@ -181,3 +182,22 @@ def test_lock_is_exclusive(published: str, monkeypatch: pytest.MonkeyPatch) -> N
         pass
     with locks.asset_lock(store, prefix, published):
         pass  # released again
+
+
+def test_recognition_progress_shows_on_the_preparing_track(published: str) -> None:
+    store = context.asset_store()
+
+    def preparing(a: Asset) -> None:
+        a.captions = [CaptionTrack(language="de", source=CaptionSource.ASR,
+                                   status=CaptionStatus.PREPARING)]
+
+    store.update(published, preparing)
+    assert store.get(published).captions[0].percent == 0.0  # nothing reported yet
+    store.set_caption_progress(published, "de", 42.0)
+    assert store.get(published).captions[0].percent == 42.0
+
+    assert captions.caption_asset(published, "en", True) == "ready"
+    raw = context.redis_connection().hget(store._captions_progress_key(published), "en")
+    assert raw is not None and float(raw) == 100.0  # the job reported as it went
+    tracks = {t.language: t for t in store.get(published).captions}
+    assert tracks["en"].status == CaptionStatus.READY and tracks["en"].percent is None
