@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /home/podium --uid 10001 podium
@@ -23,6 +23,10 @@ COPY workers ./workers
 COPY api ./api
 COPY cli ./cli
 RUN pip install . && ffmpeg -version >/dev/null && podium --help >/dev/null
+# Browser assets of /watch and /docs (hls.js, Swagger UI) from npm, pinned by the lockfile.
+COPY web/package.json web/package-lock.json ./web/
+RUN npm ci --prefix web --omit=dev && npm cache clean --force
+ENV PODIUM_WEB_DIR=/app/web
 
 USER podium
 # Scratch space of the jobs (downloaded sources, encoder output); nothing here must survive.

@@ -4,15 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-APT_PACKAGES := ffmpeg redis-server espeak-ng sox docker-compose
+# hls.js for the viewer page, from npm; reinstalled when the lockfile changes
+WEB_STAMP := web/node_modules/.installed-$(shell sha1sum web/package-lock.json 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck layers unit bench system-deps venv clean
+.PHONY: run test lint typecheck layers unit bench system-deps venv web clean
 
-run: system-deps venv ## start the whole stack (Ctrl-C stops it)
+run: system-deps venv web ## start the whole stack (Ctrl-C stops it)
 	$(VENV)/bin/podium up
 
-test: system-deps venv lint typecheck layers ## the whole suite against real Redis, S3 and ffmpeg
+test: system-deps venv web lint typecheck layers ## the whole suite against real Redis, S3 and ffmpeg
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv ## only the fast tests of pure functions
@@ -30,17 +31,20 @@ layers: venv
 bench: system-deps venv ## upload-to-ready time against one plain ffmpeg command
 	$(PY) bench/transcode.py
 
-system-deps: ## apt packages, when root and missing
+system-deps: ## apt packages, when root and missing (only the missing ones)
 	@missing=""; \
-	for cmd in ffmpeg ffprobe redis-server espeak-ng sox docker-compose; do \
-	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; \
+	for pair in ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server espeak-ng:espeak-ng \
+	            sox:sox docker-compose:docker-compose chromium:chromium npm:npm; do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || case " $$missing " in *" $$pkg "*) ;; \
+	    *) missing="$$missing $$pkg";; esac; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "missing:$$missing (run as root, or: sudo apt-get install $(APT_PACKAGES))"; exit 1; \
+	    echo "missing:$$missing (run as root, or: sudo apt-get install$$missing)"; exit 1; \
 	  fi; \
 	fi
 
@@ -55,5 +59,14 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json $(wildcard web/package-lock.json)
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed for hls.js (apt-get install npm)"; exit 1; }
+	if [ -f web/package-lock.json ]; then npm ci --prefix web --no-audit --no-fund; \
+	else npm install --prefix web --no-audit --no-fund; fi
+	rm -f web/node_modules/.installed-*
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) web/node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

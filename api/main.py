@@ -8,17 +8,19 @@ from fastapi import FastAPI, Request, Response
 
 from api import errors
 from api.metrics import HTTP_REQUESTS
-from api.routes import assets, captions, glossary, health, play
+from api.routes import assets, captions, docs, glossary, health, play, watch
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        docs_url=None,  # served by api.routes.docs without a CDN
+        redoc_url=None,
         title="Podium",
         version="0.1.0",
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
     )
     errors.install(app)
-    for module in (assets, captions, glossary, play, health):
+    for module in (assets, captions, glossary, play, watch, health, docs):
         app.include_router(module.router)
 
     @app.middleware("http")

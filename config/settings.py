@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     """Base URL viewers and speakers reach the API at; used in playback and upload links."""
 
+    web_dir: Path | None = None
+    """Where `npm ci --prefix web` installed the browser assets (hls.js, Swagger UI); unset:
+    the checkout's `web/`."""
+
     # --- Redis / queues ----------------------------------------------------------------
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis for queues, progress and the asset index (rebuildable from the bucket)."""

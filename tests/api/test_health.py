@@ -41,3 +41,15 @@ def test_unknown_route_is_a_json_404(anon: httpx.Client) -> None:
     resp = anon.get("/no-such-thing")
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "not_found"
+
+
+def test_docs_page_needs_no_cdn(anon: httpx.Client) -> None:
+    page = anon.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text and "/static/swagger-ui/swagger-ui-bundle.js" in page.text
+    script = anon.get("/static/swagger-ui/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert anon.get("/static/swagger-ui/swagger-ui.css").status_code == 200
+    assert anon.get("/static/swagger-ui/package.json").status_code == 404
+    assert anon.get("/static/swagger-ui/..%2F..%2Fpackage.json").status_code == 404
+    assert anon.get("/openapi.json").json()["info"]["title"] == "Podium"

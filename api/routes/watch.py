@@ -1,0 +1,115 @@
+"""`/watch/{id}`: a viewer page that plays the asset with hls.js, and `/static/hls.min.js`.
+
+hls.js is an npm package (`web/package.json`, installed by `make run` / `make test` into
+`web/node_modules`); the page never loads scripts from anywhere but this server. Its inline
+script and style carry a per-response nonce, so the Content-Security-Policy needs no
+'unsafe-inline'; media and playlist fetches may go only to this server and to the store (or CDN)
+that serves the presigned segment URLs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from string import Template
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
+
+from api.deps import SettingsDep, StoreDep
+from api.routes.play import TokenQuery, playable
+from config import Settings, get_settings
+from ingest.errors import NotFound
+
+router = APIRouter(tags=["viewer"])
+_REPO = Path(__file__).resolve().parents[2]
+_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "watch.html"
+_MISSING = ('<p class="notice">The player script (hls.js) is not installed on this server: '
+            "run <code>make run</code> or <code>npm ci --prefix web</code>.</p>")
+
+
+def web_dir() -> Path:
+    """Where `npm ci --prefix web` put node_modules: `PODIUM_WEB_DIR`, else `<repo>/web`."""
+    return get_settings().web_dir or _REPO / "web"
+
+
+def hls_script_path() -> Path:
+    return web_dir() / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+
+
+@lru_cache
+def _template() -> Template:
+    return Template(_TEMPLATE.read_text(encoding="utf-8"))
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def content_security_policy(settings: Settings, nonce: str) -> str:
+    """Scripts and styles from here (nonce for the inline ones); media from here and storage."""
+    media_hosts = [settings.public_url, settings.viewer_s3_endpoint]
+    if settings.segment_delivery == "cdn":
+        media_hosts.append(settings.cdn_base_url)
+    origins = " ".join(dict.fromkeys(o for o in map(_origin, media_hosts) if o))
+    return "; ".join([
+        "default-src 'none'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        f"style-src 'nonce-{nonce}'",
+        "img-src 'self' data:",
+        # data: for the empty `data:,WEBVTT` source hls.js gives the <track> elements it adds
+        f"media-src 'self' blob: data: {origins}",
+        f"connect-src 'self' {origins}",
+        "worker-src 'self' blob:",  # hls.js runs its transmuxer in a blob: Web Worker
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'self'",
+    ])
+
+
+def render_watch_page(asset_id: str, title: str, speaker: str | None, token: str | None,
+                      nonce: str, player_installed: bool) -> str:
+    """The page's HTML; every value is escaped for the HTML context it lands in."""
+    src = f"/play/{quote(asset_id, safe='')}.m3u8"
+    if token:
+        src += f"?token={quote(token, safe='')}"
+    return _template().substitute(
+        nonce=nonce,
+        title=escape(title or asset_id),
+        speaker=f'<p class="speaker">{escape(speaker)}</p>' if speaker else "",
+        notice="" if player_installed else _MISSING,
+        src=escape(src, quote=True),
+        hls_script='<script src="/static/hls.min.js"></script>' if player_installed else "",
+    )
+
+
+@router.get("/watch/{asset_id}", response_class=HTMLResponse)
+def watch(asset_id: str, settings: SettingsDep, store: StoreDep,
+          token: TokenQuery = None) -> HTMLResponse:
+    """A viewer page playing the asset in the browser (hls.js, or native HLS without MSE)."""
+    asset = playable(store, settings, asset_id, token)
+    nonce = secrets.token_urlsafe(16)
+    html = render_watch_page(asset.id, asset.title, asset.speaker, token, nonce,
+                             hls_script_path().is_file())
+    return HTMLResponse(html, headers={
+        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+@router.get("/static/hls.min.js", response_class=FileResponse)
+def hls_script() -> FileResponse:
+    """hls.js as installed from npm (web/package-lock.json pins the version)."""
+    path = hls_script_path()
+    if not path.is_file():
+        raise NotFound("hls.js is not installed on this server: run `npm ci --prefix web`.",
+                       code="player_not_installed")
+    return FileResponse(path, media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=3600",
+                                 "X-Content-Type-Options": "nosniff"})
