@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.metrics import HTTP_REQUESTS
 from api.routes import assets, captions, docs, glossary, health, play, watch
+from config import get_settings
 
 
 def create_app() -> FastAPI:
@@ -20,6 +22,12 @@ def create_app() -> FastAPI:
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
     )
     errors.install(app)
+    origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
+    if origins:
+        # Players on other sites fetch playlists and captions; nothing else crosses origins
+        # (no credentials, no Authorization header allowed in preflight).
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"],
+                           allow_credentials=False, max_age=3600)
     for module in (assets, captions, glossary, play, watch, health, docs):
         app.include_router(module.router)
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     """Where `npm ci --prefix web` installed the browser assets (hls.js, Swagger UI); unset:
     the checkout's `web/`."""
 
+    cors_origins: str = "*"
+    """Origins whose web pages may GET playlists, captions and the viewer page (players
+    embedded on a conference site). Only GET is allowed cross-origin; comma-separated."""
+
     # --- Redis / queues ----------------------------------------------------------------
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis for queues, progress and the asset index (rebuildable from the bucket)."""

@@ -1,0 +1,75 @@
+"""The API when Redis is gone, and players embedded on other sites (CORS)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, Stack, _free_port, upload
+from tests.support.media import make_clip
+from workers import context
+
+
+@pytest.fixture
+def api_without_redis(stack: Stack, tmp_path: Path) -> Iterator[str]:
+    """The API as a process whose Redis does not answer (storage still does)."""
+    port = _free_port()
+    env = {**os.environ, **stack.env, "PODIUM_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
+           "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    log = tmp_path / "api.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "API did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_redis_down_is_a_clear_503_and_the_upload_is_kept(
+        api_without_redis: str, stack: Stack, media_dir: Path) -> None:
+    with httpx.Client(base_url=api_without_redis, timeout=30,
+                      headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
+        ready = c.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["redis"] is False
+        assert ready.json()["checks"]["storage"] is True
+        before = set(context.storage().list_keys("assets/"))
+        resp = upload(c, make_clip(media_dir / "no-redis.mp4", seconds=1))
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["error"]["code"] == "service_unavailable"
+    # The record and the source are in the bucket: `podium reconcile` (run by `podium up`)
+    # indexes and queues the asset once Redis is back, so the speaker's upload is not lost.
+    new = set(context.storage().list_keys("assets/")) - before
+    assert any(k.endswith("/asset.json") for k in new)
+    assert any(k.endswith("/source/original") for k in new)
+
+
+def test_players_on_other_sites_may_read_playlists(anon: httpx.Client) -> None:
+    origin = {"Origin": "https://summit.example"}
+    resp = anon.get("/healthz", headers=origin)
+    assert resp.headers["access-control-allow-origin"] == "*"
+    preflight = anon.options("/v1/assets", headers={
+        **origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 400  # producer calls never cross origins
+    assert "Disallowed CORS" in preflight.text
