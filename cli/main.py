@@ -22,9 +22,15 @@ app.add_typer(assets_app, name="assets")
 @app.command()
 def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")] = -1) -> None:
     """Start Redis, SeaweedFS, the API and workers on loopback; Ctrl-C stops them all."""
+    from cli.services import port_open
     from cli.stack import Stack, api_port, prepare_environment
 
     s = get_settings()
+    port = api_port(s.public_url)
+    if port_open("127.0.0.1", port):
+        typer.echo(f"port {port} is already in use: stop what runs there or set "
+                   "PODIUM_PUBLIC_URL to another port", err=True)
+        raise typer.Exit(1)
     s.data_dir.mkdir(parents=True, exist_ok=True)
     own_s3 = not s.s3_endpoint
     env_extra = prepare_environment(s)
@@ -42,7 +48,6 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     _reconcile(quiet=True)
     count = workers if workers >= 0 else (s.workers or os.cpu_count() or 1)
     py = sys.executable
-    port = api_port(s.public_url)
     stack.add("api", [py, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
                       "--port", str(port), "--no-access-log"], env)
     for i in range(count):

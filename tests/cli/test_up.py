@@ -80,3 +80,20 @@ def test_podium_up_runs_and_supervises_the_stack(tmp_path: Path, media_dir: Path
             up.wait()
         for p in descendants(up.pid):
             os.kill(p, signal.SIGKILL)
+
+
+def test_podium_up_refuses_a_taken_api_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        env.update({"PODIUM_DATA_DIR": str(tmp_path / "var"),
+                    "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+        res = subprocess.run([sys.executable, "-m", "cli.main", "up"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1
+    assert f"port {port} is already in use" in res.stderr
+    assert not (tmp_path / "var").exists()  # nothing was started or written
