@@ -1,4 +1,4 @@
-"""Caption model: strict parsing of uploaded SRT/WebVTT, safe serialisers, cues from ASR words.
+"""Caption model: strict parsing of uploaded SRT/WebVTT and safe serialisers.
 
 Cue text in this module is always plain text: at most a line break, never markup. Uploaded
 files are reduced to that (benign style tags such as ``<i>`` are dropped, anything else that
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import html
-import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -22,15 +21,10 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.vtt import WebVTTCueBlock
 
-MAX_LINE_CHARS = 42
-"""Longest line of a built cue (common broadcast and Netflix guideline for Latin scripts)."""
+from ingest.cue_text import wrap_lines
+
 MAX_LINES = 2
-MIN_CUE_S = 1.0
-MAX_CUE_S = 7.0
-MAX_CPS = 20.0
-"""Reading speed limit, characters per second, used to keep built cues on screen long enough."""
-PAUSE_S = 0.6
-"""A silence longer than this between two words is a good place to break a cue."""
+"""Lines of one cue, in uploaded files and in built cues alike."""
 
 _STATUS = {
     "caption_too_large": 413,
@@ -254,7 +248,7 @@ def _normalise_lines(text: str) -> str:
     lines = [line for line in lines if line]
     if len(lines) <= MAX_LINES:
         return "\n".join(lines)
-    return _wrap_lines(" ".join(lines).split(" "))
+    return wrap_lines(" ".join(lines).split(" "))
 
 
 def validate_cues(cues: Sequence[Cue]) -> None:
@@ -358,178 +352,3 @@ def _stamp(seconds: float, separator: str = ".") -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
-
-
-# --------------------------------------------------------------------------- cue building
-
-# Escapes, not literals: CJK full stops/commas, dashes and curly quotes look like ASCII ones.
-_CLOSERS = "\"'\u201d\u2019)\\]"
-_SENTENCE_END = re.compile(f"[.?!\u2026\u3002\uff1f\uff01][{_CLOSERS}]*$")
-_CLAUSE_END = re.compile(f"[,;:\u3001\uff0c\uff1b\uff1a\u2013\u2014][{_CLOSERS}]*$")
-# Scripts written without spaces between words: Whisper's words there carry no space.
-_NO_SPACE_SCRIPT = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
-)
-
-_CUE_COST = 1.0  # each extra cue costs this: favours full cues over many short ones
-_BREAK_COST = {"sentence": 0.0, "clause": 0.6, "pause": 0.9, "none": 2.0}
-_SENTENCE_INSIDE_COST = 0.5  # a new sentence inside a cue: allowed when the cue stays short
-_PAUSE_INSIDE_COST = 1.5  # per second of silence inside a cue (text shown before it is said)
-_READING_COST = 2.0  # per second a cue is shorter than reading speed or MIN_CUE_S needs
-
-
-def build_cues(words: Sequence[Word], *, media_end: float | None = None) -> list[Cue]:
-    """Group ASR words into cues: <= 2 lines of <= 42 chars, 1-7 s, ~20 chars/s, no overlaps.
-
-    Breaks are chosen for the whole track at once (dynamic programming over word boundaries),
-    preferring sentence ends, then clause punctuation, then pauses longer than PAUSE_S.
-    Cues stay on screen into the following gap when reading speed needs it, never past the
-    next cue nor ``media_end``.
-    """
-    tokens = _clean_words(words)
-    if not tokens:
-        return []
-    lengths = _Lengths(tokens)
-    groups = _choose_groups(tokens, lengths)
-    return _time_cues(tokens, groups, media_end)
-
-
-def _clean_words(words: Sequence[Word]) -> list[Word]:
-    cleaned = [
-        Word(" ".join(w.word.split()), max(0.0, w.start), max(w.start, w.end, 0.0))
-        for w in words
-        if w.word.strip() and math.isfinite(w.start) and math.isfinite(w.end)
-    ]
-    return sorted(cleaned, key=lambda w: w.start)
-
-
-def _needs_space(before: str, after: str) -> bool:
-    return not (_NO_SPACE_SCRIPT.match(before[-1]) and _NO_SPACE_SCRIPT.match(after[0]))
-
-
-def _join(texts: Sequence[str]) -> str:
-    out = texts[0] if texts else ""
-    for before, after in itertools.pairwise(texts):
-        out += (" " if _needs_space(before, after) else "") + after
-    return out
-
-
-class _Lengths:
-    """Prefix sums of word lengths, so the length of any run of words is O(1)."""
-
-    def __init__(self, tokens: Sequence[Word]) -> None:
-        texts = [t.word for t in tokens]
-        self.sep = [0] + [int(_needs_space(a, b)) for a, b in itertools.pairwise(texts)]
-        self.prefix = [0]
-        for text, sep in zip(texts, self.sep, strict=True):
-            self.prefix.append(self.prefix[-1] + sep + len(text))
-
-    def length(self, a: int, b: int) -> int:
-        """Characters of words[a:b] joined on one line."""
-        return self.prefix[b] - self.prefix[a] - self.sep[a]
-
-    def first_line_end(self, a: int) -> int:
-        """Greedy end of the first line from word a; greedy filling is optimal for 2 lines."""
-        b = a + 1
-        while b < len(self.sep) and self.length(a, b + 1) <= MAX_LINE_CHARS:
-            b += 1
-        return b
-
-
-def _boundary(tokens: Sequence[Word], k: int) -> tuple[str, float]:
-    """Kind of the boundary after word k and the silence that follows it."""
-    pause = tokens[k + 1].start - tokens[k].end if k + 1 < len(tokens) else math.inf
-    if _SENTENCE_END.search(tokens[k].word):
-        return "sentence", pause
-    if _CLAUSE_END.search(tokens[k].word):
-        return "clause", pause
-    return ("pause" if pause > PAUSE_S else "none"), pause
-
-
-def _choose_groups(tokens: Sequence[Word], lengths: _Lengths) -> list[tuple[int, int]]:
-    n = len(tokens)
-    best = [math.inf] * (n + 1)
-    best[0] = 0.0
-    back = [0] * (n + 1)
-    for i in range(n):
-        first_end = lengths.first_line_end(i)
-        inside = 0.0
-        for j in range(i + 1, n + 1):
-            if j > i + 1:
-                fits = j <= first_end or lengths.length(first_end, j) <= MAX_LINE_CHARS
-                if not fits or tokens[j - 1].end - tokens[i].start > MAX_CUE_S:
-                    break  # adding words only makes it worse; a lone word always fits
-                inside += _inside_cost(tokens, j - 2)
-            cost = (
-                best[i]
-                + _CUE_COST
-                + inside
-                + _end_cost(tokens, j)
-                + _reading_cost(tokens, lengths, i, j)
-            )
-            if cost < best[j]:
-                best[j], back[j] = cost, i
-    groups = []
-    j = n
-    while j > 0:
-        groups.append((back[j], j))
-        j = back[j]
-    return groups[::-1]
-
-
-def _inside_cost(tokens: Sequence[Word], k: int) -> float:
-    kind, pause = _boundary(tokens, k)
-    cost = _SENTENCE_INSIDE_COST if kind == "sentence" else 0.0
-    return cost + max(0.0, pause - PAUSE_S) * _PAUSE_INSIDE_COST
-
-
-def _end_cost(tokens: Sequence[Word], j: int) -> float:
-    if j == len(tokens):
-        return 0.0
-    kind, pause = _boundary(tokens, j - 1)
-    cost = _BREAK_COST[kind]
-    return min(cost, _BREAK_COST["pause"]) if pause > PAUSE_S else cost
-
-
-def _reading_cost(tokens: Sequence[Word], lengths: _Lengths, i: int, j: int) -> float:
-    start = tokens[i].start
-    limit = tokens[j].start if j < len(tokens) else math.inf
-    available = min(limit, start + MAX_CUE_S) - start
-    needed = max(MIN_CUE_S, lengths.length(i, j) / MAX_CPS)
-    return max(0.0, needed - available) * _READING_COST
-
-
-def _time_cues(
-    tokens: Sequence[Word], groups: Sequence[tuple[int, int]], media_end: float | None
-) -> list[Cue]:
-    cues: list[Cue] = []
-    previous_end = 0.0
-    for number, (i, j) in enumerate(groups):
-        text = _wrap_lines([t.word for t in tokens[i:j]])
-        start = round(max(tokens[i].start, previous_end), 3)
-        following = groups[number + 1][0] if number + 1 < len(groups) else None
-        if following is not None:
-            limit = tokens[following].start
-        else:
-            limit = math.inf if media_end is None else media_end
-        wanted = max(tokens[j - 1].end, start + max(MIN_CUE_S, len(text) / MAX_CPS))
-        end = round(min(wanted, start + MAX_CUE_S, limit), 3)
-        end = max(end, round(start + 0.001, 3))  # overlapping ASR words must not invert a cue
-        cues.append(Cue(start, end, text))
-        previous_end = end
-    return cues
-
-
-def _wrap_lines(texts: Sequence[str]) -> str:
-    """One line when it fits, else the most balanced two-line split (a comma helps)."""
-    if len(_join(texts)) <= MAX_LINE_CHARS or len(texts) < 2:
-        return _join(texts)
-
-    def score(k: int) -> tuple[int, int, bool]:
-        top, bottom = len(_join(texts[:k])), len(_join(texts[k:]))
-        overflow = max(0, top - MAX_LINE_CHARS) + max(0, bottom - MAX_LINE_CHARS)
-        punctuated = bool(_CLAUSE_END.search(texts[k - 1]) or _SENTENCE_END.search(texts[k - 1]))
-        return overflow, abs(top - bottom) - (6 if punctuated else 0), top > bottom
-
-    k = min(range(1, len(texts)), key=score)
-    return _join(texts[:k]) + "\n" + _join(texts[k:])

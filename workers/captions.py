@@ -19,7 +19,7 @@ from config import get_settings
 from ingest import asr, caption_store, keys, publishing, transcription
 from ingest.asr import AsrError
 from ingest.assets import AssetStore
-from ingest.captions import build_cues
+from ingest.cue_building import build_cues
 from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
 from ingest.models import Asset, AssetStatus, CaptionReview, CaptionSource, Stage
 from ingest.subtitles_publish import CaptionPublisher

@@ -25,7 +25,7 @@ from ingest.asr import (
     default_recognizer,
     verify_model,
 )
-from ingest.captions import build_cues
+from ingest.cue_building import build_cues
 
 FIRST = "Welcome to the annual meeting of our company."
 SECOND = "Today we will talk about the new product and our plans for next year."

@@ -5,18 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ingest.captions import (
-    MAX_CPS,
-    MAX_CUE_S,
-    MAX_LINE_CHARS,
     CaptionError,
     Cue,
     Word,
-    build_cues,
     parse_captions,
     to_srt,
     to_webvtt,
     validate_cues,
 )
+from ingest.cue_building import MAX_CPS, MAX_CUE_S, MAX_LINE_CHARS, build_cues
 
 LIMIT = 64 * 1024
 
