@@ -10,13 +10,15 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
 
 from ingest import keys
-from ingest.errors import NotFound, StorageError, TransientError
+from ingest.errors import NotFound, PodiumError, StorageError, TransientError
+from ingest.locks import asset_lock
 from ingest.models import Asset, AssetStatus, Progress, Stage
 from ingest.storage import Storage
 
@@ -26,15 +28,21 @@ CACHE_TTL_S = 24 * 3600
 TOMBSTONE_TTL_S = 7 * 24 * 3600
 
 
+class InvalidCursor(PodiumError):
+    code = "invalid_cursor"
+    status = 400
+
+
 def parse_cursor(cursor: str) -> tuple[float, str | None]:
-    """`<score>_<id>` as written by `AssetStore.page` (a bare score is still accepted)."""
+    """`<score>_<id>` as written by `AssetStore.page` (a bare score is still accepted); a
+    non-finite score ('nan') is refused here rather than failing in Redis."""
     raw_score, _, last_id = cursor.partition("_")
     try:
         score = float(raw_score)
     except ValueError as exc:
-        raise NotFound("Invalid cursor.", code="invalid_cursor", status=400) from exc
+        raise InvalidCursor("Invalid cursor.") from exc
     if not math.isfinite(score) or (last_id and not keys.is_valid_id(last_id)):
-        raise NotFound("Invalid cursor.", code="invalid_cursor", status=400)
+        raise InvalidCursor("Invalid cursor.")
     return score, last_id or None
 
 
@@ -185,10 +193,21 @@ class AssetStore:
         if live is None or live.stage != asset.progress.stage:
             self.set_progress(asset.id, asset.progress.stage, asset.progress.percent)
 
-    def update(self, asset_id: str, change: Callable[[Asset], None]) -> Asset:
-        asset = self._load(asset_id)
-        change(asset)
-        return self.save(asset)
+    def locked(self, asset_id: str) -> AbstractContextManager[None]:
+        """The asset's lock (see ingest.locks), for work that must not interleave with a write."""
+        return asset_lock(self, self._prefix, asset_id)
+
+    def update(self, asset_id: str, change: Callable[[Asset], None],
+               then: Callable[[Asset], None] | None = None) -> Asset:
+        """Reload, ``change`` and save the record under the asset's lock, so no concurrent
+        writer's change is lost; ``then`` runs with the saved record before the lock goes."""
+        with self.locked(asset_id):
+            asset = self._load(asset_id)
+            change(asset)
+            self.save(asset)
+            if then is not None:
+                then(asset)
+            return asset
 
     def set_progress(self, asset_id: str, stage: Stage, percent: float) -> None:
         try:

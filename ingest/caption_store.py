@@ -29,6 +29,10 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # everything but the li
 class CaptionNotFound(NotFound):
     code = "caption_not_found"
 
+    @classmethod
+    def of(cls, asset_id: str, language: str) -> CaptionNotFound:
+        return cls(f"Asset {asset_id} has no {language} caption track.")
+
 
 class TranscriptNotFound(NotFound):
     code = "transcript_not_found"
@@ -118,7 +122,7 @@ def load_track(storage: Storage, asset_id: str, language: str) -> StoredTrack:
     try:
         raw = storage.get_bytes(keys.caption_track(asset_id, language))
     except NotFound as exc:
-        raise CaptionNotFound(f"Asset {asset_id} has no {language} caption track.") from exc
+        raise CaptionNotFound.of(asset_id, language) from exc
     return StoredTrack.model_validate_json(raw)
 
 

@@ -1,22 +1,22 @@
 """A Redis lock per asset around every read-modify-write of its record and playlists.
 
-Pipeline jobs, caption jobs and API requests all rewrite `asset.json` and `master.m3u8`; each
-does so as "lock, reload, change, write, unlock", so no writer overwrites another's change
-with a stale copy. The lock expires on its own, so a killed holder blocks others for at most
-LOCK_TTL_S.
+Pipeline jobs, caption jobs and API requests all rewrite `asset.json` and `master.m3u8`;
+`AssetStore.update` does so as "lock, reload, change, write, unlock", so no writer
+overwrites another's change with a stale copy. The lock expires on its own, so a killed
+holder blocks others for at most LOCK_TTL_S.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
+from redis import Redis
 from redis.exceptions import LockError, RedisError
 
-from ingest.assets import AssetStore
 from ingest.errors import TransientError
-from ingest.models import Asset
 
 log = logging.getLogger(__name__)
 LOCK_TTL_S = 60
@@ -30,8 +30,12 @@ class AssetBusy(TransientError):
     code = "asset_busy"
 
 
+class HasRedis(Protocol):
+    redis: Redis
+
+
 @contextmanager
-def asset_lock(store: AssetStore, prefix: str, asset_id: str) -> Iterator[None]:
+def asset_lock(store: HasRedis, prefix: str, asset_id: str) -> Iterator[None]:
     """Hold the asset's lock for the block; AssetBusy when it cannot be had within WAIT_S."""
     lock = store.redis.lock(f"{prefix}:lock:asset:{asset_id}", timeout=LOCK_TTL_S,
                             blocking_timeout=WAIT_S)
@@ -48,10 +52,3 @@ def asset_lock(store: AssetStore, prefix: str, asset_id: str) -> Iterator[None]:
             lock.release()
         except LockError:
             log.warning("lock of asset %s expired while held (> %d s)", asset_id, LOCK_TTL_S)
-
-
-def update_asset(store: AssetStore, prefix: str, asset_id: str,
-                 change: Callable[[Asset], None]) -> Asset:
-    """Reload the record under the lock, apply ``change`` and save it."""
-    with asset_lock(store, prefix, asset_id):
-        return store.update(asset_id, change)

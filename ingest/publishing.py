@@ -38,16 +38,6 @@ class Published:
     variants: list[Variant] = field(default_factory=list)
 
 
-def publish(
-    storage: Storage, asset_id: str, plans: Sequence[RenditionPlan], probed_duration_s: float,
-    subtitles: Sequence[SubtitleTrack] = (),
-) -> Published:
-    """Verify every rendition in storage, measure its bit rates, then write master.m3u8."""
-    published = verify_renditions(storage, asset_id, plans, probed_duration_s)
-    write_master(storage, asset_id, published.variants, subtitles)
-    return published
-
-
 def write_master(storage: Storage, asset_id: str, variants: Sequence[Variant],
                  subtitles: Sequence[SubtitleTrack] = ()) -> None:
     master = MultivariantPlaylist(variants=list(variants), subtitles=list(subtitles))

@@ -20,7 +20,6 @@ from ingest import caption_store, keys
 from ingest.assets import AssetStore
 from ingest.captions import Cue
 from ingest.errors import NotFound
-from ingest.locks import asset_lock
 from ingest.models import (
     Asset,
     AssetStatus,
@@ -104,29 +103,24 @@ class CaptionPublisher:
     """Changes caption tracks of assets, keeping record, renditions and playlist in step."""
 
     store: AssetStore
-    lock_prefix: str
     segment_s: float
 
     @property
     def storage(self) -> Storage:
         return self.store.storage
 
-    def replace(self, asset_id: str, language: str, change: TrackChange, *,
-                start_pts: int | None = None) -> CaptionTrack:
+    def replace(self, asset_id: str, language: str, change: TrackChange) -> CaptionTrack:
         """Store the track ``change`` returns, publish its rendition and list it as ready."""
-        with asset_lock(self.store, self.lock_prefix, asset_id):
-            entry: list[CaptionTrack] = []
+        entry: list[CaptionTrack] = []
 
-            def apply(asset: Asset) -> None:
-                entry.append(self._apply(asset, language, change, start_pts))
-                _settle_readiness(asset)
+        def apply(asset: Asset) -> None:
+            entry.append(self._apply(asset, language, change))
+            _settle_readiness(asset)
 
-            asset = self.store.update(asset_id, apply)
-            self._write_master(asset)
+        self.store.update(asset_id, apply, then=self._write_master)
         return entry[0]
 
-    def _apply(self, asset: Asset, language: str, change: TrackChange,
-               start_pts: int | None) -> CaptionTrack:
+    def _apply(self, asset: Asset, language: str, change: TrackChange) -> CaptionTrack:
         current = asset.caption(language)
         stored = None
         if current is not None and current.status != CaptionStatus.ERRORED:
@@ -138,8 +132,6 @@ class CaptionPublisher:
             kept = current.model_copy(update={"status": CaptionStatus.READY})
             asset.set_caption(kept)
             return kept
-        if asset.hls_start_pts is None and start_pts is not None:
-            asset.hls_start_pts = start_pts
         caption_store.save_track(self.storage, asset.id, track)
         upload_rendition(self.storage, asset.id, language, track.to_cues(), _duration(asset),
                          self.segment_s, _start_pts(asset))
@@ -158,49 +150,45 @@ class CaptionPublisher:
             asset.set_caption(current.model_copy(update={"status": CaptionStatus.PREPARING,
                                                          "error": None}))
 
-        with asset_lock(self.store, self.lock_prefix, asset_id):
-            asset = self.store.update(asset_id, change)
-        track = asset.caption(language)
+        track = self.store.update(asset_id, change).caption(language)
         assert track is not None
         return track
 
     def fail(self, asset_id: str, language: str, code: str, message: str) -> None:
         """Speech recognition failed: the track is `errored`, or, if an earlier rendition is
         still published, stays `ready` with the error attached."""
-        with asset_lock(self.store, self.lock_prefix, asset_id):
-            def change(asset: Asset) -> None:
-                error = ErrorInfo(code=code, message=message)
-                current = asset.caption(language)
-                if current is not None and rendition_published(self.storage, asset_id, language):
-                    asset.set_caption(current.model_copy(
-                        update={"status": CaptionStatus.READY, "error": error}))
-                else:
-                    asset.set_caption(CaptionTrack(language=language, source=CaptionSource.ASR,
-                                                   status=CaptionStatus.ERRORED, error=error))
-                _settle_readiness(asset)
+        def change(asset: Asset) -> None:
+            error = ErrorInfo(code=code, message=message)
+            current = asset.caption(language)
+            if current is not None and rendition_published(self.storage, asset_id, language):
+                asset.set_caption(current.model_copy(
+                    update={"status": CaptionStatus.READY, "error": error}))
+            else:
+                asset.set_caption(CaptionTrack(language=language, source=CaptionSource.ASR,
+                                               status=CaptionStatus.ERRORED, error=error))
+            _settle_readiness(asset)
 
-            asset = self.store.update(asset_id, change)
-            self._write_master(asset)
+        self.store.update(asset_id, change, then=self._write_master)
 
     def remove(self, asset_id: str, language: str) -> None:
         """Delete a track, its rendition and its playlist entry."""
-        with asset_lock(self.store, self.lock_prefix, asset_id):
-            def change(asset: Asset) -> None:
-                if asset.caption(language) is None:
-                    raise caption_store.CaptionNotFound(
-                        f"Asset {asset_id} has no {language} caption track.")
-                asset.captions = [t for t in asset.captions if t.language != language]
-                _settle_readiness(asset)
+        def change(asset: Asset) -> None:
+            if asset.caption(language) is None:
+                raise caption_store.CaptionNotFound.of(asset_id, language)
+            asset.captions = [t for t in asset.captions if t.language != language]
+            _settle_readiness(asset)
 
-            asset = self.store.update(asset_id, change)
+        def unpublish(asset: Asset) -> None:
             self._write_master(asset)  # first unlist it, then delete what it pointed at
             caption_store.delete_track(self.storage, asset_id, language)
             self.storage.delete_prefix(
                 keys.hls_object(asset_id, keys.subtitle_rendition(language)) + "/")
 
+        self.store.update(asset_id, change, then=unpublish)
+
     def republish(self, asset_id: str) -> None:
         """Regenerate the playlist's subtitle lines from the record (repairs, tests)."""
-        with asset_lock(self.store, self.lock_prefix, asset_id):
+        with self.store.locked(asset_id):
             self._write_master(self.store.get(asset_id))
 
     def _write_master(self, asset: Asset) -> None:

@@ -37,8 +37,10 @@ def transcribe_media(
     source: Path, demuxer: str, work_dir: Path, recognizer: SpeechRecognizer,
     opts: TranscriptionOptions, on_progress: Callable[[float], None],
 ) -> Transcript:
-    """Transcribe the first audio stream of ``source``; ``on_progress`` gets fractions 0..1."""
-    check_language(recognizer, opts.language)
+    """Transcribe the first audio stream of ``source``; ``on_progress`` gets fractions 0..1.
+
+    Callers check the language first (`check_language`), before fetching any media.
+    """
     wav = work_dir / "speech.wav"
     duration = max(opts.duration_s, 0.001)
     ffmpeg.run(commands.audio_extract_command(source, demuxer, wav), timeout_s=opts.timeout_s,

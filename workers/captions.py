@@ -16,11 +16,11 @@ from types import TracebackType
 from typing import Any
 
 from config import get_settings
-from ingest import asr, caption_store, keys, publishing, transcription
+from ingest import asr, caption_store, keys, transcription
 from ingest.asr import AsrError
 from ingest.assets import AssetStore
 from ingest.cue_building import build_cues
-from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
+from ingest.errors import NotFound, PermanentError
 from ingest.models import Asset, AssetStatus, CaptionReview, CaptionSource, Stage
 from ingest.subtitles_publish import CaptionPublisher
 from workers import context, jobs, pipeline
@@ -60,13 +60,11 @@ def _caption(store: AssetStore, asset: Asset, language: str, replace_human: bool
     cues = build_cues(transcript.words, media_end=asset.duration_s)
     track = caption_store.StoredTrack.of(language, CaptionSource.ASR, CaptionReview.MACHINE,
                                          cues, engine=recognizer.name)
-    start_pts = asset.hls_start_pts or _measure_start_pts(store, asset)
-
     def change(current: caption_store.StoredTrack | None) -> caption_store.StoredTrack | None:
         keep = current is not None and current.is_human and not replace_human
         return None if keep else track
 
-    publisher().replace(asset.id, language, change, start_pts=start_pts)
+    publisher().replace(asset.id, language, change)
     if store.is_deleted(asset.id):  # deleted while we wrote: leave nothing behind
         _forget(store, asset.id)
         return "gone"
@@ -91,21 +89,16 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
         store.set_caption_progress(asset.id, language, 100.0 * fraction)
         asset_report(fraction)
 
-    work_root = s.data_dir.resolve() / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-", dir=work_root) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-",
+                                     dir=jobs.work_root()) as tmp:
         source = _fetch_source(store, asset.id, Path(tmp))
-        try:
+        with jobs.ffmpeg_failures(
+                timeout=PermanentError("Extracting the audio took longer than allowed.",
+                                       code="captions_timeout"),
+                failed=PermanentError("The audio could not be decoded for speech recognition.",
+                                      code="audio_extract_failed")):
             return transcription.transcribe_media(source, asset.source.demuxer, Path(tmp),
                                                   recognizer, opts, report)
-        except FfmpegTimeout as exc:
-            raise PermanentError("Extracting the audio took longer than allowed.",
-                                 code="captions_timeout") from exc
-        except FfmpegFailed as exc:
-            if exc.killed_by_signal:
-                raise  # OOM or operator: transient, RQ retries
-            raise PermanentError("The audio could not be decoded for speech recognition.",
-                                 code="audio_extract_failed") from exc
 
 
 def _asset_waits_for_captions(store: AssetStore, asset_id: str) -> bool:
@@ -126,19 +119,8 @@ def _fetch_source(store: AssetStore, asset_id: str, into: Path) -> Path:
             return target
         except OSError as exc:
             log.info("captions %s: cannot link the local source (%s); downloading", asset_id, exc)
-    try:
-        store.storage.download_file(keys.source(asset_id), target)
-    except NotFound as exc:
-        raise PermanentError("The uploaded source is missing from storage.",
-                             code="source_missing") from exc
+    jobs.download_source(store, asset_id, target)
     return target
-
-
-def _measure_start_pts(store: AssetStore, asset: Asset) -> int:
-    """Publishing measures it too; whichever job runs first, the value is the same."""
-    return publishing.measure_start_pts(store.storage, asset.id, jobs.plans_for(asset)[0].name,
-                                        timeout_s=jobs.PTS_PROBE_TIMEOUT_S,
-                                        nice=get_settings().ffmpeg_nice)
 
 
 def _forget(store: AssetStore, asset_id: str) -> None:
@@ -148,7 +130,7 @@ def _forget(store: AssetStore, asset_id: str) -> None:
 
 def publisher() -> CaptionPublisher:
     s = get_settings()
-    return CaptionPublisher(context.asset_store(), s.queue_prefix, float(s.segment_duration_s))
+    return CaptionPublisher(context.asset_store(), float(s.segment_duration_s))
 
 
 def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException],

@@ -8,13 +8,14 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from config import get_settings
-from ingest import commands, ffmpeg, keys, locks, packaging, probe, publishing
+from ingest import commands, ffmpeg, keys, packaging, probe, publishing
 from ingest.assets import AssetStore
 from ingest.caption_store import canonical_language
 from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PermanentError
@@ -82,7 +83,7 @@ def _probe(store: AssetStore, asset: Asset) -> str:
         a.duration_s = round(info.duration_s, 3)
         a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
 
-    update(store, asset_id, change)
+    store.update(asset_id, change)
     pipeline.after_probe(context.redis_connection(), asset_id, info.duration_s)
     return "probed"
 
@@ -97,28 +98,29 @@ def _transcode(store: AssetStore, asset: Asset) -> str:
         segment_s=s.segment_duration_s, preset=s.x264_preset, threads=s.ffmpeg_threads,
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
     report = progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
-    try:
+    with ffmpeg_failures(
+            timeout=PermanentError("Transcoding took longer than allowed.",
+                                   code="transcode_timeout"),
+            failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
+                                code="transcode_failed")):
         packaging.transcode_to_storage(store.storage, asset_id, src, asset.source.demuxer,
                                        plans, _work_dir(asset_id), opts, report)
-    except FfmpegTimeout as exc:
-        raise PermanentError("Transcoding took longer than allowed.",
-                             code="transcode_timeout") from exc
-    except FfmpegFailed as exc:
-        if exc.killed_by_signal:
-            raise  # OOM or operator: transient, RQ retries
-        raise InvalidMedia("The video could not be decoded (corrupt or truncated?).",
-                           code="transcode_failed") from exc
     if store.is_deleted(asset_id):
         raise AssetGone(asset_id)
+    # Measured once here, before publishing and captions run side by side: subtitle segments
+    # name this first video PTS in X-TIMESTAMP-MAP.
+    start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
+                                             timeout_s=PTS_PROBE_TIMEOUT_S, nice=s.ffmpeg_nice)
     wants_captions = _wants_captions(asset)
 
     def change(a: Asset) -> None:
+        a.hls_start_pts = start_pts
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
         if wants_captions:
             a.set_caption(CaptionTrack(language=canonical_language(a.language),
                                        source=CaptionSource.ASR, status=CaptionStatus.PREPARING))
 
-    update(store, asset_id, change)
+    store.update(asset_id, change)
     if wants_captions:  # beside publishing, on the captions queue
         pipeline.captions(context.redis_connection(), asset_id, asset.source.duration_s)
     return "transcoded"
@@ -138,14 +140,10 @@ def _publish(store: AssetStore, asset: Asset) -> str:
     plans = plans_for(asset)
     published = publishing.verify_renditions(store.storage, asset_id, plans,
                                              asset.source.duration_s)
-    start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
-                                             timeout_s=PTS_PROBE_TIMEOUT_S,
-                                             nice=get_settings().ffmpeg_nice)
     block = get_settings().captions_block_ready
 
     def change(a: Asset) -> None:
         a.renditions, a.duration_s = published.renditions, published.duration_s
-        a.hls_start_pts = start_pts
         a.error = None
         waiting = block and any(t.status == CaptionStatus.PREPARING for t in a.captions)
         a.status = AssetStatus.PREPARING if waiting else AssetStatus.READY
@@ -155,11 +153,9 @@ def _publish(store: AssetStore, asset: Asset) -> str:
         publishing.write_master(store.storage, a.id, published.variants, subtitles)
 
     # Under the asset's lock: a caption job finishing now either lands before (and is listed
-    # here) or after (and rewrites the playlist itself).
-    with locks.asset_lock(store, get_settings().queue_prefix, asset_id):
-        done = store.update(asset_id, change)
-    if done.status == AssetStatus.PREPARING:  # waiting for captions; their job reports from 0
-        store.set_progress(asset_id, Stage.CAPTIONS, 0)
+    # here) or after (and rewrites the playlist itself). Waiting for captions, the new stage's
+    # live progress starts at 0 (AssetStore.save follows the stage).
+    store.update(asset_id, change)
     _clean_work_dir(asset_id)
     return "ready"
 
@@ -202,7 +198,7 @@ def _run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
         a.attempts += 1
 
     try:
-        asset = update(store, asset_id, enter)
+        asset = store.update(asset_id, enter)
         store.set_progress(asset_id, stage, 0)
         return body(store, asset)
     except (AssetGone, NotFound) as exc:
@@ -224,14 +220,9 @@ def _mark_errored(store: AssetStore, asset_id: str, code: str, message: str) -> 
         a.status = AssetStatus.ERRORED
         a.error = ErrorInfo(code=code, message=message)
 
-    update(store, asset_id, change)
+    store.update(asset_id, change)
     store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays for inspection
     _clean_work_dir(asset_id)
-
-
-def update(store: AssetStore, asset_id: str, change: Callable[[Asset], None]) -> Asset:
-    """Change the record under the asset's lock, so no other writer's change is lost."""
-    return locks.update_asset(store, get_settings().queue_prefix, asset_id, change)
 
 
 def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: float,
@@ -251,20 +242,51 @@ def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: flo
     return report
 
 
+@contextmanager
+def ffmpeg_failures(*, timeout: PermanentError, failed: PermanentError) -> Iterator[None]:
+    """ffmpeg's failures as a job's outcome: running too long and undecodable input are
+    permanent (the given errors); killed by a signal (OOM, operator) is transient, re-raised
+    for RQ to retry."""
+    try:
+        yield
+    except FfmpegTimeout as exc:
+        raise timeout from exc
+    except FfmpegFailed as exc:
+        if exc.killed_by_signal:
+            raise
+        raise failed from exc
+
+
+def work_root() -> Path:
+    """This host's scratch space of the jobs (sources, encoder output), one folder per asset."""
+    path = get_settings().data_dir.resolve() / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _work_dir(asset_id: str) -> Path:
-    path = get_settings().data_dir.resolve() / "work" / asset_id
+    path = work_root() / asset_id
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def _clean_work_dir(asset_id: str) -> None:
-    shutil.rmtree(get_settings().data_dir.resolve() / "work" / asset_id, ignore_errors=True)
+    shutil.rmtree(work_root() / asset_id, ignore_errors=True)
 
 
 def cached_source(asset_id: str) -> Path | None:
     """The complete local copy of the source an earlier job on this host fetched, if any."""
-    path = get_settings().data_dir.resolve() / "work" / asset_id / "source"
+    path = work_root() / asset_id / "source"
     return path if path.exists() and path.with_suffix(".complete").exists() else None
+
+
+def download_source(store: AssetStore, asset_id: str, target: Path) -> None:
+    """Fetch the uploaded source to ``target``; its absence is permanent (`source_missing`)."""
+    try:
+        store.storage.download_file(keys.source(asset_id), target)
+    except NotFound as exc:
+        raise PermanentError("The uploaded source is missing from storage.",
+                             code="source_missing") from exc
 
 
 def _local_source(store: AssetStore, asset_id: str) -> Path:
@@ -274,11 +296,7 @@ def _local_source(store: AssetStore, asset_id: str) -> Path:
         return cached
     path = _work_dir(asset_id) / "source"
     partial = path.with_suffix(".part")
-    try:
-        store.storage.download_file(keys.source(asset_id), partial)
-    except NotFound as exc:
-        raise PermanentError("The uploaded source is missing from storage.",
-                             code="source_missing") from exc
+    download_source(store, asset_id, partial)
     partial.rename(path)
     path.with_suffix(".complete").touch()
     return path

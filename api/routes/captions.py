@@ -50,7 +50,7 @@ def refusing_bad_captions() -> Iterator[None]:
 
 
 def _publisher(store: AssetStore, settings: Settings) -> CaptionPublisher:
-    return CaptionPublisher(store, settings.queue_prefix, float(settings.segment_duration_s))
+    return CaptionPublisher(store, float(settings.segment_duration_s))
 
 
 def _published(store: AssetStore, asset_id: str) -> Asset:
@@ -101,7 +101,7 @@ def caption_detail(asset_id: str, lang: str, _: ProducerDep, store: StoreDep) ->
     language = canonical_language(lang)
     entry = store.get(asset_id).caption(language)
     if entry is None:
-        raise caption_store.CaptionNotFound(f"Asset {asset_id} has no {language} caption track.")
+        raise caption_store.CaptionNotFound.of(asset_id, language)
     return CaptionTrackDetail.of(entry, caption_store.load_track(store.storage, asset_id, language))
 
 
@@ -161,7 +161,7 @@ def approve_captions(asset_id: str, lang: str, _: ProducerDep, settings: Setting
 
 def _existing(current: StoredTrack | None, asset_id: str, language: str) -> StoredTrack:
     if current is None:
-        raise caption_store.CaptionNotFound(f"Asset {asset_id} has no {language} caption track.")
+        raise caption_store.CaptionNotFound.of(asset_id, language)
     return current
 
 

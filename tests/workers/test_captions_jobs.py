@@ -119,7 +119,7 @@ def test_concurrent_track_changes_and_publishing_lose_nothing(published: str) ->
         a.status = AssetStatus.PREPARING
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
 
-    jobs.update(store, published, back_to_publishing)
+    store.update(published, back_to_publishing)
     start = threading.Barrier(len(languages) + 1)
     errors: list[BaseException] = []
 
@@ -163,7 +163,7 @@ def test_block_ready_waits_for_the_caption_track(published: str, blocking: None)
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
         a.captions = []
 
-    jobs.update(store, published, publishing_with_captions_pending)
+    store.update(published, publishing_with_captions_pending)
     captions.publisher().set_preparing(published, "en")
     assert jobs.publish_asset(published) == "ready"
     waiting = store.get(published)
