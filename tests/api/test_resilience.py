@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, Stack, _free_port, upload
+from tests.conftest import Stack, _free_port, upload
+from tests.support.api_process import api_process
 from tests.support.media import make_clip
 from workers import context
 
@@ -23,26 +21,8 @@ def api_without_redis(stack: Stack, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, **stack.env, "PODIUM_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
            "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = tmp_path / "api.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "API did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    with api_process(env, port, tmp_path / "api.log"):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_redis_down_is_a_clear_503_and_the_upload_is_kept(

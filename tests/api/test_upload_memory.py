@@ -9,8 +9,6 @@ import os
 import random
 import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +19,8 @@ import pytest
 from rq import Queue
 
 from ingest import keys
-from tests.conftest import ROOT, Stack
+from tests.conftest import Stack
+from tests.support import api_process as api_proc
 from workers import context
 
 UPLOAD_BYTES = 400 * 1024 * 1024
@@ -75,31 +74,10 @@ def api_process(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, int, str]]:
     env = {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix,
            "PODIUM_MAX_UPLOAD_BYTES": str(2 * UPLOAD_BYTES),
            "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = tmp_path / "api.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "API did not start"
-            time.sleep(0.1)
-        yield url, proc.pid, prefix
+        with api_proc.api_process(env, port, tmp_path / "api.log", ready_path="/readyz") as proc:
+            yield f"http://127.0.0.1:{port}", proc.pid, prefix
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
         conn = context.redis_connection()
         for name in (f"{prefix}-media", f"{prefix}-captions"):
             Queue(name, connection=conn).empty()
