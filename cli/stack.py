@@ -102,6 +102,9 @@ class Stack:
     def supervise(self) -> None:
         """Restart children that die, until Ctrl-C/SIGTERM."""
         signal.signal(signal.SIGTERM, lambda *_: self._request_stop())
+        # Started as a background job (`make run &`, nohup), SIGINT arrives ignored and Python
+        # would never raise KeyboardInterrupt: Ctrl-C / kill -INT must stop the stack anyway.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             while not self.stopping:
                 time.sleep(1)

@@ -37,8 +37,10 @@ def test_podium_up_runs_and_supervises_the_stack(tmp_path: Path, media_dir: Path
         "PODIUM_WORKERS": "1",
     })
     out = (tmp_path / "up.out").open("w+")
+    # Started the way a shell starts a background job: with SIGINT ignored.
     up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=ROOT, env=env,
-                          stdout=out, stderr=subprocess.STDOUT)
+                          stdout=out, stderr=subprocess.STDOUT,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         deadline = time.monotonic() + 120
         while "Podium is up" not in (tmp_path / "up.out").read_text():
