@@ -18,6 +18,7 @@ WORKDIR /app
 # end up in the image.
 COPY pyproject.toml README.md ./
 COPY config ./config
+COPY runtime ./runtime
 COPY ingest ./ingest
 COPY workers ./workers
 COPY api ./api

@@ -9,22 +9,22 @@ from fastapi import Depends, Header
 from redis import Redis
 
 from config import Settings, get_settings
-from ingest.assets import AssetStore
-from ingest.errors import PodiumError
-from ingest.storage import Storage
-from workers import context
+from ingest.assets.store import AssetStore
+from ingest.errors import Forbidden, Unauthorized
+from ingest.storage.s3 import Storage
+from runtime import handles
 
 
 def _storage() -> Storage:
-    return context.storage()
+    return handles.storage()
 
 
 def _redis() -> Redis:
-    return context.redis_connection()
+    return handles.redis_connection()
 
 
 def _store() -> AssetStore:
-    return context.asset_store()
+    return handles.asset_store()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -33,14 +33,6 @@ RedisDep = Annotated[Redis, Depends(_redis)]
 StoreDep = Annotated[AssetStore, Depends(_store)]
 
 
-class Unauthorized(PodiumError):
-    code = "missing_api_key"
-    status = 401
-
-
-class Forbidden(PodiumError):
-    code = "invalid_api_key"
-    status = 403
 
 
 def require_producer(

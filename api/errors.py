@@ -1,4 +1,9 @@
-"""Every error leaves the API as `{"error": {"code", "message"}}` with a fitting status."""
+"""Every error leaves the API as `{"error": {"code", "message"}}` with a fitting status.
+
+Domain errors carry codes, never statuses: ``STATUS_BY_CODE`` is the one table that maps them,
+and ``status_of`` falls back on the kind of error (the nearest base class with a code in the
+table) for codes a raise site made more specific.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,50 @@ from ingest.errors import PodiumError
 
 log = logging.getLogger(__name__)
 
+STATUS_BY_CODE: dict[str, int] = {
+    # kinds (base classes): what a more specific code of that kind answers
+    "podium_error": 400,
+    "invalid_request": 422,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "missing_api_key": 401,
+    "invalid_api_key": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "processing_failed": 422,
+    "invalid_media": 422,
+    "limit_exceeded": 422,
+    "transient_failure": 503,
+    "storage_unavailable": 503,
+    "service_unavailable": 503,
+    "ffmpeg_failed": 500,
+    # specific codes whose status differs from their kind's
+    "invalid_form": 400,
+    "invalid_cursor": 400,
+    "client_disconnected": 400,
+    "upload_too_large": 413,
+    "caption_too_large": 413,
+    "caption_not_utf8": 415,
+    "caption_binary": 415,
+    "caption_format_unknown": 415,
+    "caption_ass_unsupported": 415,
+    "asset_has_no_audio": 422,
+    "asset_busy": 503,
+}
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
+
+
+def status_of(exc: PodiumError) -> int:
+    """The HTTP status of a domain error: its code's, else its nearest kind's."""
+    if exc.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[exc.code]
+    for kind in type(exc).__mro__:
+        code = getattr(kind, "code", None)
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
+    return 500
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -27,9 +73,10 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(PodiumError)
     async def podium_error(_: Request, exc: PodiumError) -> JSONResponse:
-        if exc.status >= 500:
+        status = status_of(exc)
+        if status >= 500:
             log.error("server error: %s", exc)
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,11 +8,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
-from ingest.asr import Transcript
-from ingest.caption_store import StoredTrack
-from ingest.captions import Cue
-from ingest.errors import PodiumError
-from ingest.models import (
+from ingest.assets.models import (
     Asset,
     CaptionMode,
     CaptionTrack,
@@ -21,6 +17,10 @@ from ingest.models import (
     Rendition,
     Visibility,
 )
+from ingest.captions.asr import Transcript
+from ingest.captions.files import Cue
+from ingest.captions.store import StoredTrack
+from ingest.errors import InvalidInput
 
 BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 MAX_TEXT = 200
@@ -69,9 +69,8 @@ class PlaybackToken(BaseModel):
     expires_at: datetime
 
 
-class InvalidField(PodiumError):
+class InvalidField(InvalidInput):
     code = "invalid_field"
-    status = 422
 
 
 class AssetCreate(BaseModel):

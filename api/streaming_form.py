@@ -15,17 +15,22 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from ingest.errors import InvalidMedia, PodiumError, UploadTooLarge
-from ingest.probe import SNIFF_BYTES, sniff_demuxer
-from ingest.storage import PART_SIZE, MultipartWriter, Storage
+from ingest.errors import (
+    InvalidInput,
+    InvalidMedia,
+    PodiumError,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
+from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
+from ingest.storage.s3 import PART_SIZE, MultipartWriter, Storage
 
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 20
 
 
-class BadForm(PodiumError):
+class BadForm(InvalidInput):
     code = "invalid_form"
-    status = 400
 
 
 @dataclass
@@ -50,8 +55,8 @@ async def stream_form_to_storage(
     """Parse the form; the part named `file` goes to `key`. Nothing is left behind on error."""
     ctype, params = parse_options_header(content_type)
     if ctype != b"multipart/form-data" or b"boundary" not in params:
-        raise PodiumError("Send the upload as multipart/form-data with a 'file' field.",
-                          code="unsupported_media_type", status=415)
+        raise UnsupportedMediaType(
+            "Send the upload as multipart/form-data with a 'file' field.")
     state = _FormState(storage, key, max_bytes)
     try:
         parser = MultipartParser(params[b"boundary"], state.callbacks())
@@ -180,7 +185,7 @@ class _FormState:
         if not self.ended:
             raise BadForm("The form ends early: its closing boundary is missing.")
         if not self.file_seen:
-            raise BadForm("The form has no 'file' field.", code="file_required", status=422)
+            raise BadForm("The form has no 'file' field.", code="file_required")
         if self.form.size == 0:
             raise InvalidMedia("The uploaded file is empty.", code="empty_file")
         assert self.writer is not None

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import jiwer  # noqa: E402
 
-from ingest import asr  # noqa: E402
+from ingest.captions import asr  # noqa: E402
 from tests.support.speech import bare, speak, speech_track, wer  # noqa: E402
 
 CLIPS: dict[str, list[tuple[str, float]]] = {

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from cli import services  # noqa: E402
 from config import Settings  # noqa: E402
-from ingest import commands, ladder  # noqa: E402
+from ingest.media import commands, ladder  # noqa: E402
 
 
 def free_port() -> int:

@@ -105,10 +105,10 @@ def reconcile() -> None:
 
 
 def _reconcile(quiet: bool) -> None:
-    from workers import context
+    from runtime import handles
     from workers.recovery import reconcile as run
 
-    report = run(context.asset_store(), context.redis_connection())
+    report = run(handles.asset_store(), handles.redis_connection())
     if not quiet or report.requeued:
         typer.echo(f"reconcile: {report.indexed} assets indexed, {len(report.requeued)} re-queued"
                    + (f" ({', '.join(report.requeued)})" if report.requeued else ""))

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from redis import Redis
 from redis.exceptions import RedisError
 
-from ingest.ffmpeg import set_parent_death_signal
+from runtime.process import set_parent_death_signal
 
 # weed mini's default ports; an instance on another S3 port shifts all of them by the same offset.
 _WEED_PORTS = {"master.port": 9333, "volume.port": 8080, "filer.port": 8888,

@@ -15,8 +15,8 @@ from cli import services
 from cli.services import Service
 from config import Settings
 from ingest.errors import StorageError
-from ingest.storage import Storage
-from workers.context import storage_config
+from ingest.storage.s3 import Storage
+from runtime.handles import storage_config
 
 RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
 

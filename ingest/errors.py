@@ -1,4 +1,18 @@
-"""Exception types of the domain. Every error carries a snake_case code a user can read."""
+"""Every error Podium raises on purpose, in one hierarchy.
+
+An error carries a stable snake_case ``code`` and a ``message`` for people; never an HTTP
+status (api/errors.py maps codes to statuses in one table). The base class says what kind of
+failure it is, which is what jobs act on:
+
+- ``InvalidInput``: a request, form field, caption file or id we refuse; nothing changed.
+- ``NotFound`` / ``Conflict``: the thing is missing, or not in a state that allows the action.
+- ``PermanentError``: processing cannot succeed (bad media, a broken limit); the job ends the
+  asset or track `errored` with the code, and is not retried.
+- ``TransientError``: storage, Redis or a lock is unavailable; the job raises and RQ retries.
+- ``FfmpegFailed``: an ffmpeg run failed; jobs turn it into one of the above.
+
+A subclass fixes its code; a raise site may pass a more specific ``code`` of the same kind.
+"""
 
 from __future__ import annotations
 
@@ -7,65 +21,111 @@ class PodiumError(Exception):
     """Base of Podium's errors: ``code`` is stable and machine-readable, ``message`` for people."""
 
     code: str = "podium_error"
-    status: int = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        if status is not None:
-            self.status = status
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
 
 
+# --- requests we refuse ----------------------------------------------------------------------
+class InvalidInput(PodiumError):
+    """A request, form field, file or id we refuse; nothing was changed."""
+
+    code = "invalid_request"
+
+
+class TooLarge(InvalidInput):
+    """A body, file or field larger than its limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body whose type we do not take (not multipart, not a caption file...)."""
+
+    code = "unsupported_media_type"
+
+
+class Unauthorized(PodiumError):
+    """No credentials where they are needed."""
+
+    code = "missing_api_key"
+
+
+class Forbidden(PodiumError):
+    """Credentials that do not allow the action."""
+
+    code = "invalid_api_key"
+
+
+class NotFound(PodiumError):
+    code = "not_found"
+
+
+class AssetNotFound(NotFound):
+    code = "asset_not_found"
+
+    @classmethod
+    def of(cls, asset_id: str) -> AssetNotFound:
+        return cls(f"No asset {asset_id!r}.")
+
+
+class Conflict(PodiumError):
+    """The thing exists but its state does not allow the action (not ready, busy...)."""
+
+    code = "conflict"
+
+
+# --- processing outcomes -----------------------------------------------------------------------
 class PermanentError(PodiumError):
     """Retrying cannot help: the input is bad or breaks a limit. The asset ends `errored`."""
 
-
-class TransientError(PodiumError):
-    """Storage or Redis hiccup, killed process: the job is retried with backoff."""
-
-    code = "transient_failure"
-    status = 503
+    code = "processing_failed"
 
 
 class InvalidMedia(PermanentError):
     """The upload is not playable media of an accepted kind."""
 
     code = "invalid_media"
-    status = 422
 
 
 class LimitExceeded(PermanentError):
     """The media is playable but breaks a configured limit (duration, resolution, streams...)."""
 
     code = "limit_exceeded"
-    status = 422
 
 
-class UploadTooLarge(PermanentError):
+class UploadTooLarge(LimitExceeded):
     code = "upload_too_large"
-    status = 413
 
 
-class NotFound(PodiumError):
-    code = "not_found"
-    status = 404
+class SourceMissing(PermanentError):
+    code = "source_missing"
 
 
-class Conflict(PodiumError):
-    code = "conflict"
-    status = 409
+class TransientError(PodiumError):
+    """Storage or Redis hiccup, killed process: the job is retried with backoff."""
+
+    code = "transient_failure"
+
+
+class StorageError(TransientError):
+    code = "storage_unavailable"
+
+
+class QueueUnavailable(TransientError):
+    code = "service_unavailable"
 
 
 class FfmpegFailed(PodiumError):
     """ffmpeg exited non-zero. Carries the full command and the tail of stderr for the log."""
 
     code = "ffmpeg_failed"
-    status = 500
 
     def __init__(self, message: str, *, command: list[str], stderr_tail: str,
                  returncode: int | None = None, code: str | None = None) -> None:
@@ -86,7 +146,3 @@ class FfmpegFailed(PodiumError):
 
 class FfmpegTimeout(FfmpegFailed):
     code = "ffmpeg_timeout"
-
-
-class StorageError(TransientError):
-    code = "storage_unavailable"

@@ -89,12 +89,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    from workers import context
+    from runtime import handles
 
-    context.reset()
+    handles.reset()
     from cli.stack import wait_for_storage
 
-    wait_for_storage(context.storage())
+    wait_for_storage(handles.storage())
     try:
         yield Stack(redis_url, s3_endpoint, f"http://127.0.0.1:{api_port}", api_key,
                     base / "var", env)
@@ -106,7 +106,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        context.reset()
+        handles.reset()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from ingest.captions import parse_captions
+from ingest.captions.files import parse_captions
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
 from tests.support.speech import Placed, bare, speech_clip

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.captions import Cue, parse_captions
+from ingest.captions.files import Cue, parse_captions
 from tests.conftest import Stack, upload, wait_for
 from tests.support.speech import Placed, bare, speech_clip, wer
 

@@ -16,14 +16,17 @@ from types import TracebackType
 from typing import Any
 
 from config import get_settings
-from ingest import asr, caption_store, keys, transcription
-from ingest.asr import AsrError
-from ingest.assets import AssetStore
-from ingest.cue_building import build_cues
+from ingest.assets.models import Asset, AssetStatus, CaptionReview, CaptionSource, Stage
+from ingest.assets.store import AssetStore
+from ingest.captions import asr, transcription
+from ingest.captions import store as caption_store
+from ingest.captions.asr import AsrError
+from ingest.captions.building import build_cues
+from ingest.captions.publishing import CaptionPublisher
 from ingest.errors import NotFound, PermanentError
-from ingest.models import Asset, AssetStatus, CaptionReview, CaptionSource, Stage
-from ingest.subtitles_publish import CaptionPublisher
-from workers import context, jobs, pipeline
+from ingest.storage import keys
+from runtime import handles
+from workers import pipeline, stages, workspace
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 def caption_asset(asset_id: str, language: str | None = None,
                   replace_human: bool = False) -> str:
     """Transcribe the asset's speech, store transcript and track, publish the subtitles."""
-    store = context.asset_store()
+    store = handles.asset_store()
     try:
         asset = store.get(asset_id)
     except NotFound:
@@ -82,7 +85,7 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
         language=language, glossary=caption_store.load_glossary(store.storage),
         duration_s=asset.source.duration_s,
         timeout_s=pipeline.captions_timeout_s(asset.source.duration_s), nice=s.ffmpeg_nice)
-    asset_report = jobs.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
+    asset_report = stages.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
                                           when=lambda: _asset_waits_for_captions(store, asset.id))
 
     def report(fraction: float) -> None:
@@ -90,9 +93,9 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
         asset_report(fraction)
 
     with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-",
-                                     dir=jobs.work_root()) as tmp:
+                                     dir=workspace.work_root()) as tmp:
         source = _fetch_source(store, asset.id, Path(tmp))
-        with jobs.ffmpeg_failures(
+        with stages.ffmpeg_failures(
                 timeout=PermanentError("Extracting the audio took longer than allowed.",
                                        code="captions_timeout"),
                 failed=PermanentError("The audio could not be decoded for speech recognition.",
@@ -112,14 +115,14 @@ def _fetch_source(store: AssetStore, asset_id: str, into: Path) -> Path:
     """A private copy of the source: a hard link to the pipeline's copy (which publishing
     deletes) when this host has one, else a download."""
     target = into / "source"
-    cached = jobs.cached_source(asset_id)
+    cached = workspace.cached_source(asset_id)
     if cached is not None:
         try:
             os.link(cached, target)
             return target
         except OSError as exc:
             log.info("captions %s: cannot link the local source (%s); downloading", asset_id, exc)
-    jobs.download_source(store, asset_id, target)
+    workspace.download_source(store, asset_id, target)
     return target
 
 
@@ -130,7 +133,7 @@ def _forget(store: AssetStore, asset_id: str) -> None:
 
 def publisher() -> CaptionPublisher:
     s = get_settings()
-    return CaptionPublisher(context.asset_store(), float(s.segment_duration_s))
+    return CaptionPublisher(handles.asset_store(), float(s.segment_duration_s))
 
 
 def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException],
@@ -142,6 +145,6 @@ def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException]
     log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
     with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
         lang = caption_store.canonical_language(
-            language or context.asset_store().get(asset_id).language)
+            language or handles.asset_store().get(asset_id).language)
         publisher().fail(asset_id, lang, "captions_failed",
                          f"Speech recognition failed after retries ({exc_type.__name__}).")

@@ -65,7 +65,7 @@ def captions_timeout_s(duration_s: float) -> int:
 
 
 def _enqueue(queue: Queue, func: str, asset_id: str, stage: str, timeout: int,
-             args: tuple[Any, ...] = (), on_failure: str = "workers.jobs.on_job_failure",
+             args: tuple[Any, ...] = (), on_failure: str = "workers.stages.on_job_failure",
              **extra: Any) -> Job:
     jid = job_id(stage, asset_id)
     pending = _pending_or_drop(queue.connection, jid)
@@ -92,16 +92,16 @@ def _pending_or_drop(conn: Redis, jid: str) -> Job | None:
 
 def start(conn: Redis, asset_id: str) -> Job:
     """First step after an upload: probe and validate."""
-    return _enqueue(Queue(media_queue_name(), connection=conn), "workers.jobs.probe_asset",
+    return _enqueue(Queue(media_queue_name(), connection=conn), "workers.probe.probe_asset",
                     asset_id, "probe", PROBE_TIMEOUT_S)
 
 
 def after_probe(conn: Redis, asset_id: str, duration_s: float) -> Job:
     """Transcode, then publish; the timeout is known now that the duration is."""
     queue = Queue(media_queue_name(), connection=conn)
-    transcode = _enqueue(queue, "workers.jobs.transcode_asset", asset_id, "transcode",
+    transcode = _enqueue(queue, "workers.transcode.transcode_asset", asset_id, "transcode",
                          transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S)
-    _enqueue(queue, "workers.jobs.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
+    _enqueue(queue, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
              depends_on=transcode)
     return transcode
 

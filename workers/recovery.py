@@ -8,8 +8,8 @@ from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from ingest.assets import AssetStore
-from ingest.models import Asset
+from ingest.assets.models import Asset
+from ingest.assets.store import AssetStore
 from workers import pipeline
 
 _ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}

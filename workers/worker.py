@@ -4,13 +4,13 @@ work horse and every ffmpeg with it."""
 from __future__ import annotations
 
 import logging
-import os
 
 from rq import Queue, Worker
 
 from config import get_settings
-from ingest.ffmpeg import set_parent_death_signal
-from workers import context, pipeline
+from runtime import handles
+from runtime.process import die_with_forking_parent
+from workers import pipeline
 
 
 class PodiumWorker(Worker):
@@ -24,25 +24,14 @@ class PodiumWorker(Worker):
     """
 
 
-_forking_parent = [0]
-
-
-def _remember_parent() -> None:
-    _forking_parent[0] = os.getpid()
-
-
-def _die_with_parent() -> None:
-    set_parent_death_signal()
-    if os.getppid() != _forking_parent[0]:  # the worker died before the flag was set
-        os._exit(1)
 
 
 def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     """Run one worker until stopped (or, in burst mode, until the queues are empty)."""
     s = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    os.register_at_fork(before=_remember_parent, after_in_child=_die_with_parent)
-    conn = context.redis_connection()
+    die_with_forking_parent()
+    conn = handles.redis_connection()
     names = queues or [pipeline.media_queue_name(), pipeline.captions_queue_name()]
     worker = PodiumWorker(
         [Queue(n, connection=conn) for n in names], connection=conn,

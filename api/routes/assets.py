@@ -13,9 +13,9 @@ from api import tokens
 from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
-from ingest import keys
+from ingest.assets.models import Asset, new_asset_id
 from ingest.errors import PodiumError, UploadTooLarge
-from ingest.models import Asset, new_asset_id
+from ingest.storage import keys
 from workers import pipeline
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,6 @@ multivariant playlist before it answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -19,34 +17,21 @@ from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep, require_produ
 from api.routes.play import TokenQuery, playable
 from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic
 from config import Settings
-from ingest import caption_store
-from ingest.assets import AssetStore
-from ingest.caption_store import StoredTrack, canonical_language
-from ingest.captions import CaptionError, parse_captions, to_srt, to_webvtt
-from ingest.errors import Conflict, PodiumError
-from ingest.models import Asset, CaptionReview, CaptionSource, CaptionTrack
-from ingest.subtitles_publish import CaptionPublisher
+from ingest.assets.models import Asset, CaptionReview, CaptionSource, CaptionTrack
+from ingest.assets.store import AssetStore
+from ingest.captions import store as caption_store
+from ingest.captions.files import parse_captions, to_srt, to_webvtt
+from ingest.captions.publishing import CaptionPublisher
+from ingest.captions.store import StoredTrack, canonical_language
+from ingest.errors import Conflict, TooLarge
 from workers import pipeline
 
 router = APIRouter(prefix="/v1/assets", tags=["captions"])
 AuthHeader = Annotated[str | None, Header(alias="Authorization")]
 
 
-class CaptionRejected(PodiumError):
-    """A caption file or edit we refuse; code and status come from ingest.captions."""
-
-
-class NoAudio(PodiumError):
+class NoAudio(Conflict):
     code = "asset_has_no_audio"
-    status = 422
-
-
-@contextmanager
-def refusing_bad_captions() -> Iterator[None]:
-    try:
-        yield
-    except CaptionError as exc:
-        raise CaptionRejected(exc.message, code=exc.code, status=exc.status) from exc
 
 
 def _publisher(store: AssetStore, settings: Settings) -> CaptionPublisher:
@@ -108,8 +93,8 @@ def caption_detail(asset_id: str, lang: str, _: ProducerDep, store: StoreDep) ->
 async def read_capped(request: Request, limit: int) -> bytes:
     """The request body, refused as soon as it passes ``limit`` (whatever Content-Length says)."""
     declared = request.headers.get("content-length", "")
-    too_large = CaptionRejected(f"The caption file is larger than the limit of {limit} bytes.",
-                                code="caption_too_large", status=413)
+    too_large = TooLarge(f"The caption file is larger than the limit of {limit} bytes.",
+                         code="caption_too_large")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
@@ -127,9 +112,8 @@ async def upload_captions(asset_id: str, lang: str, request: Request, _: Produce
     language = canonical_language(lang)
     await run_in_threadpool(_published, store, asset_id)
     body = await read_capped(request, settings.max_caption_bytes)
-    with refusing_bad_captions():
-        cues = parse_captions(body, settings.max_caption_bytes)
-        caption_store.check_cue_count(cues, settings.max_caption_cues)
+    cues = parse_captions(body, settings.max_caption_bytes)
+    caption_store.check_cue_count(cues, settings.max_caption_cues)
     track = StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
     return await run_in_threadpool(
         _publisher(store, settings).replace, asset_id, language, lambda _current: track)
@@ -141,8 +125,7 @@ def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
     """Review: replace the track's cues (text and times); the track becomes `edited`."""
     language = canonical_language(lang)
     _published(store, asset_id)
-    with refusing_bad_captions():
-        cues = caption_store.edited_cues(edit.to_cues(), settings.max_caption_cues)
+    cues = caption_store.edited_cues(edit.to_cues(), settings.max_caption_cues)
     return _publisher(store, settings).replace(
         asset_id, language, lambda current: _existing(current, asset_id, language).revised(
             CaptionReview.EDITED, cues))

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from api.deps import ProducerDep, SettingsDep, StorageDep
 from api.schemas import Glossary
-from ingest import caption_store
+from ingest.captions import store as caption_store
 
 router = APIRouter(prefix="/v1/glossary", tags=["captions"])
 

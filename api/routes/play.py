@@ -19,11 +19,11 @@ from fastapi.responses import StreamingResponse
 from api import tokens
 from api.deps import SettingsDep, StoreDep
 from config import Settings
-from ingest import keys
-from ingest.assets import AssetStore
-from ingest.errors import NotFound, PodiumError
-from ingest.models import Asset, AssetStatus, Visibility
-from ingest.playlists import rewrite_uris
+from ingest.assets.models import Asset, AssetStatus, Visibility
+from ingest.assets.store import AssetStore
+from ingest.errors import Forbidden, NotFound
+from ingest.hls.playlists import rewrite_uris
+from ingest.storage import keys
 
 router = APIRouter(prefix="/play", tags=["playback"])
 M3U8 = "application/vnd.apple.mpegurl"
@@ -32,9 +32,8 @@ _CACHE_S = 300.0
 _media_cache: dict[tuple[str, str, str], tuple[float, str]] = {}
 
 
-class PlaybackForbidden(PodiumError):
+class PlaybackForbidden(Forbidden):
     code = "playback_token_required"
-    status = 403
 
 
 def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:

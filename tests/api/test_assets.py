@@ -12,11 +12,12 @@ import pytest
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from ingest import keys
-from ingest.models import Asset
+from ingest.assets.models import Asset
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import upload, wait_for
 from tests.support.media import make_clip
-from workers import context, pipeline
+from workers import pipeline
 
 ASSET_KEYS = {"id", "status", "title", "speaker", "language", "visibility", "created_at",
               "duration_s", "progress", "renditions", "captions", "playback", "error"}
@@ -29,7 +30,7 @@ def clip(media_dir: Path) -> Path:
 
 
 def stored_keys(asset_id: str) -> list[str]:
-    return list(context.storage().list_keys(keys.asset_prefix(asset_id)))
+    return list(handles.storage().list_keys(keys.asset_prefix(asset_id)))
 
 
 def assert_error(resp: httpx.Response, status: int, code: str) -> None:
@@ -110,7 +111,7 @@ def test_title_defaults_to_the_file_name_and_fields_are_stored(
     shown = client.get(f"/v1/assets/{body['id']}").json()
     assert (shown["title"], shown["speaker"], shown["language"], shown["visibility"]) == (
         "Quarterly update", "Ada Lovelace", "pt-BR", "private")
-    record = json.loads(context.storage().get_bytes(keys.asset_record(body["id"])))
+    record = json.loads(handles.storage().get_bytes(keys.asset_record(body["id"])))
     assert record["title"] == "Quarterly update"
     assert record["speaker"] == "Ada Lovelace"
     assert record["language"] == "pt-BR"
@@ -159,7 +160,7 @@ def test_list_is_newest_first_and_pages_return_each_asset_once(
 
 def test_pages_keep_assets_created_in_the_same_instant(client: httpx.Client) -> None:
     """Bulk imports and rebuilt indexes give many assets one created_at: none may be lost."""
-    store = context.asset_store()
+    store = handles.asset_store()
     instant = datetime.now(UTC) + timedelta(days=365)  # newest of all: on the first pages
     twins = [store.create(Asset(id=f"as-{i:016x}", title=f"twin {i}", created_at=instant)).id
              for i in range(0xF00D0, 0xF00D5)]
@@ -209,7 +210,7 @@ def test_delete_needs_the_producer_key(anon: httpx.Client, client: httpx.Client)
 
 def _job_status(job_id: str) -> str | None:
     try:
-        status = Job.fetch(job_id, connection=context.redis_connection()).get_status()
+        status = Job.fetch(job_id, connection=handles.redis_connection()).get_status()
     except NoSuchJobError:
         return None
     return None if status is None else str(status.value)
@@ -236,7 +237,7 @@ def test_delete_during_transcode_leaves_nothing_and_worker_survives(
     while _job_status(transcode) not in ("finished", "failed"):
         assert time.monotonic() < deadline, f"transcode job never ended: {_job_status(transcode)}"
         time.sleep(0.5)
-    job = Job.fetch(transcode, connection=context.redis_connection())
+    job = Job.fetch(transcode, connection=handles.redis_connection())
     assert job.return_value() == "gone"
     assert _job_status(pipeline.job_id("publish", asset_id)) in (None, "canceled")
     # the segment uploader may still be finishing a put when the job returns: poll a little

@@ -27,11 +27,11 @@ import pytest
 from rq import Worker
 
 from config import get_settings
-from ingest import commands, ffmpeg
-from ingest.ladder import select_renditions
+from ingest.media import commands, ffmpeg
+from ingest.media.ladder import select_renditions
+from runtime import handles
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
-from workers import context
 
 BOUNDARY = "podium-bad-input-7c1f"
 FORM_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -57,7 +57,7 @@ def assert_error(resp: httpx.Response, status: int, code: str) -> None:
 
 def stored() -> tuple[set[str], set[str]]:
     """Every object key under `assets/`, and every unfinished multipart upload there."""
-    storage = context.storage()
+    storage = handles.storage()
     keys = set(storage.list_keys("assets/"))
     resp = storage.client.list_multipart_uploads(Bucket=storage.bucket, Prefix="assets/")
     uploads = {f"{u['Key']}#{u['UploadId']}" for u in resp.get("Uploads", [])}
@@ -96,7 +96,7 @@ def ended_errored(client: httpx.Client, asset_id: str, code: str) -> dict[str, A
     assert asset["status"] == "errored", asset
     assert asset["error"]["code"] == code, asset  # type: ignore[index]
     assert asset["playback"] is None
-    hls = list(context.storage().list_keys(f"assets/{asset_id}/hls/"))
+    hls = list(handles.storage().list_keys(f"assets/{asset_id}/hls/"))
     assert hls == [], "an errored asset keeps no half-made HLS"
     return asset
 
@@ -291,7 +291,7 @@ def no_server_errors(client: httpx.Client, anon: httpx.Client) -> Iterator[None]
 def our_worker_pids() -> set[int]:
     """Pids of registered RQ workers that are live children of this test process."""
     pids = set()
-    for w in Worker.all(connection=context.redis_connection()):
+    for w in Worker.all(connection=handles.redis_connection()):
         if w.pid is None:
             continue
         try:
@@ -440,7 +440,7 @@ def test_avi_gab2_playlist_exfiltration(client: httpx.Client, worker: Path, tmp_
     assert asset["status"] in {"ready", "errored"}, asset
     if asset["status"] == "errored":
         assert asset["error"]["code"] != "processing_failed", asset  # type: ignore[index]
-    storage = context.storage()
+    storage = handles.storage()
     objects = list(storage.list_keys(f"assets/{asset_id}/"))
     assert f"assets/{asset_id}/asset.json" in objects
     leaking = [k for k in objects if trap.marker.encode() in storage.get_bytes(k)]

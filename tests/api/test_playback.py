@@ -11,12 +11,12 @@ import pytest
 from api import tokens
 from api.routes import play
 from config import Settings, get_settings
-from ingest import keys
-from ingest.models import Asset, AssetStatus
-from ingest.playlists import parse_media_segments
+from ingest.assets.models import Asset, AssetStatus
+from ingest.hls.playlists import parse_media_segments
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
-from workers import context
 
 M3U8 = "application/vnd.apple.mpegurl"
 CDN = "https://cdn.example.test/podium"
@@ -146,7 +146,7 @@ def test_playback_tokens_need_the_producer_and_a_known_asset(
 
 
 def test_asset_not_ready_is_404(anon: httpx.Client, api_server: str) -> None:
-    store = context.asset_store()
+    store = handles.asset_store()
     asset = store.create(Asset(id="as-00000000000abcde", title="not ready yet"))
     try:
         assert asset.status == AssetStatus.WAITING
@@ -183,7 +183,7 @@ def test_segment_route_is_closed_unless_proxying(anon: httpx.Client,
                                                  assets: dict[str, str],
                                                  delivery: Settings) -> None:
     asset_id = assets["public"]
-    name = context.asset_store().get(asset_id).renditions[0].name
+    name = handles.asset_store().get(asset_id).renditions[0].name
     assert_error(anon.get(f"/play/{asset_id}/{name}/seg-00000.ts"), 404, "segment_not_found")
 
 
@@ -203,7 +203,7 @@ def test_cdn_delivery_lists_urls_under_the_cdn_base(anon: httpx.Client,
             assert seg.startswith(f"{CDN}/{keys.hls_prefix(asset_id)}{rendition}/seg-"), seg
             assert "//assets" not in seg
             key = seg.removeprefix(CDN + "/")
-            assert context.storage().exists(key), "the CDN path maps onto the object key"
+            assert handles.storage().exists(key), "the CDN path maps onto the object key"
 
 
 @pytest.mark.parametrize("path", [
@@ -224,7 +224,7 @@ def test_path_traversal_is_404(anon: httpx.Client, assets: dict[str, str], deliv
                                path: str) -> None:
     get_settings().segment_delivery = "proxy"  # the segment route is open in this mode
     asset_id = assets["public"]
-    rendition = context.asset_store().get(asset_id).renditions[0].name
+    rendition = handles.asset_store().get(asset_id).renditions[0].name
     resp = anon.get(path.format(id=asset_id, r=rendition))
     assert resp.status_code == 404, resp.text
     assert resp.headers["content-type"].startswith("application/json")

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime import handles
 from tests.conftest import Stack, _free_port, upload
 from tests.support.api_process import api_process
 from tests.support.media import make_clip
-from workers import context
 
 
 @pytest.fixture
@@ -33,13 +33,13 @@ def test_redis_down_is_a_clear_503_and_the_upload_is_kept(
         assert ready.status_code == 503
         assert ready.json()["checks"]["redis"] is False
         assert ready.json()["checks"]["storage"] is True
-        before = set(context.storage().list_keys("assets/"))
+        before = set(handles.storage().list_keys("assets/"))
         resp = upload(c, make_clip(media_dir / "no-redis.mp4", seconds=1))
     assert resp.status_code == 503, resp.text
     assert resp.json()["error"]["code"] == "service_unavailable"
     # The record and the source are in the bucket: `podium reconcile` (run by `podium up`)
     # indexes and queues the asset once Redis is back, so the speaker's upload is not lost.
-    new = set(context.storage().list_keys("assets/")) - before
+    new = set(handles.storage().list_keys("assets/")) - before
     assert any(k.endswith("/asset.json") for k in new)
     assert any(k.endswith("/source/original") for k in new)
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from rq import Queue
 
-from ingest import keys
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import Stack
 from tests.support import api_process as api_proc
-from workers import context
 
 UPLOAD_BYTES = 400 * 1024 * 1024
 CHUNK = 256 * 1024
@@ -78,7 +78,7 @@ def api_process(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, int, str]]:
         with api_proc.api_process(env, port, tmp_path / "api.log", ready_path="/readyz") as proc:
             yield f"http://127.0.0.1:{port}", proc.pid, prefix
     finally:
-        conn = context.redis_connection()
+        conn = handles.redis_connection()
         for name in (f"{prefix}-media", f"{prefix}-captions"):
             Queue(name, connection=conn).empty()
         for key in conn.scan_iter(match=f"{prefix}:*"):
@@ -138,7 +138,7 @@ def test_large_upload_streams_without_growing_the_api(
         f"API grew by {growth / 2**20:.0f} MB while streaming {UPLOAD_BYTES / 2**20:.0f} MB "
         f"(baseline {baseline / 2**20:.0f} MB, {elapsed:.1f} s)")
 
-    storage = context.storage()
+    storage = handles.storage()
     sizes = storage.object_sizes(keys.asset_prefix(asset_id))
     assert sizes["source/original"] == UPLOAD_BYTES
     assert httpx.delete(f"{url}/v1/assets/{asset_id}", headers=headers).status_code == 204

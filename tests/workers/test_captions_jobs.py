@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from config import get_settings
-from ingest import caption_store, keys, locks
-from ingest.captions import Cue
-from ingest.models import (
+from ingest.assets import locks
+from ingest.assets.models import (
     Asset,
     AssetStatus,
     CaptionReview,
@@ -26,10 +25,15 @@ from ingest.models import (
     Stage,
     new_asset_id,
 )
-from ingest.playlists import parse_multivariant
+from ingest.captions import store as caption_store
+from ingest.captions.files import Cue
+from ingest.hls.playlists import parse_multivariant
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
-from workers import captions, context, jobs
+from workers import captions
+from workers import publish as publish_job
 
 SRT = b"1\n00:00:00,500 --> 00:00:01,500\nA person wrote this.\n"
 
@@ -51,7 +55,7 @@ def record(**fields: object) -> Asset:
                         height=180, fps=25, has_audio=bool(fields.pop("has_audio", True)))
     asset = Asset(id=new_asset_id(), status=AssetStatus.READY, source=source, duration_s=3.0,
                   **fields)  # type: ignore[arg-type]
-    return context.asset_store().create(asset)
+    return handles.asset_store().create(asset)
 
 
 def track(language: str, text: str) -> caption_store.StoredTrack:
@@ -60,7 +64,7 @@ def track(language: str, text: str) -> caption_store.StoredTrack:
 
 
 def master_languages(asset_id: str) -> list[str]:
-    text = context.storage().get_bytes(keys.master_playlist(asset_id)).decode()
+    text = handles.storage().get_bytes(keys.master_playlist(asset_id)).decode()
     playlist = parse_multivariant(text)
     return sorted(t.language for t in playlist.subtitles)
 
@@ -69,13 +73,13 @@ def test_job_returns_quietly_for_missing_or_silent_assets(stack: Stack) -> None:
     assert captions.caption_asset("as-0000000000000000") == "gone"
     silent = record(has_audio=False)
     assert captions.caption_asset(silent.id) == "skipped"
-    assert context.asset_store().get(silent.id).captions == []
+    assert handles.asset_store().get(silent.id).captions == []
 
 
 def test_unsupported_language_errors_the_track_not_the_asset(stack: Stack) -> None:
     asset = record(language="fr")
     assert captions.caption_asset(asset.id) == "errored"  # refused before fetching any media
-    after = context.asset_store().get(asset.id)
+    after = handles.asset_store().get(asset.id)
     assert after.status == AssetStatus.READY
     entry = after.caption("fr")
     assert entry is not None and entry.status == CaptionStatus.ERRORED
@@ -86,7 +90,7 @@ def test_failure_callback_marks_only_the_track(stack: Stack) -> None:
     asset = record(language="en-gb")
     job = SimpleNamespace(id=f"captions-{asset.id}", retries_left=0, args=[asset.id, None, False])
     captions.on_captions_failure(job, None, TimeoutError, TimeoutError("slow"), None)
-    after = context.asset_store().get(asset.id)
+    after = handles.asset_store().get(asset.id)
     assert after.status == AssetStatus.READY
     entry = after.caption("en-GB")
     assert entry is not None and entry.status == CaptionStatus.ERRORED
@@ -97,14 +101,14 @@ def test_rerun_keeps_a_persons_track_unless_asked(client: httpx.Client, publishe
     assert client.put(f"/v1/assets/{published}/captions/en", content=SRT).status_code == 200
     for _ in range(2):  # idempotent
         assert captions.caption_asset(published) == "ready"
-        entry = context.asset_store().get(published).caption("en")
+        entry = handles.asset_store().get(published).caption("en")
         assert entry is not None and entry.source == CaptionSource.UPLOAD
         assert "A person wrote this." in client.get(f"/v1/assets/{published}/captions/en.vtt").text
     transcript = client.get(f"/v1/assets/{published}/transcript")
     assert transcript.status_code == 200 and transcript.json()["language"] == "en"
 
     assert captions.caption_asset(published, "en", True) == "ready"  # what generate asks for
-    entry = context.asset_store().get(published).caption("en")
+    entry = handles.asset_store().get(published).caption("en")
     assert entry is not None and entry.source == CaptionSource.ASR
     assert entry.review == CaptionReview.MACHINE and entry.status == CaptionStatus.READY
     assert master_languages(published) == ["en"]
@@ -112,7 +116,7 @@ def test_rerun_keeps_a_persons_track_unless_asked(client: httpx.Client, publishe
 
 def test_concurrent_track_changes_and_publishing_lose_nothing(published: str) -> None:
     """Five tracks committed while the publish job rewrites the playlist: all five end listed."""
-    store = context.asset_store()
+    store = handles.asset_store()
     languages = ["de", "es", "it", "nl", "pt"]
 
     def back_to_publishing(a: Asset) -> None:
@@ -133,7 +137,7 @@ def test_concurrent_track_changes_and_publishing_lose_nothing(published: str) ->
     works = [lambda lang=lang: captions.publisher().replace(
         published, lang, lambda _current, lang=lang: track(lang, f"in {lang}"))
         for lang in languages]
-    works.append(lambda: jobs.publish_asset(published))
+    works.append(lambda: publish_job.publish_asset(published))
     threads = [threading.Thread(target=run, args=(w,)) for w in works]
     for t in threads:
         t.start()
@@ -156,7 +160,7 @@ def blocking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_block_ready_waits_for_the_caption_track(published: str, blocking: None) -> None:
-    store = context.asset_store()
+    store = handles.asset_store()
 
     def publishing_with_captions_pending(a: Asset) -> None:
         a.status = AssetStatus.PREPARING
@@ -165,7 +169,7 @@ def test_block_ready_waits_for_the_caption_track(published: str, blocking: None)
 
     store.update(published, publishing_with_captions_pending)
     captions.publisher().set_preparing(published, "en")
-    assert jobs.publish_asset(published) == "ready"
+    assert publish_job.publish_asset(published) == "ready"
     waiting = store.get(published)
     assert waiting.status == AssetStatus.PREPARING and waiting.progress.stage == Stage.CAPTIONS
     captions.publisher().replace(published, "en", lambda _current: track("en", "done"))
@@ -174,7 +178,7 @@ def test_block_ready_waits_for_the_caption_track(published: str, blocking: None)
 
 
 def test_lock_is_exclusive(published: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = context.asset_store()
+    store = handles.asset_store()
     monkeypatch.setattr(locks, "WAIT_S", 0.2)
     prefix = get_settings().queue_prefix
     with (locks.asset_lock(store, prefix, published), pytest.raises(locks.AssetBusy),
@@ -185,7 +189,7 @@ def test_lock_is_exclusive(published: str, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_recognition_progress_shows_on_the_preparing_track(published: str) -> None:
-    store = context.asset_store()
+    store = handles.asset_store()
 
     def preparing(a: Asset) -> None:
         a.captions = [CaptionTrack(language="de", source=CaptionSource.ASR,
@@ -197,7 +201,7 @@ def test_recognition_progress_shows_on_the_preparing_track(published: str) -> No
     assert store.get(published).captions[0].percent == 42.0
 
     assert captions.caption_asset(published, "en", True) == "ready"
-    raw = context.redis_connection().hget(store._captions_progress_key(published), "en")
+    raw = handles.redis_connection().hget(store._captions_progress_key(published), "en")
     assert raw is not None and float(raw) == 100.0  # the job reported as it went
     tracks = {t.language: t for t in store.get(published).captions}
     assert tracks["en"].status == CaptionStatus.READY and tracks["en"].percent is None

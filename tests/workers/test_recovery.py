@@ -20,12 +20,16 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from config import get_settings
-from ingest import keys
-from ingest.assets import AssetStore
-from ingest.models import Asset, AssetStatus, CaptionMode, new_asset_id
+from ingest.assets.models import Asset, AssetStatus, CaptionMode, new_asset_id
+from ingest.assets.store import AssetStore
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import ROOT, Stack
 from tests.support.media import make_clip
-from workers import context, jobs, pipeline
+from workers import pipeline
+from workers import probe as probe_job
+from workers import publish as publish_job
+from workers import transcode as transcode_job
 
 
 @dataclass
@@ -53,18 +57,18 @@ def isolated(stack: Stack) -> Iterator[Isolated]:
     tag = secrets.token_hex(3)
     settings.queue_prefix = prefix = f"{saved[0]}rec{tag}"
     settings.s3_bucket = bucket = f"podium-test-rec-{tag}"
-    context.storage.cache_clear()
-    context.storage().ensure_bucket()
+    handles.storage.cache_clear()
+    handles.storage().ensure_bucket()
     env = {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix, "PODIUM_S3_BUCKET": bucket}
     try:
         yield Isolated(prefix, bucket, env)
     finally:
-        storage = context.storage()
+        storage = handles.storage()
         storage.delete_prefix("assets/")
         storage.client.delete_bucket(Bucket=bucket)
-        forget_redis(context.redis_connection(), prefix, [])
+        forget_redis(handles.redis_connection(), prefix, [])
         settings.queue_prefix, settings.s3_bucket = saved
-        context.storage.cache_clear()
+        handles.storage.cache_clear()
 
 
 def new_asset(store: AssetStore, clip: Path, title: str) -> Asset:
@@ -92,12 +96,12 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
         tmp_path: Path) -> None:
     clip = make_clip(media_dir / "recovery-320x180.mp4", width=320, height=180, seconds=2,
                      audio=False)
-    store, conn = context.asset_store(), context.redis_connection()
+    store, conn = handles.asset_store(), handles.redis_connection()
     ready = new_asset(store, clip, "was ready")
-    for job in (jobs.probe_asset, jobs.transcode_asset, jobs.publish_asset):
+    for job in (probe_job.probe_asset, transcode_job.transcode_asset, publish_job.publish_asset):
         job(ready.id)
     stuck = new_asset(store, clip, "stuck preparing")
-    assert jobs.probe_asset(stuck.id) == "probed"
+    assert probe_job.probe_asset(stuck.id) == "probed"
     waiting = new_asset(store, clip, "still waiting")
     pipeline.start(conn, waiting.id)
     ids = [ready.id, stuck.id, waiting.id]
@@ -155,11 +159,11 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
 
 def test_reconcile_skips_records_it_cannot_read(isolated: Isolated,
                                                 client: httpx.Client) -> None:
-    store = context.asset_store()
+    store = handles.asset_store()
     good = store.create(Asset(id=new_asset_id(), title="readable",
                               status=AssetStatus.READY))
     store.storage.put_bytes(keys.asset_record(new_asset_id()), b"{not json", "application/json")
-    forget_redis(context.redis_connection(), isolated.prefix, [good.id])
+    forget_redis(handles.redis_connection(), isolated.prefix, [good.id])
     out = reconcile(isolated.env)
     assert "1 assets indexed, 0 re-queued" in out, out
     assert [a["id"] for a in client.get("/v1/assets").json()["items"]] == [good.id]

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from config import get_settings
-from ingest import keys
-from ingest.models import Asset, AssetStatus, Stage, new_asset_id
-from ingest.playlists import parse_media_segments
+from ingest.assets.models import Asset, AssetStatus, Stage, new_asset_id
+from ingest.hls.playlists import parse_media_segments
+from ingest.storage import keys
+from runtime import handles
 from tests.conftest import ROOT, Stack
 from tests.support.media import make_clip
 from tests.support.procs import alive, comm, descendants
-from workers import context, pipeline
+from workers import pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -43,11 +44,11 @@ def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir: Path,
                                            tmp_path: Path) -> None:
     clip = make_clip(media_dir / "long-720p.mp4", width=1280, height=720, seconds=30, fps=30)
-    store = context.asset_store()
+    store = handles.asset_store()
     asset = Asset(id=new_asset_id(), title="killed mid-transcode")
     store.storage.put_file(keys.source(asset.id), clip, "video/mp4")
     store.create(asset)
-    pipeline.start(context.redis_connection(), asset.id)
+    pipeline.start(handles.redis_connection(), asset.id)
 
     first = _spawn_worker(own_prefix, tmp_path / "worker-a.log")
     try:

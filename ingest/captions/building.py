@@ -1,0 +1,160 @@
+"""Cue building from speech-recognition word timings (the timing and line rules of issue 3)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+from ingest.captions.files import Cue, Word
+from ingest.captions.text import (
+    CLAUSE_END,
+    MAX_LINE_CHARS,
+    SENTENCE_END,
+    needs_space,
+    wrap_lines,
+)
+
+MIN_CUE_S = 1.0
+MAX_CUE_S = 7.0
+MAX_CPS = 20.0
+"""Reading speed limit, characters per second, used to keep built cues on screen long enough."""
+PAUSE_S = 0.6
+"""A silence longer than this between two words is a good place to break a cue."""
+
+_CUE_COST = 1.0  # each extra cue costs this: favours full cues over many short ones
+_BREAK_COST = {"sentence": 0.0, "clause": 0.6, "pause": 0.9, "none": 2.0}
+_SENTENCE_INSIDE_COST = 0.5  # a new sentence inside a cue: allowed when the cue stays short
+_PAUSE_INSIDE_COST = 1.5  # per second of silence inside a cue (text shown before it is said)
+_READING_COST = 2.0  # per second a cue is shorter than reading speed or MIN_CUE_S needs
+
+
+def build_cues(words: Sequence[Word], *, media_end: float | None = None) -> list[Cue]:
+    """Group ASR words into cues: <= 2 lines of <= 42 chars, 1-7 s, ~20 chars/s, no overlaps.
+
+    Breaks are chosen for the whole track at once (dynamic programming over word boundaries),
+    preferring sentence ends, then clause punctuation, then pauses longer than PAUSE_S.
+    Cues stay on screen into the following gap when reading speed needs it, never past the
+    next cue nor ``media_end``.
+    """
+    tokens = _clean_words(words)
+    if not tokens:
+        return []
+    lengths = _Lengths(tokens)
+    groups = _choose_groups(tokens, lengths)
+    return _time_cues(tokens, groups, media_end)
+
+
+def _clean_words(words: Sequence[Word]) -> list[Word]:
+    cleaned = [
+        Word(" ".join(w.word.split()), max(0.0, w.start), max(w.start, w.end, 0.0))
+        for w in words
+        if w.word.strip() and math.isfinite(w.start) and math.isfinite(w.end)
+    ]
+    return sorted(cleaned, key=lambda w: w.start)
+
+
+class _Lengths:
+    """Prefix sums of word lengths, so the length of any run of words is O(1)."""
+
+    def __init__(self, tokens: Sequence[Word]) -> None:
+        texts = [t.word for t in tokens]
+        self.sep = [0] + [int(needs_space(a, b)) for a, b in itertools.pairwise(texts)]
+        self.prefix = [0]
+        for text, sep in zip(texts, self.sep, strict=True):
+            self.prefix.append(self.prefix[-1] + sep + len(text))
+
+    def length(self, a: int, b: int) -> int:
+        """Characters of words[a:b] joined on one line."""
+        return self.prefix[b] - self.prefix[a] - self.sep[a]
+
+    def first_line_end(self, a: int) -> int:
+        """Greedy end of the first line from word a; greedy filling is optimal for 2 lines."""
+        b = a + 1
+        while b < len(self.sep) and self.length(a, b + 1) <= MAX_LINE_CHARS:
+            b += 1
+        return b
+
+
+def _boundary(tokens: Sequence[Word], k: int) -> tuple[str, float]:
+    """Kind of the boundary after word k and the silence that follows it."""
+    pause = tokens[k + 1].start - tokens[k].end if k + 1 < len(tokens) else math.inf
+    if SENTENCE_END.search(tokens[k].word):
+        return "sentence", pause
+    if CLAUSE_END.search(tokens[k].word):
+        return "clause", pause
+    return ("pause" if pause > PAUSE_S else "none"), pause
+
+
+def _choose_groups(tokens: Sequence[Word], lengths: _Lengths) -> list[tuple[int, int]]:
+    n = len(tokens)
+    best = [math.inf] * (n + 1)
+    best[0] = 0.0
+    back = [0] * (n + 1)
+    for i in range(n):
+        first_end = lengths.first_line_end(i)
+        inside = 0.0
+        for j in range(i + 1, n + 1):
+            if j > i + 1:
+                fits = j <= first_end or lengths.length(first_end, j) <= MAX_LINE_CHARS
+                if not fits or tokens[j - 1].end - tokens[i].start > MAX_CUE_S:
+                    break  # adding words only makes it worse; a lone word always fits
+                inside += _inside_cost(tokens, j - 2)
+            cost = (
+                best[i]
+                + _CUE_COST
+                + inside
+                + _end_cost(tokens, j)
+                + _reading_cost(tokens, lengths, i, j)
+            )
+            if cost < best[j]:
+                best[j], back[j] = cost, i
+    groups = []
+    j = n
+    while j > 0:
+        groups.append((back[j], j))
+        j = back[j]
+    return groups[::-1]
+
+
+def _inside_cost(tokens: Sequence[Word], k: int) -> float:
+    kind, pause = _boundary(tokens, k)
+    cost = _SENTENCE_INSIDE_COST if kind == "sentence" else 0.0
+    return cost + max(0.0, pause - PAUSE_S) * _PAUSE_INSIDE_COST
+
+
+def _end_cost(tokens: Sequence[Word], j: int) -> float:
+    if j == len(tokens):
+        return 0.0
+    kind, pause = _boundary(tokens, j - 1)
+    cost = _BREAK_COST[kind]
+    return min(cost, _BREAK_COST["pause"]) if pause > PAUSE_S else cost
+
+
+def _reading_cost(tokens: Sequence[Word], lengths: _Lengths, i: int, j: int) -> float:
+    start = tokens[i].start
+    limit = tokens[j].start if j < len(tokens) else math.inf
+    available = min(limit, start + MAX_CUE_S) - start
+    needed = max(MIN_CUE_S, lengths.length(i, j) / MAX_CPS)
+    return max(0.0, needed - available) * _READING_COST
+
+
+def _time_cues(
+    tokens: Sequence[Word], groups: Sequence[tuple[int, int]], media_end: float | None
+) -> list[Cue]:
+    cues: list[Cue] = []
+    previous_end = 0.0
+    for number, (i, j) in enumerate(groups):
+        text = wrap_lines([t.word for t in tokens[i:j]])
+        start = round(max(tokens[i].start, previous_end), 3)
+        following = groups[number + 1][0] if number + 1 < len(groups) else None
+        if following is not None:
+            limit = tokens[following].start
+        else:
+            limit = math.inf if media_end is None else media_end
+        wanted = max(tokens[j - 1].end, start + max(MIN_CUE_S, len(text) / MAX_CPS))
+        end = round(min(wanted, start + MAX_CUE_S, limit), 3)
+        end = max(end, round(start + 0.001, 3))  # overlapping ASR words must not invert a cue
+        cues.append(Cue(start, end, text))
+        previous_end = end
+    return cues

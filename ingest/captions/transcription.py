@@ -1,0 +1,54 @@
+"""From a media file to a transcript: 16 kHz mono audio extracted once, then speech recognition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.captions.asr import MODEL_DIR_SETTING, AsrError, SpeechRecognizer, Transcript
+from ingest.media import commands, ffmpeg
+
+EXTRACT_SHARE = 0.1
+"""Share of the progress bar given to audio extraction; recognition takes the rest."""
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    language: str
+    glossary: Sequence[str]
+    duration_s: float
+    timeout_s: float
+    nice: int
+
+
+def check_language(recognizer: SpeechRecognizer, language: str) -> None:
+    """Refuse early, before any audio is extracted, a language the model cannot transcribe."""
+    if not recognizer.supports_language(language):
+        raise AsrError(
+            "asr_language_unsupported",
+            f"The speech model {recognizer.name} cannot transcribe {language!r}. The default "
+            f"model is English-only: set {MODEL_DIR_SETTING} to a multilingual Whisper model, "
+            "or upload a caption file for this language.",
+        )
+
+
+def transcribe_media(
+    source: Path, demuxer: str, work_dir: Path, recognizer: SpeechRecognizer,
+    opts: TranscriptionOptions, on_progress: Callable[[float], None],
+) -> Transcript:
+    """Transcribe the first audio stream of ``source``; ``on_progress`` gets fractions 0..1.
+
+    Callers check the language first (`check_language`), before fetching any media.
+    """
+    wav = work_dir / "speech.wav"
+    duration = max(opts.duration_s, 0.001)
+    ffmpeg.run(commands.audio_extract_command(source, demuxer, wav), timeout_s=opts.timeout_s,
+               nice=opts.nice, cwd=work_dir,
+               on_progress=lambda s: on_progress(EXTRACT_SHARE * min(1.0, s / duration)))
+    try:
+        return recognizer.transcribe(
+            wav, opts.language, opts.glossary,
+            lambda f: on_progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f))
+    finally:
+        wav.unlink(missing_ok=True)

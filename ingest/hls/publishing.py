@@ -1,0 +1,119 @@
+"""Publishing: check what transcoding left in the bucket and write the multivariant playlist last.
+
+A viewer can only find an asset through its multivariant playlist, so writing it last means
+nobody ever sees a half-published asset.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.assets.models import Rendition
+from ingest.errors import FfmpegFailed, InvalidMedia, NotFound
+from ingest.hls.playlists import (
+    MultivariantPlaylist,
+    SubtitleTrack,
+    Variant,
+    parse_media_segments,
+    peak_and_average_bandwidth,
+)
+from ingest.hls.webvtt_segments import MPEGTS_CLOCK_HZ
+from ingest.media import commands, ffmpeg
+from ingest.media.ladder import RenditionPlan
+from ingest.storage import keys
+from ingest.storage.s3 import Storage
+
+M3U8_TYPE = "application/vnd.apple.mpegurl"
+MIN_COVERAGE = 0.9
+"""Renditions must cover this share of the probed duration, else the source was truncated."""
+
+
+@dataclass(frozen=True)
+class Published:
+    renditions: list[Rendition]
+    duration_s: float
+    variants: list[Variant] = field(default_factory=list)
+
+
+def write_master(storage: Storage, asset_id: str, variants: Sequence[Variant],
+                 subtitles: Sequence[SubtitleTrack] = ()) -> None:
+    master = MultivariantPlaylist(variants=list(variants), subtitles=list(subtitles))
+    storage.put_bytes(keys.master_playlist(asset_id), master.dumps().encode(), M3U8_TYPE)
+
+
+def verify_renditions(
+    storage: Storage, asset_id: str, plans: Sequence[RenditionPlan], probed_duration_s: float,
+) -> Published:
+    """Check every rendition's segments are in storage and measure its bit rates."""
+    variants, renditions, durations = [], [], []
+    for plan in plans:
+        try:
+            text = storage.get_bytes(keys.media_playlist(asset_id, plan.name)).decode()
+        except NotFound as exc:
+            raise InvalidMedia(f"Rendition {plan.name} was not produced.",
+                               code="transcode_incomplete") from exc
+        segments = parse_media_segments(text)
+        prefix = keys.hls_object(asset_id, plan.name) + "/"
+        sizes = storage.object_sizes(prefix)
+        missing = [s.uri for s in segments if s.uri not in sizes]
+        if not segments or missing:
+            raise InvalidMedia(f"Rendition {plan.name} is missing segments: {missing[:3]}",
+                               code="transcode_incomplete")
+        peak, avg = peak_and_average_bandwidth(
+            [sizes[s.uri] for s in segments], [s.duration for s in segments])
+        durations.append(sum(s.duration for s in segments))
+        variants.append(Variant(uri=f"{plan.name}/index.m3u8", bandwidth=peak,
+                                average_bandwidth=avg, width=plan.width, height=plan.height,
+                                fps=plan.fps, codecs=plan.codecs))
+        renditions.append(Rendition(name=plan.name, width=plan.width, height=plan.height,
+                                    bandwidth=peak, codecs=plan.codecs))
+    duration = min(durations)
+    if probed_duration_s > 0 and duration < probed_duration_s * MIN_COVERAGE:
+        raise InvalidMedia(
+            f"Only {duration:.1f} s of the announced {probed_duration_s:.1f} s could be decoded; "
+            "the file looks truncated or corrupt.", code="truncated_media")
+    return Published(renditions=renditions, duration_s=round(duration, 3), variants=variants)
+
+
+def measure_start_pts(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,
+                      nice: int = 0) -> int:
+    """The 90 kHz PTS of the first video frame, ffprobed on a local copy of the first segment.
+
+    Subtitle segments name it in X-TIMESTAMP-MAP, so their cues line up with the video.
+    """
+    text = storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+    segments = parse_media_segments(text)
+    if not segments:
+        raise InvalidMedia(f"Rendition {rendition} has no segments.", code="transcode_incomplete")
+    with tempfile.TemporaryDirectory(prefix="podium-pts-") as tmp:
+        local = Path(tmp) / "first.ts"
+        storage.download_file(keys.hls_object(asset_id, f"{rendition}/{segments[0].uri}"), local)
+        try:
+            result = ffmpeg.run(commands.start_pts_command(local), timeout_s=timeout_s,
+                                nice=nice, capture_stdout=True)
+        except FfmpegFailed as exc:
+            raise InvalidMedia(f"The first segment of {rendition} could not be read.",
+                               code="transcode_incomplete") from exc
+    return parse_start_pts(result.stdout)
+
+
+def parse_start_pts(ffprobe_json: bytes) -> int:
+    """90 kHz PTS from ``start_pts_command``'s output (start_pts in its time base, else
+    start_time in seconds)."""
+    streams = json.loads(ffprobe_json or b"{}").get("streams") or []
+    if not streams:
+        raise InvalidMedia("The first segment has no video stream.", code="transcode_incomplete")
+    stream = streams[0]
+    num, _, den = str(stream.get("time_base", "")).partition("/")
+    if isinstance(stream.get("start_pts"), int) and num.isdigit() and den.isdigit():
+        return round(stream["start_pts"] * MPEGTS_CLOCK_HZ * int(num) / int(den))
+    try:
+        return round(float(stream["start_time"]) * MPEGTS_CLOCK_HZ)
+    except (KeyError, ValueError) as exc:
+        raise InvalidMedia("The first segment has no video timestamps.",
+                           code="transcode_incomplete") from exc
+

@@ -1,0 +1,117 @@
+"""Pure builders of ffprobe/ffmpeg argument lists. The only module that imports ffmpeg-python.
+
+Every input is opened with its demuxer forced (see ingest.media.probe.sniff_demuxer) and
+``-protocol_whitelist file``, so no playlist/concat demuxer runs and no URL can be followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import ffmpeg  # ffmpeg-python: unmaintained, so it stays behind this module's functions
+
+from ingest.media.ladder import RenditionPlan
+
+AUDIO_RATE = 48_000
+SEGMENT_PATTERN = "seg-%05d.ts"
+
+
+def _input_args(path: Path, demuxer: str) -> dict[str, str]:
+    return {"f": demuxer, "protocol_whitelist": "file"}
+
+
+def probe_command(path: Path, demuxer: str) -> list[str]:
+    """ffprobe that reads only ``path`` with the sniffed demuxer and prints JSON."""
+    return [
+        "ffprobe", "-hide_banner", "-v", "error",
+        "-protocol_whitelist", "file", "-f", demuxer,
+        "-print_format", "json", "-show_format", "-show_streams",
+        f"file:{path}",
+    ]
+
+
+def start_pts_command(segment: Path) -> list[str]:
+    """ffprobe of a packaged MPEG-TS segment: the first video PTS (90 kHz) and time base, as JSON.
+
+    The PTS is what WebVTT segments must name in X-TIMESTAMP-MAP (RFC 8216 section 3.5).
+    """
+    return [
+        "ffprobe", "-hide_banner", "-v", "error",
+        "-protocol_whitelist", "file", "-f", "mpegts",
+        "-select_streams", "v:0", "-show_entries", "stream=start_pts,start_time,time_base",
+        "-print_format", "json",
+        f"file:{segment}",
+    ]
+
+
+def hls_ladder_command(
+    source: Path, demuxer: str, out_dir: Path, plans: Sequence[RenditionPlan], *,
+    segment_s: int, preset: str, threads: int,
+) -> list[str]:
+    """One ffmpeg that decodes once and encodes every rendition into HLS (MPEG-TS segments).
+
+    Keyframes are forced every ``segment_s`` seconds in every rendition (and scene-cut keyframes
+    are off) so segments align across renditions and players can switch at any boundary.
+    """
+    if not plans:
+        raise ValueError("at least one rendition is needed")
+    has_audio = plans[0].audio_kbps is not None
+    inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
+    videos = inp.video.filter_multi_output("split", len(plans))
+    audios = inp.audio.filter("aresample", AUDIO_RATE).filter_multi_output(
+        "asplit", len(plans)) if has_audio else None
+    streams = []
+    stream_map = []
+    for i, plan in enumerate(plans):
+        v = (videos[i].filter("fps", fps=_fps_arg(plan.fps))
+             .filter("scale", plan.width, plan.height, flags="bicubic")
+             .filter("setsar", "1").filter("format", "yuv420p"))
+        streams.append(v)
+        if audios is not None:
+            streams.append(audios[i])
+            stream_map.append(f"v:{i},a:{i},name:{plan.name}")
+        else:
+            stream_map.append(f"v:{i},name:{plan.name}")
+    gop = max(1, round(plan.fps * segment_s))
+    kwargs: dict[str, object] = {
+        "c:v": "libx264", "preset": preset, "profile:v": "high",
+        "g": gop, "keyint_min": gop, "sc_threshold": 0,
+        "force_key_frames": f"expr:gte(t,n_forced*{segment_s})",
+        "threads": threads,
+        "f": "hls", "hls_time": segment_s, "hls_playlist_type": "vod",
+        "hls_flags": "independent_segments+temp_file",
+        "hls_segment_type": "mpegts",
+        "hls_segment_filename": str(out_dir / "%v" / SEGMENT_PATTERN),
+        "var_stream_map": " ".join(stream_map),
+    }
+    for i, plan in enumerate(plans):
+        kwargs[f"b:v:{i}"] = f"{plan.video_kbps}k"
+        kwargs[f"maxrate:v:{i}"] = f"{plan.maxrate_kbps}k"
+        kwargs[f"bufsize:v:{i}"] = f"{plan.bufsize_kbps}k"
+        kwargs[f"level:v:{i}"] = plan.level
+    if has_audio:
+        kwargs.update({"c:a": "aac", "b:a": f"{plans[0].audio_kbps}k", "ac": 2})
+    out = ffmpeg.output(*streams, str(out_dir / "%v" / "index.m3u8"), **kwargs)
+    args: list[str] = out.global_args(
+        "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+    ).compile(cmd="ffmpeg")
+    return args
+
+
+def audio_extract_command(source: Path, demuxer: str, out_wav: Path) -> list[str]:
+    """16 kHz mono PCM WAV of the first audio stream: the input of speech recognition."""
+    inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
+    out = ffmpeg.output(inp.audio, str(out_wav), ac=1, ar=16000, **{"c:a": "pcm_s16le", "f": "wav"})
+    args: list[str] = out.global_args(
+        "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+    ).compile(cmd="ffmpeg")
+    return args
+
+
+def _fps_arg(fps: float) -> str:
+    """Exact NTSC rates as fractions, so 29.97 stays 30000/1001 rather than drifting."""
+    for num in (24, 30, 60):
+        if abs(fps - num * 1000 / 1001) < 0.01:
+            return f"{num * 1000}/1001"
+    return f"{fps:g}"

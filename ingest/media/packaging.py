@@ -1,0 +1,104 @@
+"""Transcode a source into the HLS ladder and push it to storage while ffmpeg is still writing.
+
+ffmpeg writes each segment as `*.tmp` and renames it when complete (hls_flags temp_file), so a
+`.ts` file on disk is always whole: an uploader thread ships those as they appear. Media
+playlists go up after ffmpeg exits; the multivariant playlist is written later, by publishing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.media import commands, ffmpeg
+from ingest.media.ladder import RenditionPlan
+from ingest.storage import keys
+from ingest.storage.s3 import Storage
+
+log = logging.getLogger(__name__)
+
+TS_TYPE = "video/mp2t"
+M3U8_TYPE = "application/vnd.apple.mpegurl"
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class TranscodeOptions:
+    segment_s: int
+    preset: str
+    threads: int
+    nice: int
+    timeout_s: float
+
+
+class SegmentUploader:
+    """Uploads finished segments of every rendition directory, each exactly once."""
+
+    def __init__(self, storage: Storage, asset_id: str, out_dir: Path) -> None:
+        self._storage = storage
+        self._asset_id = asset_id
+        self._out = out_dir
+        self._done: set[Path] = set()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"upload-{asset_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(POLL_S):
+                self.sweep()
+        except BaseException as exc:  # re-raised in finish() on the job's thread
+            self._error = exc
+
+    def sweep(self) -> int:
+        uploaded = 0
+        for path in sorted(self._out.glob("*/seg-*.ts")):
+            if path in self._done:
+                continue
+            key = keys.hls_object(self._asset_id, f"{path.parent.name}/{path.name}")
+            self._storage.put_file(key, path, TS_TYPE)
+            self._done.add(path)
+            path.unlink()  # keep the worker's disk use to a few segments
+            uploaded += 1
+        return uploaded
+
+    def finish(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self.sweep()
+
+
+def transcode_to_storage(
+    storage: Storage, asset_id: str, source: Path, demuxer: str, plans: Sequence[RenditionPlan],
+    work_dir: Path, opts: TranscodeOptions, on_progress: Callable[[float], None],
+) -> None:
+    """Run the one-pass ladder and leave every segment and media playlist in the bucket."""
+    out_dir = work_dir / "hls"
+    # A run killed midway leaves segments behind: start clean so none of them is shipped.
+    shutil.rmtree(out_dir, ignore_errors=True)
+    for plan in plans:
+        (out_dir / plan.name).mkdir(parents=True, exist_ok=True)
+    args = commands.hls_ladder_command(
+        source, demuxer, out_dir, plans,
+        segment_s=opts.segment_s, preset=opts.preset, threads=opts.threads,
+    )
+    uploader = SegmentUploader(storage, asset_id, out_dir)
+    uploader.start()
+    try:
+        ffmpeg.run(args, timeout_s=opts.timeout_s, nice=opts.nice, cwd=work_dir,
+                   on_progress=on_progress)
+    finally:
+        uploader.finish()
+    for plan in plans:
+        playlist = out_dir / plan.name / "index.m3u8"
+        storage.put_file(keys.media_playlist(asset_id, plan.name), playlist, M3U8_TYPE)

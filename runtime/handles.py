@@ -1,0 +1,51 @@
+"""Per-process handles the jobs share: settings, storage, Redis, the asset store."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from redis import Redis
+
+from config import Settings, get_settings
+from ingest.assets.store import AssetStore
+from ingest.media.probe import Limits
+from ingest.storage.s3 import Storage, StorageConfig
+
+
+def storage_config(s: Settings) -> StorageConfig:
+    if not s.s3_secret_key:
+        raise RuntimeError("PODIUM_S3_SECRET_KEY is not set (podium up generates one)")
+    return StorageConfig(endpoint=s.s3_endpoint, region=s.s3_region, bucket=s.s3_bucket,
+                         access_key=s.s3_access_key, secret_key=s.s3_secret_key,
+                         public_endpoint=s.s3_public_endpoint)
+
+
+def limits(s: Settings) -> Limits:
+    return Limits(
+        max_duration_s=s.max_duration_s, min_duration_s=s.min_duration_s,
+        max_width=s.max_width, max_height=s.max_height, max_fps=s.max_fps,
+        max_streams=s.max_streams, allowed_formats=s.allowed_format_set,
+        allowed_video_codecs=s.allowed_video_codec_set,
+        allowed_audio_codecs=s.allowed_audio_codec_set,
+    )
+
+
+@lru_cache
+def redis_connection() -> Redis:
+    return Redis.from_url(get_settings().redis_url)
+
+
+@lru_cache
+def storage() -> Storage:
+    return Storage(storage_config(get_settings()))
+
+
+def asset_store() -> AssetStore:
+    return AssetStore(storage(), redis_connection(), get_settings().queue_prefix)
+
+
+def reset() -> None:
+    """Forget cached handles (tests change settings between runs)."""
+    get_settings.cache_clear()
+    redis_connection.cache_clear()
+    storage.cache_clear()

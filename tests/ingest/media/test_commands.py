@@ -1,0 +1,322 @@
+"""Exact argument lists of the ffprobe/ffmpeg builders, and one real ladder encode."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ingest.hls.playlists import parse_media_segments
+from ingest.media import ffmpeg as runner
+from ingest.media.commands import audio_extract_command, hls_ladder_command, probe_command
+from ingest.media.ladder import RenditionPlan
+from tests.support.media import make_clip
+
+P720 = RenditionPlan(
+    name="720p",
+    width=1280,
+    height=720,
+    fps=30,
+    video_kbps=2800,
+    maxrate_kbps=3080,
+    bufsize_kbps=5600,
+    audio_kbps=128,
+    level="3.1",
+)
+P480 = RenditionPlan(
+    name="480p",
+    width=854,
+    height=480,
+    fps=30,
+    video_kbps=1400,
+    maxrate_kbps=1540,
+    bufsize_kbps=2800,
+    audio_kbps=128,
+    level="3.1",
+)
+P360_SILENT = RenditionPlan(
+    name="360p",
+    width=640,
+    height=360,
+    fps=30000 / 1001,
+    video_kbps=800,
+    maxrate_kbps=880,
+    bufsize_kbps=1600,
+    audio_kbps=None,
+    level="3.0",
+)
+TRAILER = ["-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats"]
+
+
+def test_probe_command() -> None:
+    assert probe_command(Path("/in/src"), "mov") == [
+        "ffprobe",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        "file",
+        "-f",
+        "mov",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        "file:/in/src",
+    ]
+
+
+def test_audio_extract_command() -> None:
+    assert audio_extract_command(Path("/in/src"), "matroska", Path("/work/a.wav")) == [
+        "ffmpeg",
+        "-f",
+        "matroska",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+        "file:/in/src",
+        "-map",
+        "0:a",
+        "-f",
+        "wav",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        "-c:a",
+        "pcm_s16le",
+        "/work/a.wav",
+        *TRAILER,
+    ]
+
+
+def test_hls_ladder_command_two_renditions_with_audio() -> None:
+    args = hls_ladder_command(
+        Path("/in/src"),
+        "mov",
+        Path("/out"),
+        [P720, P480],
+        segment_s=4,
+        preset="veryfast",
+        threads=2,
+    )
+    assert args == [
+        "ffmpeg",
+        "-f",
+        "mov",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+        "file:/in/src",
+        "-filter_complex",
+        "[0:v]split=2[s0][s1];"
+        "[s0]fps=fps=30[s2];[s2]scale=1280:720:flags=bicubic[s3];[s3]setsar=1[s4];"
+        "[s4]format=yuv420p[s5];"
+        "[0:a]aresample=48000[s6];[s6]asplit=2[s7][s8];"
+        "[s1]fps=fps=30[s9];[s9]scale=854:480:flags=bicubic[s10];[s10]setsar=1[s11];"
+        "[s11]format=yuv420p[s12]",
+        "-map",
+        "[s5]",
+        "-map",
+        "[s7]",
+        "-map",
+        "[s12]",
+        "-map",
+        "[s8]",
+        "-f",
+        "hls",
+        "-ac",
+        "2",
+        "-b:a",
+        "128k",
+        "-b:v:0",
+        "2800k",
+        "-b:v:1",
+        "1400k",
+        "-bufsize:v:0",
+        "5600k",
+        "-bufsize:v:1",
+        "2800k",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "libx264",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*4)",
+        "-g",
+        "120",
+        "-hls_flags",
+        "independent_segments+temp_file",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+        "/out/%v/seg-%05d.ts",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_time",
+        "4",
+        "-keyint_min",
+        "120",
+        "-level:v:0",
+        "3.1",
+        "-level:v:1",
+        "3.1",
+        "-maxrate:v:0",
+        "3080k",
+        "-maxrate:v:1",
+        "1540k",
+        "-preset",
+        "veryfast",
+        "-profile:v",
+        "high",
+        "-sc_threshold",
+        "0",
+        "-threads",
+        "2",
+        "-var_stream_map",
+        "v:0,a:0,name:720p v:1,a:1,name:480p",
+        "/out/%v/index.m3u8",
+        *TRAILER,
+    ]
+
+
+def test_hls_ladder_command_one_rendition_video_only() -> None:
+    args = hls_ladder_command(
+        Path("/in/src"),
+        "matroska",
+        Path("/out"),
+        [P360_SILENT],
+        segment_s=2,
+        preset="ultrafast",
+        threads=0,
+    )
+    assert args == [
+        "ffmpeg",
+        "-f",
+        "matroska",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+        "file:/in/src",
+        "-filter_complex",
+        "[0:v]split=1[s0];[s0]fps=fps=30000/1001[s1];[s1]scale=640:360:flags=bicubic[s2];"
+        "[s2]setsar=1[s3];[s3]format=yuv420p[s4]",
+        "-map",
+        "[s4]",
+        "-f",
+        "hls",
+        "-b:v:0",
+        "800k",
+        "-bufsize:v:0",
+        "1600k",
+        "-c:v",
+        "libx264",
+        "-force_key_frames",
+        "expr:gte(t,n_forced*2)",
+        "-g",
+        "60",
+        "-hls_flags",
+        "independent_segments+temp_file",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+        "/out/%v/seg-%05d.ts",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_time",
+        "2",
+        "-keyint_min",
+        "60",
+        "-level:v:0",
+        "3.0",
+        "-maxrate:v:0",
+        "880k",
+        "-preset",
+        "ultrafast",
+        "-profile:v",
+        "high",
+        "-sc_threshold",
+        "0",
+        "-threads",
+        "0",
+        "-var_stream_map",
+        "v:0,name:360p",
+        "/out/%v/index.m3u8",
+        *TRAILER,
+    ]
+
+
+def test_hls_ladder_command_needs_a_rendition() -> None:
+    with pytest.raises(ValueError):
+        hls_ladder_command(
+            Path("/in/src"), "mov", Path("/out"), [], segment_s=4, preset="veryfast", threads=0
+        )
+
+
+def _keyframe_times(segment: Path) -> list[float]:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "csv=p=0",
+            str(segment),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    packets = [line.split(",") for line in out.splitlines() if line.strip()]
+    assert packets, f"no video packets in {segment}"
+    assert "K" in packets[0][1], f"{segment} does not start with a keyframe: {packets[0]}"
+    return [round(float(p[0]), 3) for p in packets if "K" in p[1]]
+
+
+def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "src.mp4", width=320, height=180, seconds=2, fps=25)
+    plans = [
+        RenditionPlan(
+            name="180p",
+            width=320,
+            height=180,
+            fps=25,
+            video_kbps=300,
+            maxrate_kbps=330,
+            bufsize_kbps=600,
+            audio_kbps=64,
+            level="3.0",
+        ),
+        RenditionPlan(
+            name="90p",
+            width=160,
+            height=90,
+            fps=25,
+            video_kbps=150,
+            maxrate_kbps=165,
+            bufsize_kbps=300,
+            audio_kbps=64,
+            level="3.0",
+        ),
+    ]
+    out = tmp_path / "hls"
+    args = hls_ladder_command(source, "mov", out, plans, segment_s=1, preset="ultrafast", threads=1)
+    runner.run(args, timeout_s=120)
+
+    starts: dict[str, list[float]] = {}
+    for plan in plans:
+        segments = parse_media_segments((out / plan.name / "index.m3u8").read_text())
+        assert len(segments) == 2
+        starts[plan.name] = []
+        for seg in segments:
+            keyframes = _keyframe_times(out / plan.name / seg.uri)
+            starts[plan.name].append(keyframes[0])
+            assert keyframes == [keyframes[0]], "one GOP per 1 s segment"
+    assert starts["180p"] == starts["90p"]
+    assert starts["180p"][1] - starts["180p"][0] == pytest.approx(1.0, abs=0.002)

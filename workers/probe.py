@@ -1,0 +1,50 @@
+"""The probe job: fetch the source, identify it, probe and validate it, then queue the transcode."""
+
+from __future__ import annotations
+
+import logging
+
+from config import get_settings
+from ingest.assets.models import Asset, AssetStatus, Progress, SourceInfo, Stage
+from ingest.assets.store import AssetStore
+from ingest.errors import FfmpegFailed, InvalidMedia
+from ingest.media import commands, ffmpeg, probe
+from runtime import handles
+from workers import pipeline, stages, workspace
+
+log = logging.getLogger(__name__)
+
+
+def probe_asset(asset_id: str) -> str:
+    """Fetch the source, identify it, probe it, validate it; then queue the transcode."""
+    runnable = {AssetStatus.WAITING, AssetStatus.PREPARING}
+    return stages.run_stage(asset_id, Stage.PROBE, runnable, _probe)
+
+
+def _probe(store: AssetStore, asset: Asset) -> str:
+    asset_id = asset.id
+    s = get_settings()
+    src = workspace.local_source(store, asset_id)
+    with src.open("rb") as fh:
+        demuxer = probe.sniff_demuxer(fh.read(probe.SNIFF_BYTES))
+    try:
+        result = ffmpeg.run(commands.probe_command(src, demuxer), timeout_s=s.probe_timeout_s,
+                            nice=s.ffmpeg_nice, capture_stdout=True)
+    except FfmpegFailed as exc:
+        raise InvalidMedia("The file could not be read as media (corrupt or truncated?).",
+                           code="probe_failed") from exc
+    info = probe.parse_probe(result.stdout, demuxer)
+    probe.validate(info, handles.limits(s))
+    source = SourceInfo(
+        demuxer=demuxer, format_name=info.format_name, duration_s=info.duration_s,
+        width=info.width, height=info.height, fps=info.fps, video_codec=info.video_codec,
+        audio_codec=info.audio_codec, has_audio=info.has_audio, size_bytes=src.stat().st_size)
+
+    def change(a: Asset) -> None:
+        a.source = source
+        a.duration_s = round(info.duration_s, 3)
+        a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
+
+    store.update(asset_id, change)
+    pipeline.after_probe(handles.redis_connection(), asset_id, info.duration_s)
+    return "probed"

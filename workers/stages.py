@@ -1,0 +1,128 @@
+"""What every media job shares: entering a stage, turning its outcome into the asset's state,
+live progress, ffmpeg's failures as outcomes, and the failure callback once retries run out.
+
+A job reloads the asset by id and returns quietly when it was deleted or has already moved on.
+Permanent errors end the asset `errored` with a code; transient ones raise, so RQ retries them
+(workers.pipeline declares how)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from ingest.assets.models import Asset, AssetStatus, ErrorInfo, Progress, Stage
+from ingest.assets.store import AssetStore
+from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
+from ingest.media.ladder import RenditionPlan, select_renditions
+from ingest.storage import keys
+from runtime import handles
+from workers import workspace
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 1.0
+
+
+class AssetGone(Exception):
+    """The asset was deleted while the job ran: stop quietly."""
+
+
+def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
+               body: Callable[[AssetStore, Asset], str]) -> str:
+    """Load the asset, enter the stage, run it, and turn the outcome into the asset's state."""
+    store = handles.asset_store()
+    try:
+        asset = store.get(asset_id)
+    except NotFound:
+        log.info("%s %s: asset is gone, nothing to do", stage.value, asset_id)
+        return "gone"
+    if asset.status not in runnable or (stage != Stage.PROBE and asset.source is None):
+        log.info("%s %s: asset is %s, nothing to do", stage.value, asset_id, asset.status.value)
+        return "skipped"
+
+    def enter(a: Asset) -> None:
+        a.status = AssetStatus.PREPARING
+        a.progress = Progress(stage=stage, percent=0)
+        a.attempts += 1
+
+    try:
+        asset = store.update(asset_id, enter)
+        store.set_progress(asset_id, stage, 0)
+        return body(store, asset)
+    except (AssetGone, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.code != "asset_not_found":
+            raise
+        log.info("%s %s: asset deleted while running; removing what the job wrote",
+                 stage.value, asset_id)
+        store.storage.delete_prefix(keys.asset_prefix(asset_id))
+        workspace.clean(asset_id)
+        return "gone"
+    except PermanentError as exc:
+        log.error("%s %s: %s (%s)", stage.value, asset_id, exc.message, exc.code)
+        mark_errored(store, asset_id, exc.code, exc.message)
+        return "errored"
+
+
+def mark_errored(store: AssetStore, asset_id: str, code: str, message: str) -> None:
+    def change(a: Asset) -> None:
+        a.status = AssetStatus.ERRORED
+        a.error = ErrorInfo(code=code, message=message)
+
+    store.update(asset_id, change)
+    store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays for inspection
+    workspace.clean(asset_id)
+
+
+def on_job_failure(job: Any, connection: Any, exc_type: type[BaseException],
+                   exc: BaseException, tb: TracebackType | None) -> None:
+    """RQ failure callback: once no retry is left, the asset ends `errored` (never stuck)."""
+    if job.retries_left:
+        return
+    asset_id = str(job.args[0])
+    log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
+    store = handles.asset_store()
+    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
+        mark_errored(store, asset_id, "processing_failed",
+                      f"Processing failed after retries ({exc_type.__name__}).")
+
+
+def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: float,
+                      when: Callable[[], bool] = lambda: True) -> Callable[[float], None]:
+    """A callback that records ``done / total`` as the stage's live percent, at most once a
+    second and only while ``when()`` holds."""
+    last = [0.0]
+
+    def report(done: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            if store.is_deleted(asset_id):
+                raise AssetGone(asset_id)  # stops ffmpeg now rather than at the end
+            if when():
+                store.set_progress(asset_id, stage, 100.0 * min(1.0, done / max(total, 0.001)))
+    return report
+
+
+@contextmanager
+def ffmpeg_failures(*, timeout: PermanentError, failed: PermanentError) -> Iterator[None]:
+    """ffmpeg's failures as a job's outcome: running too long and undecodable input are
+    permanent (the given errors); killed by a signal (OOM, operator) is transient, re-raised
+    for RQ to retry."""
+    try:
+        yield
+    except FfmpegTimeout as exc:
+        raise timeout from exc
+    except FfmpegFailed as exc:
+        if exc.killed_by_signal:
+            raise
+        raise failed from exc
+
+
+def plans_for(asset: Asset) -> list[RenditionPlan]:
+    src = asset.source
+    assert src is not None and src.width and src.height
+    return select_renditions(src.width, src.height, src.fps, src.has_audio)

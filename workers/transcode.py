@@ -1,0 +1,78 @@
+"""The transcode job: the whole ladder in one ffmpeg pass, segments uploaded while it runs."""
+
+from __future__ import annotations
+
+import logging
+
+from config import get_settings
+from ingest.assets.models import (
+    Asset,
+    AssetStatus,
+    CaptionMode,
+    CaptionSource,
+    CaptionStatus,
+    CaptionTrack,
+    Progress,
+    Stage,
+)
+from ingest.assets.store import AssetStore
+from ingest.captions.store import canonical_language
+from ingest.errors import InvalidMedia, PermanentError
+from ingest.hls import publishing
+from ingest.media import packaging
+from runtime import handles
+from workers import pipeline, stages, workspace
+
+log = logging.getLogger(__name__)
+PTS_PROBE_TIMEOUT_S = 30
+
+
+def transcode_asset(asset_id: str) -> str:
+    """Encode the ladder in one ffmpeg pass, uploading segments while it runs."""
+    return stages.run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
+
+
+def _transcode(store: AssetStore, asset: Asset) -> str:
+    asset_id = asset.id
+    s = get_settings()
+    assert asset.source is not None, "probe runs first"
+    src = workspace.local_source(store, asset_id)
+    plans = stages.plans_for(asset)
+    opts = packaging.TranscodeOptions(
+        segment_s=s.segment_duration_s, preset=s.x264_preset, threads=s.ffmpeg_threads,
+        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
+    report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
+    with stages.ffmpeg_failures(
+            timeout=PermanentError("Transcoding took longer than allowed.",
+                                   code="transcode_timeout"),
+            failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
+                                code="transcode_failed")):
+        packaging.transcode_to_storage(store.storage, asset_id, src, asset.source.demuxer,
+                                       plans, workspace.work_dir(asset_id), opts, report)
+    if store.is_deleted(asset_id):
+        raise stages.AssetGone(asset_id)
+    # Measured once here, before publishing and captions run side by side: subtitle segments
+    # name this first video PTS in X-TIMESTAMP-MAP.
+    start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
+                                             timeout_s=PTS_PROBE_TIMEOUT_S, nice=s.ffmpeg_nice)
+    wants_captions = _wants_captions(asset)
+
+    def change(a: Asset) -> None:
+        a.hls_start_pts = start_pts
+        a.progress = Progress(stage=Stage.PUBLISH, percent=0)
+        if wants_captions:
+            a.set_caption(CaptionTrack(language=canonical_language(a.language),
+                                       source=CaptionSource.ASR, status=CaptionStatus.PREPARING))
+
+    store.update(asset_id, change)
+    if wants_captions:  # beside publishing, on the captions queue
+        pipeline.captions(handles.redis_connection(), asset_id, asset.source.duration_s)
+    return "transcoded"
+
+
+def _wants_captions(asset: Asset) -> bool:
+    """Automatic captions: asked for, audio to hear, and no person's track to overwrite."""
+    assert asset.source is not None
+    current = asset.caption(canonical_language(asset.language))
+    return (asset.caption_mode == CaptionMode.AUTO and asset.source.has_audio
+            and not (current is not None and current.is_human))
