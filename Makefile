@@ -17,7 +17,7 @@ test: system-deps venv web lint typecheck layers ## the whole suite against real
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv ## only the fast tests of pure functions
-	$(PY) -m pytest tests -m "not slow" -k "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not slow and not integration" $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -39,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "ffmpeg_failed": 500,
     # specific codes whose status differs from their kind's
     "invalid_form": 400,
+    "file_required": 422,
     "invalid_cursor": 400,
     "client_disconnected": 400,
     "upload_too_large": 413,

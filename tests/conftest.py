@@ -21,6 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the running stack (or start processes of their own) are `integration`:
+    `make unit` leaves them out and stays a matter of seconds."""
+    for item in items:
+        needs_stack = "stack" in getattr(item, "fixturenames", ())
+        if needs_stack or "/tests/cli/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
