@@ -101,8 +101,8 @@ def test_probe_stores_source_info_and_queues_transcode_then_publish(
 
     transcode, publish = fetch_job("transcode", asset.id), fetch_job("publish", asset.id)
     assert transcode.id == f"transcode-{asset.id}" and publish.id == f"publish-{asset.id}"
-    assert transcode.func_name == "workers.transcode_job.transcode_asset"
-    assert publish.func_name == "workers.publish_job.publish_asset"
+    assert transcode.func_name == "workers.transcode.transcode_asset"
+    assert publish.func_name == "workers.publish.publish_asset"
     assert transcode.args == [asset.id] or tuple(transcode.args) == (asset.id,)
     assert transcode.origin == pipeline.media_queue_name()
     for job in (transcode, publish):
