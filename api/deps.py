@@ -12,6 +12,7 @@ from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.errors import Forbidden, Unauthorized
 from ingest.storage.s3 import Storage
+from ingest.webhooks.store import DeliveryLog, WebhookStore
 from runtime import handles
 
 
@@ -31,6 +32,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(_storage)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 StoreDep = Annotated[AssetStore, Depends(_store)]
+WebhooksDep = Annotated[WebhookStore, Depends(handles.webhook_store)]
+DeliveriesDep = Annotated[DeliveryLog, Depends(handles.delivery_log)]
 
 
 

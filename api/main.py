@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.metrics import HTTP_REQUESTS
-from api.routes import assets, captions, docs, glossary, health, play, watch
+from api.routes import assets, captions, docs, glossary, health, play, watch, webhooks
 from config import get_settings
 
 
@@ -28,7 +28,7 @@ def create_app() -> FastAPI:
         # (no credentials, no Authorization header allowed in preflight).
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"],
                            allow_credentials=False, max_age=3600)
-    for module in (assets, captions, glossary, play, watch, health, docs):
+    for module in (assets, captions, glossary, webhooks, play, watch, health, docs):
         app.include_router(module.router)
 
     @app.middleware("http")

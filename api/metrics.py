@@ -15,7 +15,7 @@ QUEUE_DEPTH = Gauge("podium_queue_jobs", "Jobs waiting in each RQ queue", ["queu
 
 
 def refresh_queue_gauges(redis: Redis) -> None:
-    for name in (pipeline.media_queue_name(), pipeline.captions_queue_name()):
+    for name in pipeline.queue_names():
         try:
             QUEUE_DEPTH.labels(queue=name).set(Queue(name, connection=redis).count)
         except RedisError:

@@ -17,10 +17,13 @@ from ingest.assets.models import (
     Rendition,
     Visibility,
 )
+from ingest.assets.public import public_asset
 from ingest.captions.asr import Transcript
 from ingest.captions.files import Cue
 from ingest.captions.store import StoredTrack
 from ingest.errors import InvalidInput
+from ingest.events import EventType
+from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
 
 BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 MAX_TEXT = 200
@@ -47,16 +50,8 @@ class AssetPublic(BaseModel):
 
     @classmethod
     def of(cls, asset: Asset, public_url: str) -> AssetPublic:
-        playback = None
-        if asset.status == "ready":
-            playback = Playback(hls=f"{public_url.rstrip('/')}/play/{asset.id}.m3u8")
-        return cls(
-            id=asset.id, status=asset.status.value, title=asset.title, speaker=asset.speaker,
-            language=asset.language, visibility=asset.visibility.value,
-            created_at=asset.created_at, duration_s=asset.duration_s, progress=asset.progress,
-            renditions=asset.renditions, captions=asset.captions, playback=playback,
-            error=asset.error,
-        )
+        """The contract's Asset JSON (built by ingest.assets.public, as `asset.*` events are)."""
+        return cls.model_validate(public_asset(asset, public_url))
 
 
 class AssetList(BaseModel):
@@ -182,3 +177,56 @@ class Glossary(BaseModel):
     """Terms speech recognition should know: speaker, company and product names."""
 
     terms: list[str] = Field(max_length=10_000)
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookCreate(BaseModel):
+    """`POST /v1/webhooks`: where to deliver, and which events (omitted or empty: all)."""
+
+    url: str = Field(max_length=2048)
+    events: list[EventType] | None = Field(default=None, max_length=len(EventType))
+
+    def event_filter(self) -> list[EventType] | None:
+        return sorted(set(self.events), key=list(EventType).index) if self.events else None
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    url: str
+    events: list[EventType] | None
+    """null: every event type."""
+    secret: str | None
+    """`whsec_` + base64 of the signing key; shown when created and when read one by one."""
+    created_at: datetime
+
+    @classmethod
+    def of(cls, webhook: Webhook, with_secret: bool) -> WebhookPublic:
+        return cls(id=webhook.id, url=webhook.url, events=webhook.events,
+                   secret=webhook.secret if with_secret else None, created_at=webhook.created_at)
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookPublic]
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    event_id: str
+    """The `webhook-id` header of every attempt."""
+    type: EventType
+    state: DeliveryState
+    created_at: datetime
+    attempts: list[Attempt]
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryPublic:
+        return cls(id=delivery.id, event_id=delivery.event_id, type=delivery.event_type,
+                   state=delivery.state, created_at=delivery.created_at,
+                   attempts=delivery.attempts)
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryPublic]
+    """Newest first; the log keeps the last `webhook_log_size` deliveries of the webhook."""

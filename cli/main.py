@@ -84,7 +84,7 @@ def worker(
     queues: Annotated[list[str] | None, typer.Option("--queue", "-q")] = None,
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty")] = False,
 ) -> None:
-    """Run one RQ worker (media and captions queues unless told otherwise)."""
+    """Run one RQ worker (webhooks, media and captions queues unless told otherwise)."""
     from workers.worker import run_worker
 
     run_worker(queues, burst=burst)

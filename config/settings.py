@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     glossary_max_terms: int = 200
     glossary_max_term_chars: int = 100
 
+    # --- webhooks ------------------------------------------------------------------------
+    webhook_allow_private: bool = False
+    """Let webhooks reach loopback and private-network addresses (a receiver on the same
+    host or LAN). Off: such URLs are refused at creation and again before every attempt."""
+    webhook_retry_schedule: str = "5,30,120,600,1800,3600,10800,21600"
+    """Seconds to wait before each retry of a delivery that got no 2xx (comma-separated);
+    after the last one the delivery is `failed`. The default spans about 10 hours."""
+    webhook_connect_timeout_s: float = 5.0
+    webhook_read_timeout_s: float = 10.0
+    """Limits of one delivery attempt: connecting, then each read of the answer."""
+    webhook_log_size: int = Field(default=100, ge=1, le=10_000)
+    """Deliveries kept per webhook in its log (`GET /v1/webhooks/{id}/deliveries`)."""
+
     # --- workers -------------------------------------------------------------------------
     workers: int = 0
     """RQ workers `podium up` starts (0 = one per core)."""
@@ -115,6 +128,11 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def webhook_retry_intervals(self) -> list[int]:
+        return [max(0, int(float(x))) for x in self.webhook_retry_schedule.split(",")
+                if x.strip()]
 
     @property
     def allowed_format_set(self) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""Per-process handles the jobs share: settings, storage, Redis, the asset store."""
+"""Per-process handles the jobs share: settings, storage, Redis, the asset and webhook stores."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.media.probe import Limits
 from ingest.storage.s3 import Storage, StorageConfig
+from ingest.webhooks.store import DeliveryLog, WebhookStore
 
 
 def storage_config(s: Settings) -> StorageConfig:
@@ -42,6 +43,15 @@ def storage() -> Storage:
 
 def asset_store() -> AssetStore:
     return AssetStore(storage(), redis_connection(), get_settings().queue_prefix)
+
+
+def webhook_store() -> WebhookStore:
+    return WebhookStore(storage(), redis_connection(), get_settings().queue_prefix)
+
+
+def delivery_log() -> DeliveryLog:
+    s = get_settings()
+    return DeliveryLog(redis_connection(), s.queue_prefix, s.webhook_log_size)
 
 
 def reset() -> None:

@@ -27,6 +27,7 @@ from ingest.errors import NotFound, PermanentError
 from ingest.storage import keys
 from runtime import handles
 from workers import pipeline, stages, workspace
+from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def _forget(store: AssetStore, asset_id: str) -> None:
 
 def publisher() -> CaptionPublisher:
     s = get_settings()
-    return CaptionPublisher(handles.asset_store(), float(s.segment_duration_s))
+    return CaptionPublisher(asset_lifecycle(), float(s.segment_duration_s))
 
 
 def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException],

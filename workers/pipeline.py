@@ -2,6 +2,7 @@
 
 upload ──► probe ──► transcode ──► publish            (queue `<prefix>-media`)
                                 └─► captions          (queue `<prefix>-captions`)
+events (asset.ready, ...) ──► deliver-<delivery id>   (queue `<prefix>-webhooks`)
 
 Captions run beside publishing, on their own queue so caption workers scale apart from
 transcode workers; the asset is ready without them unless `captions_block_ready` is set.
@@ -48,6 +49,16 @@ def media_queue_name() -> str:
 
 def captions_queue_name() -> str:
     return f"{get_settings().queue_prefix}-captions"
+
+
+def webhooks_queue_name() -> str:
+    return f"{get_settings().queue_prefix}-webhooks"
+
+
+def queue_names() -> list[str]:
+    """Every queue, in the order a worker that takes them all serves them (deliveries are
+    short: they go first rather than wait behind a transcode)."""
+    return [webhooks_queue_name(), media_queue_name(), captions_queue_name()]
 
 
 def job_id(stage: str, asset_id: str) -> str:
@@ -135,3 +146,20 @@ def cancel_all(conn: Redis, asset_id: str) -> None:
         if job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.DEFERRED,
                                             JobStatus.SCHEDULED):
             job.cancel()
+
+
+DELIVERY_TIMEOUT_S = 120
+"""One attempt: resolve, connect and send (seconds, not minutes: the HTTP timeouts are short)."""
+DELIVERY_FAILURE_CALLBACK = "workers.webhooks.on_delivery_failure"
+
+
+def deliver_webhook(conn: Redis, delivery_id: str) -> Job:
+    """Deliver one event to one webhook, retried with the `webhook_retry_schedule` backoff
+    until a 2xx; once no retry is left the failure callback marks the delivery failed."""
+    intervals = get_settings().webhook_retry_intervals
+    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+    queue = Queue(webhooks_queue_name(), connection=conn)
+    return queue.enqueue(
+        "workers.webhooks.deliver", delivery_id, job_id=f"deliver-{delivery_id}",
+        job_timeout=DELIVERY_TIMEOUT_S, retry=retry, result_ttl=RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S, on_failure=Callback(DELIVERY_FAILURE_CALLBACK))

@@ -6,8 +6,8 @@ import logging
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, Progress, SourceInfo, Stage
-from ingest.assets.store import AssetStore
 from ingest.errors import FfmpegFailed, InvalidMedia
+from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import commands, ffmpeg, probe
 from runtime import handles
 from workers import pipeline, stages, workspace
@@ -21,8 +21,8 @@ def probe_asset(asset_id: str) -> str:
     return stages.run_stage(asset_id, Stage.PROBE, runnable, _probe)
 
 
-def _probe(store: AssetStore, asset: Asset) -> str:
-    asset_id = asset.id
+def _probe(assets: AssetLifecycle, asset: Asset) -> str:
+    asset_id, store = asset.id, assets.store
     s = get_settings()
     src = workspace.local_source(store, asset_id)
     with src.open("rb") as fh:
@@ -45,6 +45,6 @@ def _probe(store: AssetStore, asset: Asset) -> str:
         a.duration_s = round(info.duration_s, 3)
         a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
 
-    store.update(asset_id, change)
+    assets.update(asset_id, change)
     pipeline.after_probe(handles.redis_connection(), asset_id, info.duration_s)
     return "probed"

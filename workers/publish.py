@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from config import get_settings
-from ingest.assets.models import Asset, AssetStatus, CaptionStatus, Progress, Stage
-from ingest.assets.store import AssetStore
+from ingest.assets.models import Asset, AssetStatus, CaptionStatus, Stage
 from ingest.captions.publishing import rendition_published, subtitle_tracks
 from ingest.hls import publishing
+from ingest.lifecycle import assets as lifecycle
+from ingest.lifecycle.assets import AssetLifecycle
 from workers import stages, workspace
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ def publish_asset(asset_id: str) -> str:
     return stages.run_stage(asset_id, Stage.PUBLISH, {AssetStatus.PREPARING}, _publish)
 
 
-def _publish(store: AssetStore, asset: Asset) -> str:
-    asset_id = asset.id
+def _publish(assets: AssetLifecycle, asset: Asset) -> str:
+    asset_id, store = asset.id, assets.store
     assert asset.source is not None, "probe runs first"
     plans = stages.plans_for(asset)
     published = publishing.verify_renditions(store.storage, asset_id, plans,
@@ -29,17 +30,15 @@ def _publish(store: AssetStore, asset: Asset) -> str:
 
     def change(a: Asset) -> None:
         a.renditions, a.duration_s = published.renditions, published.duration_s
-        a.error = None
         waiting = block and any(t.status == CaptionStatus.PREPARING for t in a.captions)
-        a.status = AssetStatus.PREPARING if waiting else AssetStatus.READY
-        a.progress = (Progress(stage=Stage.CAPTIONS, percent=0) if waiting
-                      else Progress(stage=Stage.DONE, percent=100))
+        lifecycle.publish(a, wait_for_captions=waiting)
         subtitles = subtitle_tracks(a, lambda lang: rendition_published(store.storage, a.id, lang))
         publishing.write_master(store.storage, a.id, published.variants, subtitles)
 
     # Under the asset's lock: a caption job finishing now either lands before (and is listed
     # here) or after (and rewrites the playlist itself). Waiting for captions, the new stage's
-    # live progress starts at 0 (AssetStore.save follows the stage).
-    store.update(asset_id, change)
+    # live progress starts at 0 (AssetStore.save follows the stage). `asset.ready` is emitted
+    # once the record is saved.
+    assets.update(asset_id, change)
     workspace.clean(asset_id)
     return "ready"

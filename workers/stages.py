@@ -3,11 +3,11 @@ live progress, ffmpeg's failures as outcomes, and the failure callback once retr
 
 A job reloads the asset by id and returns quietly when it was deleted or has already moved on.
 Permanent errors end the asset `errored` with a code; transient ones raise, so RQ retries them
-(workers.pipeline declares how)."""
+(workers.pipeline declares how). Status changes go through the lifecycle (ingest.lifecycle),
+which emits `asset.ready` / `asset.errored` once they are saved."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from ingest.assets.models import Asset, AssetStatus, ErrorInfo, Progress, Stage
+from ingest.assets.models import Asset, AssetStatus, Stage
 from ingest.assets.store import AssetStore
 from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
+from ingest.lifecycle import assets as lifecycle
+from ingest.lifecycle.assets import AssetLifecycle
+from ingest.lifecycle.machine import InvalidTransition
 from ingest.media.ladder import RenditionPlan, select_renditions
 from ingest.storage import keys
-from runtime import handles
 from workers import workspace
+from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0
@@ -32,9 +35,10 @@ class AssetGone(Exception):
 
 
 def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
-               body: Callable[[AssetStore, Asset], str]) -> str:
+               body: Callable[[AssetLifecycle, Asset], str]) -> str:
     """Load the asset, enter the stage, run it, and turn the outcome into the asset's state."""
-    store = handles.asset_store()
+    assets = asset_lifecycle()
+    store = assets.store
     try:
         asset = store.get(asset_id)
     except NotFound:
@@ -45,14 +49,13 @@ def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
         return "skipped"
 
     def enter(a: Asset) -> None:
-        a.status = AssetStatus.PREPARING
-        a.progress = Progress(stage=stage, percent=0)
+        lifecycle.enter_stage(a, stage)
         a.attempts += 1
 
     try:
-        asset = store.update(asset_id, enter)
+        asset = assets.update(asset_id, enter)
         store.set_progress(asset_id, stage, 0)
-        return body(store, asset)
+        return body(assets, asset)
     except (AssetGone, NotFound) as exc:
         if isinstance(exc, NotFound) and exc.code != "asset_not_found":
             raise
@@ -63,17 +66,13 @@ def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
         return "gone"
     except PermanentError as exc:
         log.error("%s %s: %s (%s)", stage.value, asset_id, exc.message, exc.code)
-        mark_errored(store, asset_id, exc.code, exc.message)
+        mark_errored(assets, asset_id, exc.code, exc.message)
         return "errored"
 
 
-def mark_errored(store: AssetStore, asset_id: str, code: str, message: str) -> None:
-    def change(a: Asset) -> None:
-        a.status = AssetStatus.ERRORED
-        a.error = ErrorInfo(code=code, message=message)
-
-    store.update(asset_id, change)
-    store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays for inspection
+def mark_errored(assets: AssetLifecycle, asset_id: str, code: str, message: str) -> None:
+    assets.update(asset_id, lambda a: lifecycle.fail(a, code, message))
+    assets.store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays
     workspace.clean(asset_id)
 
 
@@ -84,10 +83,13 @@ def on_job_failure(job: Any, connection: Any, exc_type: type[BaseException],
         return
     asset_id = str(job.args[0])
     log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
-    store = handles.asset_store()
-    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
-        mark_errored(store, asset_id, "processing_failed",
-                      f"Processing failed after retries ({exc_type.__name__}).")
+    try:
+        mark_errored(asset_lifecycle(), asset_id, "processing_failed",
+                     f"Processing failed after retries ({exc_type.__name__}).")
+    except NotFound:  # deleted meanwhile: nothing to mark
+        pass
+    except InvalidTransition as exc_state:  # already ready or errored: a final state stays
+        log.info("job %s: %s", job.id, exc_state.message)
 
 
 def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: float,

@@ -5,20 +5,12 @@ from __future__ import annotations
 import logging
 
 from config import get_settings
-from ingest.assets.models import (
-    Asset,
-    AssetStatus,
-    CaptionMode,
-    CaptionSource,
-    CaptionStatus,
-    CaptionTrack,
-    Progress,
-    Stage,
-)
-from ingest.assets.store import AssetStore
+from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stage
 from ingest.captions.store import canonical_language
 from ingest.errors import InvalidMedia, PermanentError
 from ingest.hls import publishing
+from ingest.lifecycle import assets as lifecycle
+from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import packaging
 from runtime import handles
 from workers import pipeline, stages, workspace
@@ -32,8 +24,8 @@ def transcode_asset(asset_id: str) -> str:
     return stages.run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
 
 
-def _transcode(store: AssetStore, asset: Asset) -> str:
-    asset_id = asset.id
+def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
+    asset_id, store = asset.id, assets.store
     s = get_settings()
     assert asset.source is not None, "probe runs first"
     src = workspace.local_source(store, asset_id)
@@ -61,10 +53,9 @@ def _transcode(store: AssetStore, asset: Asset) -> str:
         a.hls_start_pts = start_pts
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
         if wants_captions:
-            a.set_caption(CaptionTrack(language=canonical_language(a.language),
-                                       source=CaptionSource.ASR, status=CaptionStatus.PREPARING))
+            lifecycle.track_preparing(a, canonical_language(a.language))
 
-    store.update(asset_id, change)
+    assets.update(asset_id, change)
     if wants_captions:  # beside publishing, on the captions queue
         pipeline.captions(handles.redis_connection(), asset_id, asset.source.duration_s)
     return "transcoded"

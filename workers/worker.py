@@ -32,7 +32,7 @@ def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     die_with_forking_parent()
     conn = handles.redis_connection()
-    names = queues or [pipeline.media_queue_name(), pipeline.captions_queue_name()]
+    names = queues or pipeline.queue_names()
     worker = PodiumWorker(
         [Queue(n, connection=conn) for n in names], connection=conn,
         maintenance_interval=s.maintenance_interval_s,

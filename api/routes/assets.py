@@ -17,6 +17,7 @@ from ingest.assets.models import Asset, new_asset_id
 from ingest.errors import PodiumError, UploadTooLarge
 from ingest.storage import keys
 from workers import pipeline
+from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -44,7 +45,7 @@ async def create_asset(request: Request, _: ProducerDep, settings: SettingsDep,
     asset = Asset(id=asset_id, title=fields.title, speaker=fields.speaker,
                   language=fields.language, visibility=fields.visibility,
                   caption_mode=fields.captions, source_filename=form.filename)
-    await run_in_threadpool(store.create, asset)
+    await run_in_threadpool(asset_lifecycle().create, asset)
     await run_in_threadpool(pipeline.start, redis, asset_id)
     log.info("asset %s uploaded: %d bytes (%s)", asset_id, form.size, form.demuxer)
     return AssetPublic.of(asset, settings.public_url)

@@ -25,6 +25,7 @@ from ingest.captions.publishing import CaptionPublisher
 from ingest.captions.store import StoredTrack, canonical_language
 from ingest.errors import Conflict, TooLarge
 from workers import pipeline
+from workers.events import asset_lifecycle
 
 router = APIRouter(prefix="/v1/assets", tags=["captions"])
 AuthHeader = Annotated[str | None, Header(alias="Authorization")]
@@ -34,8 +35,9 @@ class NoAudio(Conflict):
     code = "asset_has_no_audio"
 
 
-def _publisher(store: AssetStore, settings: Settings) -> CaptionPublisher:
-    return CaptionPublisher(store, float(settings.segment_duration_s))
+def _publisher(settings: Settings) -> CaptionPublisher:
+    """Track changes through the lifecycle: `captions.ready` goes out once a track is saved."""
+    return CaptionPublisher(asset_lifecycle(), float(settings.segment_duration_s))
 
 
 def _published(store: AssetStore, asset_id: str) -> Asset:
@@ -116,7 +118,7 @@ async def upload_captions(asset_id: str, lang: str, request: Request, _: Produce
     caption_store.check_cue_count(cues, settings.max_caption_cues)
     track = StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
     return await run_in_threadpool(
-        _publisher(store, settings).replace, asset_id, language, lambda _current: track)
+        _publisher(settings).replace, asset_id, language, lambda _current: track)
 
 
 @router.patch("/{asset_id}/captions/{lang}", response_model=CaptionTrack)
@@ -126,7 +128,7 @@ def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
     language = canonical_language(lang)
     _published(store, asset_id)
     cues = caption_store.edited_cues(edit.to_cues(), settings.max_caption_cues)
-    return _publisher(store, settings).replace(
+    return _publisher(settings).replace(
         asset_id, language, lambda current: _existing(current, asset_id, language).revised(
             CaptionReview.EDITED, cues))
 
@@ -137,7 +139,7 @@ def approve_captions(asset_id: str, lang: str, _: ProducerDep, settings: Setting
     """Review: a person vouches for the track as it stands."""
     language = canonical_language(lang)
     _published(store, asset_id)
-    return _publisher(store, settings).replace(
+    return _publisher(settings).replace(
         asset_id, language,
         lambda current: _existing(current, asset_id, language).revised(CaptionReview.APPROVED))
 
@@ -152,7 +154,7 @@ def _existing(current: StoredTrack | None, asset_id: str, language: str) -> Stor
 def delete_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
                     store: StoreDep) -> Response:
     """Remove the track and its subtitle rendition."""
-    _publisher(store, settings).remove(asset_id, canonical_language(lang))
+    _publisher(settings).remove(asset_id, canonical_language(lang))
     return Response(status_code=204)
 
 
@@ -167,7 +169,7 @@ def generate_captions(asset_id: str, lang: str, _: ProducerDep, settings: Settin
     if pipeline.captions_running(redis, asset_id):
         raise Conflict(f"Speech recognition is already running for asset {asset_id}.",
                        code="captions_in_progress")
-    entry = _publisher(store, settings).set_preparing(asset_id, language)
+    entry = _publisher(settings).set_preparing(asset_id, language)
     pipeline.captions(redis, asset_id, asset.source.duration_s, language, replace_human=True)
     return entry
 

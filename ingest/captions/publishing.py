@@ -1,7 +1,9 @@
 """Caption tracks into the stream: segmented WebVTT renditions and the multivariant playlist.
 
 Every change of a track (speech recognition done, a file uploaded, a review edit, a deletion)
-goes through ``CaptionPublisher``, which holds the asset's lock while it reloads the record,
+goes through ``CaptionPublisher``, which holds the asset's lock (through the lifecycle, which
+checks every status change and emits `captions.ready` / `asset.ready` once saved) while it
+reloads the record,
 stores the track, uploads its subtitle rendition, saves the record and regenerates the
 subtitle lines of `master.m3u8` from the tracks the record lists. Publishing writes the playlist
 under the same lock, so whichever of the two runs last, the playlist lists every ready track.
@@ -16,22 +18,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.assets.models import (
-    Asset,
-    AssetStatus,
-    CaptionSource,
-    CaptionStatus,
-    CaptionTrack,
-    ErrorInfo,
-    Progress,
-    Stage,
-)
+from ingest.assets.models import Asset, CaptionStatus, CaptionTrack
 from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
 from ingest.captions.files import Cue
 from ingest.errors import NotFound
 from ingest.hls.playlists import SubtitleTrack, parse_multivariant
 from ingest.hls.webvtt_segments import segment_webvtt
+from ingest.lifecycle import assets as lifecycle
+from ingest.lifecycle.assets import AssetLifecycle
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
@@ -103,8 +98,12 @@ def rendition_published(storage: Storage, asset_id: str, language: str) -> bool:
 class CaptionPublisher:
     """Changes caption tracks of assets, keeping record, renditions and playlist in step."""
 
-    store: AssetStore
+    assets: AssetLifecycle
     segment_s: float
+
+    @property
+    def store(self) -> AssetStore:
+        return self.assets.store
 
     @property
     def storage(self) -> Storage:
@@ -116,9 +115,9 @@ class CaptionPublisher:
 
         def apply(asset: Asset) -> None:
             entry.append(self._apply(asset, language, change))
-            _settle_readiness(asset)
+            lifecycle.settle_readiness(asset)
 
-        self.store.update(asset_id, apply, then=self._write_master)
+        self.assets.update(asset_id, apply, then=self._write_master)
         return entry[0]
 
     def _apply(self, asset: Asset, language: str, change: TrackChange) -> CaptionTrack:
@@ -130,28 +129,18 @@ class CaptionPublisher:
         if track is None:  # keep what is there (a person's track outlives a machine rerun)
             if current is None or stored is None:
                 raise ValueError("a track change may only keep an existing track")
-            kept = current.model_copy(update={"status": CaptionStatus.READY})
-            asset.set_caption(kept)
-            return kept
+            return lifecycle.track_kept(asset, language)
         caption_store.save_track(self.storage, asset.id, track)
         upload_rendition(self.storage, asset.id, language, track.to_cues(), _duration(asset),
                          self.segment_s, _start_pts(asset))
-        new = CaptionTrack(language=language, source=track.source, status=CaptionStatus.READY,
-                           review=track.review)
-        asset.set_caption(new)
-        return new
+        return lifecycle.track_ready(asset, language, track.source, track.review)
 
     def set_preparing(self, asset_id: str, language: str) -> CaptionTrack:
         """Speech recognition was queued for ``language``; a previous rendition stays listed."""
         def change(asset: Asset) -> None:
-            current = asset.caption(language)
-            if current is None or current.status == CaptionStatus.ERRORED:
-                current = CaptionTrack(language=language, source=CaptionSource.ASR,
-                                       status=CaptionStatus.PREPARING)
-            asset.set_caption(current.model_copy(update={"status": CaptionStatus.PREPARING,
-                                                         "error": None}))
+            lifecycle.track_preparing(asset, language)
 
-        track = self.store.update(asset_id, change).caption(language)
+        track = self.assets.update(asset_id, change).caption(language)
         assert track is not None
         return track
 
@@ -159,17 +148,11 @@ class CaptionPublisher:
         """Speech recognition failed: the track is `errored`, or, if an earlier rendition is
         still published, stays `ready` with the error attached."""
         def change(asset: Asset) -> None:
-            error = ErrorInfo(code=code, message=message)
-            current = asset.caption(language)
-            if current is not None and rendition_published(self.storage, asset_id, language):
-                asset.set_caption(current.model_copy(
-                    update={"status": CaptionStatus.READY, "error": error}))
-            else:
-                asset.set_caption(CaptionTrack(language=language, source=CaptionSource.ASR,
-                                               status=CaptionStatus.ERRORED, error=error))
-            _settle_readiness(asset)
+            published = rendition_published(self.storage, asset_id, language)
+            lifecycle.track_failed(asset, language, code, message, still_published=published)
+            lifecycle.settle_readiness(asset)
 
-        self.store.update(asset_id, change, then=self._write_master)
+        self.assets.update(asset_id, change, then=self._write_master)
 
     def remove(self, asset_id: str, language: str) -> None:
         """Delete a track, its rendition and its playlist entry."""
@@ -177,7 +160,7 @@ class CaptionPublisher:
             if asset.caption(language) is None:
                 raise caption_store.CaptionNotFound.of(asset_id, language)
             asset.captions = [t for t in asset.captions if t.language != language]
-            _settle_readiness(asset)
+            lifecycle.settle_readiness(asset)
 
         def unpublish(asset: Asset) -> None:
             self._write_master(asset)  # first unlist it, then delete what it pointed at
@@ -185,7 +168,7 @@ class CaptionPublisher:
             self.storage.delete_prefix(
                 keys.hls_object(asset_id, keys.subtitle_rendition(language)) + "/")
 
-        self.store.update(asset_id, change, then=unpublish)
+        self.assets.update(asset_id, change, then=unpublish)
 
     def republish(self, asset_id: str) -> None:
         """Regenerate the playlist's subtitle lines from the record (repairs, tests)."""
@@ -206,15 +189,6 @@ class CaptionPublisher:
         new = playlist.dumps()
         if new != text:
             self.storage.put_bytes(key, new.encode(), M3U8_TYPE)
-
-
-def _settle_readiness(asset: Asset) -> None:
-    """With captions_block_ready, publishing leaves the asset at stage `captions`; it becomes
-    ready once no track is being prepared any more."""
-    waiting = asset.status == AssetStatus.PREPARING and asset.progress.stage == Stage.CAPTIONS
-    if waiting and not any(t.status == CaptionStatus.PREPARING for t in asset.captions):
-        asset.status = AssetStatus.READY
-        asset.progress = Progress(stage=Stage.DONE, percent=100)
 
 
 def _load_or_none(storage: Storage, asset_id: str,

@@ -80,3 +80,17 @@ def subtitle_rendition(language: str) -> str:
 def glossary() -> str:
     """Terms (names, products) that speech recognition should know; shared by every asset."""
     return "config/glossary.json"
+
+
+WEBHOOKS_PREFIX = "webhooks/"
+
+
+def webhook_prefix(webhook_id: str) -> str:
+    """Everything stored for one webhook (its signing secret included): never served."""
+    if not is_valid_id(webhook_id):
+        raise ValueError(f"invalid webhook id: {webhook_id!r}")
+    return f"{WEBHOOKS_PREFIX}{webhook_id}/"
+
+
+def webhook_record(webhook_id: str) -> str:
+    return webhook_prefix(webhook_id) + "webhook.json"

@@ -1,0 +1,31 @@
+"""The asset as the API shows it (shared/contract.md, Asset JSON): the one builder of that view,
+used by the API's `AssetPublic` and by the data of `asset.*` events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.assets.models import Asset, AssetStatus, CaptionTrack
+
+PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "visibility",
+                           "created_at", "duration_s", "progress", "renditions", "captions",
+                           "error"})
+
+
+def playback_url(asset_id: str, public_url: str) -> str:
+    return f"{public_url.rstrip('/')}/play/{asset_id}.m3u8"
+
+
+def public_asset(asset: Asset, public_url: str) -> dict[str, Any]:
+    """JSON-ready dict of the public fields, with `playback` set once the asset is ready."""
+    view = asset.model_dump(mode="json", include=set(PUBLIC_FIELDS))
+    ready = asset.status == AssetStatus.READY
+    view["playback"] = {"hls": playback_url(asset.id, public_url)} if ready else None
+    return view
+
+
+def public_track(asset_id: str, track: CaptionTrack, public_url: str) -> dict[str, Any]:
+    """A caption track with its asset and where to fetch it (data of `captions.ready`)."""
+    base = f"{public_url.rstrip('/')}/v1/assets/{asset_id}/captions/{track.language}"
+    return {"asset_id": asset_id, **track.model_dump(mode="json", exclude={"percent"}),
+            "vtt": f"{base}.vtt", "srt": f"{base}.srt"}

@@ -1,0 +1,223 @@
+"""The lifecycle of an asset and of its caption tracks: the only code that changes their status.
+
+The allowed transitions are the two tables below. Every status change goes through one of the
+functions of this module, inside ``AssetLifecycle.update`` (the asset's lock, reload, change,
+save): an illegal change raises ``InvalidTransition`` before anything is saved, and once the
+record is saved the events the change caused go to the sink, once per transition. A job that
+runs twice finds the state already changed and emits nothing.
+
+    asset:  waiting ──► preparing ──► ready
+               │            │ ▲ (next stage, waiting for captions)
+               └────────────┴─┴──► errored
+    track:  (none) ──► preparing ──► ready ──► preparing (regenerate) ...
+                           └──────► errored ──► preparing | ready (a file uploaded)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.assets.models import (
+    Asset,
+    AssetStatus,
+    CaptionReview,
+    CaptionSource,
+    CaptionStatus,
+    CaptionTrack,
+    ErrorInfo,
+    Progress,
+    Stage,
+)
+from ingest.assets.public import public_asset, public_track
+from ingest.assets.store import AssetStore
+from ingest.events import Event, EventSink, EventType
+from ingest.lifecycle.machine import StateMachine
+
+log = logging.getLogger(__name__)
+
+A, C = AssetStatus, CaptionStatus
+
+ASSET = StateMachine[AssetStatus](
+    entity="asset",
+    initial=frozenset({A.WAITING}),
+    transitions={
+        A.WAITING: frozenset({A.PREPARING, A.ERRORED}),
+        A.PREPARING: frozenset({A.PREPARING, A.READY, A.ERRORED}),
+        A.READY: frozenset(),
+        A.ERRORED: frozenset(),
+    },
+)
+"""`ready` and `errored` are final: a late retry or a second run leaves them alone."""
+
+CAPTION_TRACK = StateMachine[CaptionStatus](
+    entity="caption track",
+    initial=frozenset({C.PREPARING, C.READY, C.ERRORED}),
+    transitions={
+        C.PREPARING: frozenset({C.PREPARING, C.READY, C.ERRORED}),
+        # ready stays ready through edits, approval, a new file, or a failed regeneration
+        # (the published rendition stays, with the error attached): it never becomes errored
+        C.READY: frozenset({C.READY, C.PREPARING}),
+        C.ERRORED: frozenset({C.ERRORED, C.PREPARING, C.READY}),
+    },
+)
+
+
+# --- the changes (called inside AssetLifecycle.update) -----------------------------------------
+def enter_stage(asset: Asset, stage: Stage) -> None:
+    """A processing stage starts: the asset is `preparing`, at 0 % of ``stage``."""
+    _move(asset, A.PREPARING)
+    asset.progress = Progress(stage=stage, percent=0)
+
+
+def publish(asset: Asset, *, wait_for_captions: bool) -> None:
+    """The video is published: `ready`, or still `preparing` at stage `captions` when the
+    deployment holds readiness until automatic captions are done."""
+    _move(asset, A.PREPARING if wait_for_captions else A.READY)
+    asset.error = None
+    asset.progress = (Progress(stage=Stage.CAPTIONS, percent=0) if wait_for_captions
+                      else Progress(stage=Stage.DONE, percent=100))
+
+
+def fail(asset: Asset, code: str, message: str) -> None:
+    """Processing cannot succeed: `errored`, with the reason."""
+    _move(asset, A.ERRORED)
+    asset.error = ErrorInfo(code=code, message=message)
+
+
+def settle_readiness(asset: Asset) -> None:
+    """An asset held at stage `captions` becomes ready once no track is being prepared."""
+    waiting = asset.status == A.PREPARING and asset.progress.stage == Stage.CAPTIONS
+    if waiting and not any(t.status == C.PREPARING for t in asset.captions):
+        _move(asset, A.READY)
+        asset.progress = Progress(stage=Stage.DONE, percent=100)
+
+
+def track_preparing(asset: Asset, language: str) -> CaptionTrack:
+    """Speech recognition is queued for ``language``; a ready track keeps its source and
+    review (its rendition stays listed until the new one replaces it)."""
+    current = asset.caption(language)
+    if current is None or current.status == C.ERRORED:
+        return _put_track(asset, language, C.PREPARING, CaptionSource.ASR, CaptionReview.MACHINE)
+    return _put_track(asset, language, C.PREPARING, current.source, current.review)
+
+
+def track_ready(asset: Asset, language: str, source: CaptionSource,
+                review: CaptionReview) -> CaptionTrack:
+    """The track's rendition is in storage: it is listed as `ready`."""
+    return _put_track(asset, language, C.READY, source, review)
+
+
+def track_kept(asset: Asset, language: str) -> CaptionTrack:
+    """A machine run finished but a person's track stays: back to `ready` as it was."""
+    current = asset.caption(language)
+    if current is None:
+        raise ValueError(f"no {language} track to keep on {asset.id}")
+    return _put_track(asset, language, C.READY, current.source, current.review)
+
+
+def track_failed(asset: Asset, language: str, code: str, message: str,
+                 still_published: bool) -> CaptionTrack:
+    """Speech recognition failed: `errored`, or, while an earlier rendition is still
+    published, `ready` with the error attached."""
+    error = ErrorInfo(code=code, message=message)
+    current = asset.caption(language)
+    if current is not None and still_published:
+        return _put_track(asset, language, C.READY, current.source, current.review, error)
+    return _put_track(asset, language, C.ERRORED, CaptionSource.ASR, CaptionReview.MACHINE,
+                      error)
+
+
+def _move(asset: Asset, status: AssetStatus) -> None:
+    ASSET.check(asset.status, status, asset.id)
+    asset.status = status
+
+
+def _put_track(asset: Asset, language: str, status: CaptionStatus, source: CaptionSource,
+               review: CaptionReview, error: ErrorInfo | None = None) -> CaptionTrack:
+    current = asset.caption(language)
+    CAPTION_TRACK.check(None if current is None else current.status, status,
+                        f"{language} of {asset.id}")
+    track = CaptionTrack(language=language, source=source, status=status, review=review,
+                         error=error)
+    asset.set_caption(track)
+    return track
+
+
+# --- transitions → events ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Snapshot:
+    """The statuses of an asset and its tracks before a change."""
+
+    asset: AssetStatus
+    tracks: dict[str, CaptionStatus]
+
+    @classmethod
+    def of(cls, asset: Asset) -> Snapshot:
+        return cls(asset.status, {t.language: t.status for t in asset.captions})
+
+
+def check_change(before: Snapshot, after: Asset) -> None:
+    """The net change of one update must be allowed too (a safety net under the functions
+    above: a status set any other way is refused here, before it is saved)."""
+    if after.status != before.asset:
+        ASSET.check(before.asset, after.status, after.id)
+    for track in after.captions:
+        previous = before.tracks.get(track.language)
+        if previous != track.status:
+            CAPTION_TRACK.check(previous, track.status, f"{track.language} of {after.id}")
+
+
+def events_between(before: Snapshot, after: Asset, public_url: str) -> list[Event]:
+    """The events a saved change caused: tracks that became ready, then the asset's own."""
+    events = [Event(EventType.CAPTIONS_READY, public_track(after.id, t, public_url))
+              for t in after.captions
+              if t.status == C.READY and t.error is None
+              and before.tracks.get(t.language) != C.READY]
+    entered = after.status if after.status != before.asset else None
+    if entered == A.READY:
+        events.append(Event(EventType.ASSET_READY, public_asset(after, public_url)))
+    elif entered == A.ERRORED:
+        events.append(Event(EventType.ASSET_ERRORED, public_asset(after, public_url)))
+    return events
+
+
+class AssetLifecycle:
+    """Status changes of assets and tracks: validated, saved, then announced to the sink."""
+
+    def __init__(self, store: AssetStore, sink: EventSink, public_url: str) -> None:
+        self.store = store
+        self.sink = sink
+        self.public_url = public_url
+
+    def create(self, asset: Asset) -> Asset:
+        """Store a new asset (it starts `waiting`)."""
+        ASSET.check(None, asset.status, asset.id)
+        return self.store.create(asset)
+
+    def update(self, asset_id: str, change: Callable[[Asset], None],
+               then: Callable[[Asset], None] | None = None) -> Asset:
+        """``AssetStore.update`` (lock, reload, ``change``, save, ``then``) with the change
+        checked against the state machines before saving, and its events emitted after."""
+        befores: list[Snapshot] = []
+
+        def checked(asset: Asset) -> None:
+            before = Snapshot.of(asset)
+            change(asset)
+            check_change(before, asset)
+            befores.append(before)
+
+        saved = self.store.update(asset_id, checked, then)
+        for event in events_between(befores[0], saved, self.public_url):
+            self._emit(event)
+        return saved
+
+    def _emit(self, event: Event) -> None:
+        # The change is saved: a sink that fails must not fail (and retry) the work that made
+        # it, so the loss is logged loudly with the event's id instead.
+        try:
+            self.sink.emit(event)
+        except Exception:
+            log.exception("event %s (%s) could not be handed to the sink", event.id,
+                          event.type.value)

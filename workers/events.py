@@ -1,0 +1,28 @@
+"""The event sink and the lifecycle every process uses (API routes and jobs alike).
+
+Events become webhook deliveries queued on `<prefix>-webhooks` (workers.pipeline). This lives
+here rather than in runtime.handles because the delivery queue is declared in workers.pipeline,
+which the shared handles may not import (import-linter's layers).
+"""
+
+from __future__ import annotations
+
+from config import get_settings
+from ingest.lifecycle.assets import AssetLifecycle
+from ingest.webhooks.sink import WebhookSink
+from runtime import handles
+from workers import pipeline
+
+
+def _enqueue_delivery(delivery_id: str) -> None:
+    pipeline.deliver_webhook(handles.redis_connection(), delivery_id)
+
+
+def event_sink() -> WebhookSink:
+    """Every event → one queued delivery per webhook that wants it."""
+    return WebhookSink(handles.webhook_store(), handles.delivery_log(), _enqueue_delivery)
+
+
+def asset_lifecycle() -> AssetLifecycle:
+    """Status changes of assets and caption tracks, announced to ``event_sink``."""
+    return AssetLifecycle(handles.asset_store(), event_sink(), get_settings().public_url)
