@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -129,10 +129,17 @@ class Settings(BaseSettings):
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
 
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        parts = [x.strip() for x in value.split(",") if x.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise ValueError("webhook_retry_schedule: comma-separated whole seconds, e.g. 5,30,120")
+        return ",".join(parts)
+
     @property
     def webhook_retry_intervals(self) -> list[int]:
-        return [max(0, int(float(x))) for x in self.webhook_retry_schedule.split(",")
-                if x.strip()]
+        return [int(x) for x in self.webhook_retry_schedule.split(",") if x]
 
     @property
     def allowed_format_set(self) -> frozenset[str]:
