@@ -94,3 +94,12 @@ def webhook_prefix(webhook_id: str) -> str:
 
 def webhook_record(webhook_id: str) -> str:
     return webhook_prefix(webhook_id) + "webhook.json"
+
+
+def channel_prefix(channel_id: str) -> str:
+    return f"channels/{channel_id}/"
+
+
+def channel_record(channel_id: str) -> str:
+    """The channel document (queue, timeline, media of its items): the source of truth."""
+    return f"channels/{channel_id}/channel.json"

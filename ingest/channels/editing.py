@@ -1,0 +1,194 @@
+"""Producer edits: pure changes of the channel document at an instant ``now``.
+
+The queue (``items``) changes at once. On air, the change reaches the stream at the end of the
+segment in progress (boundary B): a new epoch "from B, play this queue from this cursor" is
+appended to the timeline. Everything up to B was computed from the older epochs, which never
+change, so segments already listed keep their URI and sequence number. Two edits within one
+segment both land at B: the later epoch replaces the pending one (it was never played).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from ingest.channels.models import Channel, ChannelState, Epoch, Item
+from ingest.channels.schedule import EPS, PlayedSegment, Timeline
+from ingest.errors import Conflict, InvalidInput, NotFound
+
+_Change = Callable[[list[Item]], None]
+PRUNE_MARGIN_S = 120.0
+"""Epochs that ended this long before the oldest window are dropped from the document."""
+
+
+class ItemNotFound(NotFound):
+    code = "channel_item_not_found"
+
+
+def add(channel: Channel, item: Item, position: int | None, now: float) -> None:
+    """Insert ``item`` at ``position`` (the end when None)."""
+    def change(items: list[Item]) -> None:
+        items.insert(len(items) if position is None else _clamp(position, len(items)), item)
+    _edit(channel, now, change)
+
+
+def remove(channel: Channel, item_id: str, now: float) -> None:
+    _find(channel, item_id)
+    _edit(channel, now, lambda items: items.remove(_find(channel, item_id)))
+
+
+def move(channel: Channel, item_id: str, position: int, now: float) -> None:
+    item = _find(channel, item_id)
+
+    def change(items: list[Item]) -> None:
+        items.remove(item)
+        items.insert(_clamp(position, len(items)), item)
+    _edit(channel, now, change)
+
+
+def skip(channel: Channel, now: float) -> None:
+    """Cut what is on screen at the next boundary and go on with what follows it."""
+    if channel.state != ChannelState.ON_AIR:
+        raise Conflict("The channel is not on air: nothing to skip.", code="channel_not_on_air")
+    _edit(channel, now, lambda items: None, skip=True)
+
+
+def set_slate(channel: Channel, asset_id: str, now: float) -> None:
+    """Use another asset as the slate from the next boundary on."""
+    channel.slate_asset_id = asset_id
+    _edit(channel, now, lambda items: None)
+
+
+def start(channel: Channel, now: float) -> None:
+    """Go on air now from the top of the queue (a stop still pending is simply cancelled)."""
+    if channel.state == ChannelState.ON_AIR:
+        return
+    if channel.slate_asset_id not in channel.media:
+        raise Conflict("The channel's slate is not ready yet; try again in a moment.",
+                       code="slate_not_ready")
+    channel.state = ChannelState.ON_AIR
+    last = channel.timeline[-1] if channel.timeline else None
+    if last is not None and not last.on_air and last.from_t > now + EPS:
+        channel.timeline.pop()  # stopped and restarted within one segment: never went off
+        _touch(channel)
+        return
+    seq, disc = (last.seq, last.disc) if last is not None else (0, 0)
+    channel.timeline.append(Epoch(from_t=now, seq=seq, disc=disc, queue=list(channel.items),
+                                  continues=last is None, slate_asset_id=channel.slate_asset_id))
+    _prune(channel, now)
+    _touch(channel)
+
+
+def stop(channel: Channel, now: float) -> None:
+    """Go off air at the end of the segment in progress."""
+    if channel.state != ChannelState.ON_AIR:
+        return
+    channel.state = ChannelState.IDLE
+    current = Timeline(channel).segment_at(now)
+    if current is None:
+        _append(channel, Epoch(from_t=now, on_air=False,
+                               seq=channel.timeline[-1].seq if channel.timeline else 0,
+                               disc=channel.timeline[-1].disc if channel.timeline else 0))
+    else:
+        _append(channel, Epoch(from_t=current.end, seq=current.seq + 1, disc=current.disc,
+                               on_air=False))
+    _prune(channel, now)
+    _touch(channel)
+
+
+# --- the one way an edit reaches the stream ----------------------------------------------------
+def _edit(channel: Channel, now: float, change: _Change, *, skip: bool = False) -> None:
+    on_air = channel.state == ChannelState.ON_AIR
+    timeline = Timeline(channel) if on_air else None
+    current = timeline.segment_at(now) if timeline is not None else None
+    change(channel.items)
+    _touch(channel)
+    if timeline is None or current is None:
+        return
+    following = next(timeline.segments_from(current.end + EPS), None)
+    if following is not None and following.seq != current.seq + 1:
+        following = None
+    old_queue = channel.timeline[current.epoch].queue
+    ids = {item.id: pos for pos, item in enumerate(channel.items)}
+    carries_on = (not skip and current.item_id in ids and following is not None
+                  and following.item_id == current.item_id
+                  and following.index == current.index + 1 and not following.discontinuity)
+    if carries_on:
+        assert current.item_id is not None and following is not None
+        position, segment, continues = ids[current.item_id], following.index, True
+    else:
+        position, segment, continues = _resume(current, old_queue, ids), 0, False
+    _append(channel, Epoch(from_t=current.end, seq=current.seq + 1, disc=current.disc,
+                           queue=list(channel.items), position=position, segment=segment,
+                           continues=continues, slate_asset_id=channel.slate_asset_id))
+    _prune(channel, now)
+
+
+def _resume(current: PlayedSegment, old_queue: Sequence[Item], ids: dict[str, int]) -> int:
+    """Position in the new queue of what follows ``current``: the item after it; after a
+    slate, the item the slate was waiting for (or the one after the item before it)."""
+    block = current.block
+    if not block.is_slate:
+        assert block.position is not None
+        return _follow(old_queue, block.position, ids, inclusive=False)
+    if block.resume_at is not None:
+        return _follow(old_queue, _old_position(old_queue, block.resume_at), ids, inclusive=True)
+    if block.after is None:
+        return 0
+    return _follow(old_queue, _old_position(old_queue, block.after), ids, inclusive=False)
+
+
+def _old_position(queue: Sequence[Item], item_id: str) -> int:
+    return next((p for p, i in enumerate(queue) if i.id == item_id), len(queue))
+
+
+def _follow(old_queue: Sequence[Item], anchor: int, ids: dict[str, int], *,
+            inclusive: bool) -> int:
+    """Where the new queue goes on from ``old_queue[anchor]``: that item (or the one after it)
+    if still queued, else the first later item still queued, else after the nearest earlier."""
+    if anchor >= len(old_queue):
+        return len(ids)
+    anchor_id = old_queue[anchor].id
+    if anchor_id in ids:
+        return ids[anchor_id] + (0 if inclusive else 1)
+    for item in old_queue[anchor + 1:]:
+        if item.id in ids:
+            return ids[item.id]
+    for item in reversed(old_queue[:anchor]):
+        if item.id in ids:
+            return ids[item.id] + 1
+    return 0
+
+
+def _append(channel: Channel, epoch: Epoch) -> None:
+    """Append, replacing epochs that would begin at the same boundary (never played)."""
+    while channel.timeline and channel.timeline[-1].from_t >= epoch.from_t - EPS:
+        channel.timeline.pop()
+    channel.timeline.append(epoch)
+
+
+def _prune(channel: Channel, now: float) -> None:
+    """Drop epochs that ended before anything a window can still show."""
+    horizon = now - channel.window_s - PRUNE_MARGIN_S
+    while len(channel.timeline) > 1 and channel.timeline[1].from_t < horizon:
+        channel.timeline.pop(0)
+
+
+def _touch(channel: Channel) -> None:
+    channel.revision += 1
+    channel.updated_at = datetime.now(UTC)
+
+
+def _find(channel: Channel, item_id: str) -> Item:
+    item = channel.item(item_id)
+    if item is None:
+        raise ItemNotFound(f"Channel {channel.id} has no item {item_id!r}.")
+    return item
+
+
+def _clamp(position: int, length: int) -> int:
+    if position < 0:
+        raise InvalidInput("position must be 0 or more.", code="invalid_position")
+    return min(position, length)
+
+

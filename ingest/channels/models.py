@@ -1,0 +1,120 @@
+"""The channel document: what `channels/{id}/channel.json` holds.
+
+Besides the producer's queue (``items``) the document keeps an append-only ``timeline`` of
+epochs, each saying "from boundary ``from_t`` on, play this queue from this cursor". What
+plays at any instant follows from the timeline and the clock alone (``ingest.channels.schedule``),
+so every API process gives the same answer and nothing lives only in Redis.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from ingest.assets.models import Visibility
+
+MIN_WINDOW_S = 30
+MAX_WINDOW_S = 3600
+SEGMENT_NAME = "seg-{index:05d}.ts"
+"""Segment file names of every packaged rendition (ingest.media.commands.SEGMENT_PATTERN)."""
+
+
+class ChannelMode(StrEnum):
+    LINEAR = "linear"
+    """Play the queue once, then the slate."""
+    LOOP = "loop"
+    """Repeat the queue."""
+
+
+class ChannelState(StrEnum):
+    IDLE = "idle"
+    ON_AIR = "on_air"
+
+
+class MediaRendition(BaseModel):
+    name: str
+    width: int
+    height: int
+    bandwidth: int
+    codecs: str
+
+
+class AssetMedia(BaseModel):
+    """What a channel needs of a ready asset, read once when it is added."""
+
+    asset_id: str
+    title: str = ""
+    durations: list[float]
+    """EXTINF of each segment (every rendition is cut at the same instants)."""
+    renditions: list[MediaRendition]
+    has_audio: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return round(sum(self.durations), 3)
+
+
+class Item(BaseModel):
+    """One entry of the queue: a ready asset, optionally pinned to a wall-clock start."""
+
+    id: str
+    asset_id: str
+    starts_at: datetime | None = None
+
+
+class Epoch(BaseModel):
+    """From ``from_t`` (unix seconds, a segment boundary) on, ``queue`` plays from the cursor
+    (``position`` in the queue, ``segment`` within that item). ``seq`` is the media sequence
+    number of the first segment, ``disc`` the number of discontinuities before it; ``continues``
+    says the first segment follows the previous one without a discontinuity."""
+
+    from_t: float
+    seq: int = 0
+    disc: int = 0
+    on_air: bool = True
+    queue: list[Item] = Field(default_factory=list)
+    position: int = 0
+    segment: int = 0
+    continues: bool = False
+    slate_asset_id: str | None = None
+
+
+class Channel(BaseModel):
+    id: str
+    name: str
+    mode: ChannelMode = ChannelMode.LINEAR
+    window_s: int = Field(default=60, ge=MIN_WINDOW_S, le=MAX_WINDOW_S)
+    visibility: Visibility = Visibility.PUBLIC
+    state: ChannelState = ChannelState.IDLE
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    revision: int = 0
+    segment_s: float = 4.0
+    """Nominal segment duration of every item (fixed at creation)."""
+    target_duration: int = 4
+    """EXT-X-TARGETDURATION, fixed for the life of the channel."""
+    codec_family: str = "avc1"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    """Subtitle tracks of the stream; items without one get empty cues."""
+    slate_asset_id: str | None = None
+    items: list[Item] = Field(default_factory=list)
+    media: dict[str, AssetMedia] = Field(default_factory=dict)
+    timeline: list[Epoch] = Field(default_factory=list)
+
+    def item(self, item_id: str) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+def new_channel_id() -> str:
+    return "ch-" + secrets.token_hex(8)
+
+
+def new_item_id() -> str:
+    return "it-" + secrets.token_hex(8)
+
+
+def segment_name(index: int) -> str:
+    return SEGMENT_NAME.format(index=index)

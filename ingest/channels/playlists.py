@@ -1,0 +1,103 @@
+"""Live HLS for a channel, written with the `m3u8` library (RFC 8216).
+
+Each channel variant takes, for every item, that item's closest rendition (a discontinuity lets
+the resolution change); its BANDWIDTH covers the largest of them. Media playlists are the
+sliding window computed by ``ingest.channels.schedule``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import m3u8
+
+from ingest.channels.models import AssetMedia, MediaRendition
+from ingest.channels.schedule import PlayedSegment
+
+SUBTITLE_GROUP = "subs"
+
+
+@dataclass(frozen=True)
+class LiveVariant:
+    name: str
+    height: int
+    width: int
+    bandwidth: int
+    codecs: str
+
+
+def pick_rendition(media: AssetMedia, height: int) -> MediaRendition:
+    """The asset's rendition closest to ``height`` (the smaller one on a tie)."""
+    return min(media.renditions, key=lambda r: (abs(r.height - height), r.height))
+
+
+def _level(codecs: str) -> int:
+    video = codecs.split(",")[0]
+    try:
+        return int(video.split(".")[1][-2:], 16)
+    except (IndexError, ValueError):
+        return 0
+
+
+def channel_variants(media: Iterable[AssetMedia]) -> list[LiveVariant]:
+    """One variant per rendition height found in the channel's media, tallest first."""
+    assets = [m for m in media if m.renditions]
+    heights = sorted({r.height for m in assets for r in m.renditions}, reverse=True)
+    variants = []
+    for height in heights:
+        chosen = [pick_rendition(m, height) for m in assets]
+        biggest = max(chosen, key=lambda r: (r.width * r.height, r.bandwidth))
+        video = max((r.codecs.split(",")[0] for r in chosen), key=_level)
+        audio = any("mp4a" in r.codecs for r in chosen)
+        variants.append(LiveVariant(
+            name=next(r.name for m in assets for r in m.renditions if r.height == height),
+            height=height, width=biggest.width, bandwidth=max(r.bandwidth for r in chosen),
+            codecs=f"{video},mp4a.40.2" if audio else video))
+    return variants
+
+
+def multivariant(variants: Sequence[LiveVariant], languages: Sequence[str],
+                 variant_uri: Callable[[LiveVariant], str],
+                 subtitles_uri: Callable[[str], str]) -> str:
+    playlist = m3u8.M3U8()
+    playlist.version = 3
+    playlist.is_independent_segments = True
+    for n, language in enumerate(languages):
+        playlist.add_media(m3u8.Media(
+            uri=subtitles_uri(language), type="SUBTITLES", group_id=SUBTITLE_GROUP,
+            language=language, name=language, default="YES" if n == 0 else "NO",
+            autoselect="YES"))
+    for v in variants:
+        info: dict[str, object] = {"bandwidth": v.bandwidth, "resolution": f"{v.width}x{v.height}",
+                                   "codecs": v.codecs}
+        if languages:
+            info["subtitles"] = SUBTITLE_GROUP
+        playlist.add_playlist(m3u8.Playlist(uri=variant_uri(v), stream_info=info,
+                                            media=list(playlist.media), base_uri=None))
+    return str(playlist.dumps())
+
+
+def media_playlist(window: Sequence[PlayedSegment], *, target_duration: int, next_seq: int,
+                   next_disc: int, uri: Callable[[PlayedSegment], str],
+                   ended: bool = False) -> str:
+    """The sliding window as a media playlist.
+
+    The window's first segment carries no discontinuity tag: EXT-X-DISCONTINUITY-SEQUENCE
+    already counts it, so a segment keeps its discontinuity number in every window that shows
+    it (RFC 8216 6.2.2). ``next_seq``/``next_disc`` number an empty window.
+    """
+    playlist = m3u8.M3U8()
+    playlist.version = 3
+    playlist.target_duration = target_duration
+    playlist.media_sequence = window[0].seq if window else next_seq
+    playlist.discontinuity_sequence = window[0].disc if window else next_disc
+    for n, segment in enumerate(window):
+        stamp = datetime.fromtimestamp(segment.start, UTC) \
+            if segment.starts_block or n == 0 else None
+        playlist.add_segment(m3u8.Segment(
+            uri=uri(segment), duration=round(segment.duration, 6),
+            discontinuity=segment.discontinuity and n > 0, program_date_time=stamp))
+    playlist.is_endlist = ended
+    return str(playlist.dumps())
