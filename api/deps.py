@@ -10,6 +10,7 @@ from redis import Redis
 
 from config import Settings, get_settings
 from ingest.assets.store import AssetStore
+from ingest.channels.store import ChannelStore
 from ingest.errors import Forbidden, Unauthorized
 from ingest.storage.s3 import Storage
 from ingest.webhooks.store import DeliveryLog, WebhookStore
@@ -32,6 +33,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(_storage)]
 RedisDep = Annotated[Redis, Depends(_redis)]
 StoreDep = Annotated[AssetStore, Depends(_store)]
+ChannelsDep = Annotated[ChannelStore, Depends(handles.channel_store)]
 WebhooksDep = Annotated[WebhookStore, Depends(handles.webhook_store)]
 DeliveriesDep = Annotated[DeliveryLog, Depends(handles.delivery_log)]
 

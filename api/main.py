@@ -9,7 +9,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.metrics import HTTP_REQUESTS
-from api.routes import assets, captions, docs, glossary, health, play, watch, webhooks
+from api.routes import (
+    assets,
+    captions,
+    channels,
+    docs,
+    glossary,
+    health,
+    live,
+    play,
+    watch,
+    webhooks,
+)
 from config import get_settings
 
 
@@ -28,7 +39,8 @@ def create_app() -> FastAPI:
         # (no credentials, no Authorization header allowed in preflight).
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"],
                            allow_credentials=False, max_age=3600)
-    for module in (assets, captions, glossary, webhooks, play, watch, health, docs):
+    for module in (assets, captions, glossary, webhooks, channels, play, live, watch, health,
+                   docs):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ingest.assets.models import (
     Asset,
@@ -21,6 +21,7 @@ from ingest.assets.public import public_asset
 from ingest.captions.asr import Transcript
 from ingest.captions.files import Cue
 from ingest.captions.store import StoredTrack
+from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, ChannelState
 from ingest.errors import InvalidInput
 from ingest.events import EventType
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
@@ -230,3 +231,82 @@ class DeliveryPublic(BaseModel):
 class DeliveryList(BaseModel):
     items: list[DeliveryPublic]
     """Newest first; the log keeps the last `webhook_log_size` deliveries of the webhook."""
+
+
+# --- channels ---------------------------------------------------------------------------------
+class ChannelCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=MAX_TEXT)
+    mode: ChannelMode = ChannelMode.LINEAR
+    window_s: int = Field(default=60, ge=MIN_WINDOW_S, le=MAX_WINDOW_S)
+    visibility: Visibility = Visibility.PUBLIC
+    languages: list[str] = Field(default_factory=lambda: ["en"], max_length=8)
+    """Subtitle tracks of the stream (items without one get empty cues)."""
+    slate_asset_id: str | None = None
+    """A ready asset to show in gaps; unset: the generated "We'll be right back" card."""
+
+    @field_validator("languages")
+    @classmethod
+    def _bcp47(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not BCP47.fullmatch(tag):
+                raise ValueError(f"not a BCP-47 language tag: {tag!r}")
+        return list(dict.fromkeys(value))
+
+
+class ChannelItemCreate(BaseModel):
+    asset_id: str = Field(max_length=64)
+    position: int | None = Field(default=None, ge=0)
+    starts_at: datetime | None = None
+    """Start at this wall-clock time (linear channels); the item before is cut at a boundary."""
+
+
+class ChannelItemMove(BaseModel):
+    position: int = Field(ge=0)
+
+
+class ChannelSlate(BaseModel):
+    asset_id: str = Field(max_length=64)
+
+
+class ChannelItemPublic(BaseModel):
+    id: str | None
+    """null for the slate."""
+    asset_id: str
+    title: str
+    duration_s: float
+    starts_at: datetime | None = None
+
+
+class ChannelPlayback(BaseModel):
+    hls: str
+    watch: str
+
+
+class ChannelPublic(BaseModel):
+    id: str
+    name: str
+    mode: ChannelMode
+    state: ChannelState
+    window_s: int
+    visibility: Visibility
+    languages: list[str]
+    created_at: datetime
+    slate_asset_id: str | None
+    items: list[ChannelItemPublic]
+    now: ChannelItemPublic | None
+    next: ChannelItemPublic | None
+    playback: ChannelPlayback
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelPublic]
+
+
+class ScheduleEntry(BaseModel):
+    item_id: str | None
+    """null for a slate gap."""
+    asset_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    slate: bool

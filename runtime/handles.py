@@ -8,6 +8,7 @@ from redis import Redis
 
 from config import Settings, get_settings
 from ingest.assets.store import AssetStore
+from ingest.channels.store import ChannelStore
 from ingest.media.probe import Limits
 from ingest.storage.s3 import Storage, StorageConfig
 from ingest.webhooks.store import DeliveryLog, WebhookStore
@@ -45,6 +46,12 @@ def asset_store() -> AssetStore:
     return AssetStore(storage(), redis_connection(), get_settings().queue_prefix)
 
 
+@lru_cache
+def channel_store() -> ChannelStore:
+    """One per process: it holds the compiled timelines the playlist requests reuse."""
+    return ChannelStore(storage(), redis_connection(), get_settings().queue_prefix)
+
+
 def webhook_store() -> WebhookStore:
     return WebhookStore(storage(), redis_connection(), get_settings().queue_prefix)
 
@@ -59,3 +66,4 @@ def reset() -> None:
     get_settings.cache_clear()
     redis_connection.cache_clear()
     storage.cache_clear()
+    channel_store.cache_clear()

@@ -10,6 +10,7 @@ from rq.job import Job, JobStatus
 
 from ingest.assets.models import Asset
 from ingest.assets.store import AssetStore
+from ingest.channels.store import ChannelStore
 from workers import pipeline
 
 _ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
@@ -19,6 +20,7 @@ _ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCH
 class ReconcileReport:
     indexed: int = 0
     requeued: list[str] = field(default_factory=list)
+    channels: int = 0
 
 
 def _has_live_job(conn: Redis, asset_id: str) -> bool:
@@ -40,11 +42,15 @@ def requeue(conn: Redis, asset: Asset) -> None:
         pipeline.after_probe(conn, asset.id, asset.source.duration_s)
 
 
-def reconcile(store: AssetStore, conn: Redis) -> ReconcileReport:
+def reconcile(store: AssetStore, conn: Redis,
+              channels: ChannelStore | None = None) -> ReconcileReport:
+    """Re-index assets (re-queue the unfinished ones) and channel documents from the bucket."""
     unfinished = store.rebuild_index()
     report = ReconcileReport(indexed=int(conn.zcard(f"{pipeline.queue_prefix()}:assets")))
     for asset in unfinished:
         if not _has_live_job(conn, asset.id):
             requeue(conn, asset)
             report.requeued.append(asset.id)
+    if channels is not None:
+        report.channels = channels.rebuild_index()
     return report

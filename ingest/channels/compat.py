@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ingest.assets.models import Asset, AssetStatus
+from ingest.assets.store import AssetStore
 from ingest.channels.models import AssetMedia, Channel, MediaRendition, segment_name
 from ingest.errors import Conflict
 from ingest.hls.playlists import parse_media_segments
+from ingest.storage import keys
 
 NOMINAL_TOLERANCE_S = 0.5
 """How far an asset's usual segment length may be from the channel's."""
@@ -74,3 +76,13 @@ def check_compatible(channel: Channel, media: AssetMedia) -> None:
             raise ItemIncompatible(
                 f"Rendition {rendition.name} of asset {media.asset_id} has {audio} audio; this "
                 "channel plays AAC (mp4a).", code="codec_mismatch")
+
+
+def load_media(store: AssetStore, asset_id: str) -> AssetMedia:
+    """``media_of`` an asset in the store (its rendition playlists read once)."""
+    asset = store.get(asset_id)
+    if asset.status != AssetStatus.READY:
+        return media_of(asset, {})
+    playlists = {r.name: store.storage.get_bytes(keys.media_playlist(asset.id, r.name)).decode()
+                 for r in asset.renditions}
+    return media_of(asset, playlists)

@@ -103,3 +103,8 @@ def channel_prefix(channel_id: str) -> str:
 def channel_record(channel_id: str) -> str:
     """The channel document (queue, timeline, media of its items): the source of truth."""
     return f"channels/{channel_id}/channel.json"
+
+
+def default_slate() -> str:
+    """Which asset is the deployment's generated slate (`{"asset_id": ...}`)."""
+    return "config/slate.json"

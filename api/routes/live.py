@@ -1,0 +1,197 @@
+"""`/live`: a channel as a live HLS stream (viewers).
+
+Playlists are computed from the channel document and the clock (ingest.channels.schedule);
+segments are the assets' own, served the same way as `/play` serves them (presigned storage
+URLs, a CDN, or the API's proxy), never re-encoded. A media playlist changes once per segment,
+so its body is kept per (channel revision, window) and answered with an ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Response
+
+from api import tokens
+from api.deps import ChannelsDep, SettingsDep, StoreDep
+from api.routes.play import M3U8, PlaybackForbidden
+from config import Settings
+from ingest.assets.models import CaptionStatus
+from ingest.assets.store import AssetStore
+from ingest.channels.models import Channel, ChannelState, segment_name
+from ingest.channels.playlists import channel_variants, media_playlist, multivariant, pick_rendition
+from ingest.channels.schedule import PlayedSegment, Timeline
+from ingest.errors import NotFound
+from ingest.hls.playlists import parse_media_segments
+from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
+from ingest.storage import keys
+
+router = APIRouter(prefix="/live", tags=["live"])
+TokenQuery = Annotated[str | None, Query(max_length=200)]
+EMPTY_VTT = "WEBVTT\n\n"
+MEDIA_MAX_AGE_S = 2
+"""Live media playlists: at most half a target duration in caches (RFC 8216bis 6.2.2)."""
+MULTIVARIANT_MAX_AGE_S = 5
+_BODIES_MAX = 2000
+_CAPTIONS_TTL_S = 30.0
+
+_bodies: dict[tuple[object, ...], tuple[str, str]] = {}
+_captions: dict[tuple[str, str], tuple[float, int]] = {}
+_guard = threading.Lock()
+
+
+class ChannelOffAir(NotFound):
+    code = "channel_off_air"
+
+
+def watchable(channels: ChannelsDep, settings: Settings, channel_id: str,
+              token: str | None) -> Timeline:
+    """The channel's timeline if a viewer with ``token`` may watch it and it ever went on air."""
+    timeline = channels.timeline(channel_id)
+    channel = timeline.channel
+    if channel.visibility == "private" and not tokens.verify(
+            settings.playback_secret, f"channel:{channel_id}", token):
+        raise PlaybackForbidden("This channel is private: add a valid ?token= to the URL.")
+    if not channel.timeline:
+        raise ChannelOffAir(f"Channel {channel_id} has not gone on air yet.")
+    return timeline
+
+
+def _suffix(channel: Channel, token: str | None) -> str:
+    """Only a verified token of a private channel is repeated in the URIs, encoded."""
+    return f"?token={quote(token, safe='')}" if token and channel.visibility == "private" else ""
+
+
+def _answer(body: str, etag: str, if_none_match: str | None, max_age: int) -> Response:
+    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": etag}
+    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=M3U8, headers=headers)
+
+
+def _cached(key: tuple[object, ...], render: Callable[[], str]) -> tuple[str, str]:
+    hit = _bodies.get(key)
+    if hit is not None:
+        return hit
+    body = render()
+    entry = (body, '"' + hashlib.sha1(body.encode()).hexdigest()[:20] + '"')
+    with _guard:
+        if len(_bodies) >= _BODIES_MAX:
+            _bodies.clear()
+        _bodies[key] = entry
+    return entry
+
+
+@router.get("/{channel_id}.m3u8", response_class=Response)
+def live_multivariant(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
+                      token: TokenQuery = None,
+                      if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The channel's multivariant playlist: one variant per rung, subtitle tracks."""
+    timeline = watchable(channels, settings, channel_id, token)
+    channel = timeline.channel
+    suffix = _suffix(channel, token)
+    base = f"{settings.public_url.rstrip('/')}/live/{channel_id}"
+
+    def render() -> str:
+        return multivariant(channel_variants(channel.media.values()), channel.languages,
+                            lambda v: f"{base}/{v.name}.m3u8{suffix}",
+                            lambda lang: f"{base}/subs-{lang}.m3u8{suffix}")
+    body, etag = _cached(("mv", channel_id, channel.revision, suffix), render)
+    return _answer(body, etag, if_none_match, MULTIVARIANT_MAX_AGE_S)
+
+
+@router.get("/{channel_id}/empty.vtt", response_class=Response)
+def empty_cues(channel_id: str) -> Response:
+    """An empty WebVTT segment: stands in for items without a subtitle track."""
+    return Response(EMPTY_VTT, media_type="text/vtt",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/{channel_id}/{name}.m3u8", response_class=Response)
+def live_media(channel_id: str, name: str, settings: SettingsDep, channels: ChannelsDep,
+               store: StoreDep, token: TokenQuery = None,
+               if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """A media playlist: the sliding window of the last `window_s` seconds."""
+    timeline = watchable(channels, settings, channel_id, token)
+    channel = timeline.channel
+    now = time.time()
+    window = timeline.window(now)
+    uri = _uri_builder(channel, name, settings, store, token)
+    last = channel.timeline[-1]
+    ended = channel.state == ChannelState.IDLE and not last.on_air and last.from_t <= now
+    first = window[0].seq if window else None
+    key = ("media", channel_id, channel.revision, name, first, len(window), ended,
+           _suffix(channel, token))
+
+    def render() -> str:
+        upcoming = timeline.segment_at(now)
+        next_seq, next_disc = (upcoming.seq, upcoming.disc) if upcoming else (last.seq, last.disc)
+        return media_playlist(window, target_duration=channel.target_duration,
+                              next_seq=next_seq, next_disc=next_disc, uri=uri, ended=ended)
+    body, etag = _cached(key, render)
+    return _answer(body, etag, if_none_match, MEDIA_MAX_AGE_S)
+
+
+def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetStore,
+                 token: str | None) -> Callable[[PlayedSegment], str]:
+    base = settings.public_url.rstrip("/")
+    if name.startswith("subs-"):
+        language = name.removeprefix("subs-")
+        if language not in channel.languages:
+            raise NotFound("No such subtitle track.", code="rendition_not_found")
+        empty = f"{base}/live/{channel.id}/empty.vtt"
+
+        def subtitle(segment: PlayedSegment) -> str:
+            if segment.index >= _caption_segments(store, segment.asset_id, language):
+                return empty
+            folder = keys.subtitle_rendition(language)
+            return segment_url(settings, store, segment.asset_id, folder,
+                               vtt_segment_name(segment.index))
+        return subtitle
+    variant = next((v for v in channel_variants(channel.media.values()) if v.name == name), None)
+    if variant is None:
+        raise NotFound("No such rendition.", code="rendition_not_found")
+
+    def video(segment: PlayedSegment) -> str:
+        rendition = pick_rendition(channel.media[segment.asset_id], variant.height)
+        return segment_url(settings, store, segment.asset_id, rendition.name,
+                           segment_name(segment.index))
+    return video
+
+
+def segment_url(settings: Settings, store: AssetStore, asset_id: str, folder: str,
+                name: str) -> str:
+    """The URL of one packaged file of an asset, as `/play` would give it."""
+    key = keys.hls_object(asset_id, f"{folder}/{name}")
+    if settings.segment_delivery == "cdn" and settings.cdn_base_url:
+        return f"{settings.cdn_base_url.rstrip('/')}/{key}"
+    if settings.segment_delivery == "proxy":
+        grant, _ = tokens.issue(settings.playback_secret, f"asset:{asset_id}",
+                                settings.playback_token_ttl_s)
+        return (f"{settings.public_url.rstrip('/')}/play/{asset_id}/{folder}/{name}"
+                f"?token={quote(grant, safe='')}")
+    return store.storage.presign_get(key, settings.presign_ttl_s)
+
+
+def _caption_segments(store: AssetStore, asset_id: str, language: str) -> int:
+    """How many WebVTT segments the asset's track of ``language`` has (0: none ready)."""
+    key = (asset_id, language)
+    hit = _captions.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    count = 0
+    try:
+        track = store.get(asset_id).caption(language)
+        if track is not None and track.status == CaptionStatus.READY:
+            text = store.storage.get_bytes(
+                keys.media_playlist(asset_id, keys.subtitle_rendition(language))).decode()
+            count = len(parse_media_segments(text))
+    except NotFound:
+        count = 0
+    _captions[key] = (time.monotonic() + _CAPTIONS_TTL_S, count)
+    return count
