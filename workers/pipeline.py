@@ -163,3 +163,17 @@ def deliver_webhook(conn: Redis, delivery_id: str) -> Job:
         "workers.webhooks.deliver", delivery_id, job_id=f"deliver-{delivery_id}",
         job_timeout=DELIVERY_TIMEOUT_S, retry=retry, result_ttl=RESULT_TTL_S,
         failure_ttl=FAILURE_TTL_S, on_failure=Callback(DELIVERY_FAILURE_CALLBACK))
+
+
+SLATE_TIMEOUT_S = 300
+
+
+def make_slate(conn: Redis) -> Job:
+    """Render the default channel slate (once: the job returns at once when it exists)."""
+    jid = f"slate-{queue_prefix()}"
+    pending = _pending_or_drop(conn, jid)
+    if pending is not None:
+        return pending
+    return Queue(media_queue_name(), connection=conn).enqueue(
+        "workers.slate.render_default_slate", job_id=jid, job_timeout=SLATE_TIMEOUT_S,
+        retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)

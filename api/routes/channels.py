@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Response
 
 from api import tokens
-from api.deps import ChannelsDep, ProducerDep, SettingsDep, StoreDep
+from api.deps import ChannelsDep, ProducerDep, RedisDep, SettingsDep, StoreDep
 from api.schemas import (
     ChannelCreate,
     ChannelItemCreate,
@@ -33,6 +33,7 @@ from ingest.channels.models import new_item_id as new_channel_item_id
 from ingest.channels.rundown import Slot
 from ingest.channels.schedule import Timeline
 from ingest.errors import InvalidInput
+from workers import pipeline
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
 MAX_AHEAD = timedelta(hours=24)
@@ -74,17 +75,20 @@ def _public(channel: Channel, settings: Settings) -> ChannelPublic:
 
 @router.post("", status_code=201, response_model=ChannelPublic)
 def create_channel(body: ChannelCreate, _: ProducerDep, settings: SettingsDep,
-                   store: StoreDep, channels: ChannelsDep) -> ChannelPublic:
+                   store: StoreDep, redis: RedisDep, channels: ChannelsDep) -> ChannelPublic:
     """Create a channel (idle, empty queue)."""
     channel = Channel(id=new_channel_id(), name=body.name, mode=body.mode,
                       window_s=body.window_s, visibility=body.visibility,
                       languages=body.languages, segment_s=float(settings.segment_duration_s),
                       target_duration=settings.segment_duration_s)
-    if body.slate_asset_id:
-        media = load_media(store, body.slate_asset_id)
+    media = load_media(store, body.slate_asset_id) if body.slate_asset_id \
+        else slate.default_media(store)
+    if media is not None:
         check_compatible(channel, media)
         channel.media[media.asset_id] = media
         channel.slate_asset_id = media.asset_id
+    else:  # the generated card is on its way; `start` picks it up once it is ready
+        pipeline.make_slate(redis)
     channels.create(channel)
     return _public(channel, settings)
 

@@ -98,7 +98,7 @@ def live_multivariant(channel_id: str, settings: SettingsDep, channels: Channels
     base = f"{settings.public_url.rstrip('/')}/live/{channel_id}"
 
     def render() -> str:
-        return multivariant(channel_variants(channel.media.values()), channel.languages,
+        return multivariant(channel_variants(channel.item_media()), channel.languages,
                             lambda v: f"{base}/{v.name}.m3u8{suffix}",
                             lambda lang: f"{base}/subs-{lang}.m3u8{suffix}")
     body, etag = _cached(("mv", channel_id, channel.revision, suffix), render)
@@ -153,7 +153,7 @@ def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetSt
             return segment_url(settings, store, segment.asset_id, folder,
                                vtt_segment_name(segment.index))
         return subtitle
-    variant = next((v for v in channel_variants(channel.media.values()) if v.name == name), None)
+    variant = next((v for v in channel_variants(channel.item_media()) if v.name == name), None)
     if variant is None:
         raise NotFound("No such rendition.", code="rendition_not_found")
 

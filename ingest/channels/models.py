@@ -104,6 +104,13 @@ class Channel(BaseModel):
     media: dict[str, AssetMedia] = Field(default_factory=dict)
     timeline: list[Epoch] = Field(default_factory=list)
 
+    def item_media(self) -> list[AssetMedia]:
+        """Media of the items (not of slates), which decide the stream's variants; the slate's
+        when nothing was ever queued."""
+        slates = {self.slate_asset_id} | {e.slate_asset_id for e in self.timeline}
+        items = [m for aid, m in self.media.items() if aid not in slates]
+        return items or list(self.media.values())
+
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
 

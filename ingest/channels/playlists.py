@@ -42,7 +42,7 @@ def _level(codecs: str) -> int:
 
 
 def channel_variants(media: Iterable[AssetMedia]) -> list[LiveVariant]:
-    """One variant per rendition height found in the channel's media, tallest first."""
+    """One variant per rendition height found in the items' media, tallest first."""
     assets = [m for m in media if m.renditions]
     heights = sorted({r.height for m in assets for r in m.renditions}, reverse=True)
     variants = []

@@ -115,3 +115,23 @@ def _fps_arg(fps: float) -> str:
         if abs(fps - num * 1000 / 1001) < 0.01:
             return f"{num * 1000}/1001"
     return f"{fps:g}"
+
+
+SLATE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def slate_card_command(out: Path, *, text: str, width: int = 1280, height: int = 720,
+                       seconds: float = 8.0, fps: int = 25,
+                       fontfile: Path | None = None) -> list[str]:
+    """A still card with ``text`` centred (drawtext, when a font is given) over a plain colour,
+    with silent stereo AAC: the generated slate. Only lavfi sources are read."""
+    video = f"color=c=0x1b2a3a:s={width}x{height}:r={fps}:d={seconds:g}"
+    if fontfile is not None:
+        safe = text.replace("\\", "").replace("'", "\u2019").replace(":", "\\:")
+        video += (f",drawtext=fontfile={fontfile}:text='{safe}':fontcolor=white"
+                  f":fontsize={height // 12}:x=(w-text_w)/2:y=(h-text_h)/2")
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i", video,
+            "-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo",
+            "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+            "-pix_fmt", "yuv420p", "-g", str(fps), "-c:a", "aac", "-b:a", "64k", "-shortest",
+            "-movflags", "+faststart", str(out)]

@@ -320,3 +320,17 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             assert keyframes == [keyframes[0]], "one GOP per 1 s segment"
     assert starts["180p"] == starts["90p"]
     assert starts["180p"][1] - starts["180p"][0] == pytest.approx(1.0, abs=0.002)
+
+
+def test_slate_card_command_is_lavfi_only_with_drawtext_and_silence() -> None:
+    from ingest.media.commands import slate_card_command
+
+    args = slate_card_command(Path("/tmp/slate.mp4"), text="We'll be right back: soon",
+                              fontfile=Path("/fonts/Sans.ttf"), seconds=8)
+    assert args[:8] == ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i",
+                        "color=c=0x1b2a3a:s=1280x720:r=25:d=8,drawtext=fontfile=/fonts/Sans.ttf"
+                        ":text='We\u2019ll be right back\\: soon':fontcolor=white:fontsize=60"
+                        ":x=(w-text_w)/2:y=(h-text_h)/2"]
+    assert args[8:12] == ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
+    plain = slate_card_command(Path("/tmp/slate.mp4"), text="x")
+    assert plain[7] == "color=c=0x1b2a3a:s=1280x720:r=25:d=8"  # no font: a plain colour
