@@ -17,6 +17,9 @@ from config import get_settings
 app = typer.Typer(help="Podium: video messages for live events.", no_args_is_help=True)
 assets_app = typer.Typer(help="Assets, through the HTTP API (for scripts).", no_args_is_help=True)
 app.add_typer(assets_app, name="assets")
+channels_app = typer.Typer(help="Channels, through the HTTP API (for scripts).",
+                           no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
 
 
 @app.command()
@@ -176,6 +179,109 @@ def assets_delete(asset_id: str) -> None:
     """Delete an asset and everything stored for it."""
     with _client() as c:
         _show(c.delete(f"/v1/assets/{asset_id}"))
+
+
+@channels_app.command("create")
+def channels_create(name: str, mode: str = "linear", window: int = 60,
+                    private: bool = typer.Option(False, help="Viewers need a playback token"),
+                    slate: str | None = typer.Option(None, help="Asset id of a slate")) -> None:
+    """Create a channel (idle, empty queue)."""
+    body = {"name": name, "mode": mode, "window_s": window,
+            "visibility": "private" if private else "public", "slate_asset_id": slate}
+    with _client() as c:
+        _show(c.post("/v1/channels", json=body))
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """List channels."""
+    with _client() as c:
+        _show(c.get("/v1/channels"))
+
+
+@channels_app.command("get")
+def channels_get(channel_id: str) -> None:
+    """Show a channel: queue, now and next."""
+    with _client() as c:
+        _show(c.get(f"/v1/channels/{channel_id}"))
+
+
+@channels_app.command("add")
+def channels_add(channel_id: str, asset_id: str, position: int | None = None,
+                 starts_at: str | None = typer.Option(None, help="ISO-8601 wall-clock start")
+                 ) -> None:
+    """Queue a ready asset (at the end, or at --position)."""
+    body: dict[str, object] = {"asset_id": asset_id}
+    if position is not None:
+        body["position"] = position
+    if starts_at:
+        body["starts_at"] = starts_at
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/items", json=body))
+
+
+@channels_app.command("remove")
+def channels_remove(channel_id: str, item_id: str) -> None:
+    """Remove an item from the queue."""
+    with _client() as c:
+        _show(c.delete(f"/v1/channels/{channel_id}/items/{item_id}"))
+
+
+@channels_app.command("move")
+def channels_move(channel_id: str, item_id: str, position: int) -> None:
+    """Move an item to another position."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/items/{item_id}/move",
+                     json={"position": position}))
+
+
+@channels_app.command("start")
+def channels_start(channel_id: str) -> None:
+    """Go on air."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/start"))
+
+
+@channels_app.command("stop")
+def channels_stop(channel_id: str) -> None:
+    """Go off air at the next segment boundary."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/stop"))
+
+
+@channels_app.command("skip")
+def channels_skip(channel_id: str) -> None:
+    """Cut what is on air at the next segment boundary."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/skip"))
+
+
+@channels_app.command("schedule")
+def channels_schedule(channel_id: str) -> None:
+    """What plays when."""
+    with _client() as c:
+        _show(c.get(f"/v1/channels/{channel_id}/schedule"))
+
+
+@channels_app.command("slate")
+def channels_slate(channel_id: str, asset_id: str) -> None:
+    """Use a ready asset as the channel's slate."""
+    with _client() as c:
+        _show(c.put(f"/v1/channels/{channel_id}/slate", json={"asset_id": asset_id}))
+
+
+@channels_app.command("token")
+def channels_token(channel_id: str) -> None:
+    """A playback token for a private channel."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/playback-tokens"))
+
+
+@channels_app.command("delete")
+def channels_delete(channel_id: str) -> None:
+    """Delete a channel."""
+    with _client() as c:
+        _show(c.delete(f"/v1/channels/{channel_id}"))
 
 
 if __name__ == "__main__":
