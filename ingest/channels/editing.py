@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from ingest.channels.models import Channel, ChannelState, Epoch, Item
 from ingest.channels.schedule import EPS, PlayedSegment, Timeline
 from ingest.errors import Conflict, InvalidInput, NotFound
+from ingest.lifecycle import channels as lifecycle
 
 _Change = Callable[[list[Item]], None]
 PRUNE_MARGIN_S = 120.0
@@ -66,7 +67,7 @@ def start(channel: Channel, now: float) -> None:
     if channel.slate_asset_id not in channel.media:
         raise Conflict("The channel's slate is not ready yet; try again in a moment.",
                        code="slate_not_ready")
-    channel.state = ChannelState.ON_AIR
+    lifecycle.go_on_air(channel)
     last = channel.timeline[-1] if channel.timeline else None
     if last is not None and not last.on_air and last.from_t > now + EPS:
         channel.timeline.pop()  # stopped and restarted within one segment: never went off
@@ -83,7 +84,7 @@ def stop(channel: Channel, now: float) -> None:
     """Go off air at the end of the segment in progress."""
     if channel.state != ChannelState.ON_AIR:
         return
-    channel.state = ChannelState.IDLE
+    lifecycle.go_off_air(channel)
     current = Timeline(channel).segment_at(now)
     if current is None:
         _append(channel, Epoch(from_t=now, on_air=False,

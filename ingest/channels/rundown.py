@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ingest.channels import editing
 from ingest.channels.models import Channel, ChannelState
 from ingest.channels.schedule import Block, Timeline
+from ingest.lifecycle import channels as lifecycle
 
 MAX_ENTRIES = 20_000
 
@@ -86,7 +87,8 @@ def preview(channel: Channel, now: float) -> Channel:
     """A copy of the channel as if it went on air at ``now`` (even without a slate yet)."""
     copy = channel.model_copy(deep=True)
     copy.timeline = []
-    copy.state = ChannelState.IDLE
+    if copy.state == ChannelState.ON_AIR:
+        lifecycle.go_off_air(copy)
     slate = copy.slate_asset_id
     if slate not in copy.media:
         copy.slate_asset_id = next(iter(copy.media), None)

@@ -9,7 +9,9 @@ from enum import StrEnum
 import pytest
 
 from ingest.assets.models import AssetStatus, CaptionStatus
+from ingest.channels.models import ChannelState
 from ingest.lifecycle.assets import ASSET, CAPTION_TRACK
+from ingest.lifecycle.channels import CHANNEL
 from ingest.lifecycle.deliveries import DELIVERY
 from ingest.lifecycle.machine import InvalidTransition, StateMachine
 from ingest.webhooks.models import DeliveryState
@@ -28,6 +30,10 @@ EXPECTED: dict[str, tuple[StateMachine[StrEnum], type[StrEnum], Pairs]] = {
         (C.PREPARING, C.PREPARING), (C.PREPARING, C.READY), (C.PREPARING, C.ERRORED),
         (C.READY, C.READY), (C.READY, C.PREPARING),
         (C.ERRORED, C.ERRORED), (C.ERRORED, C.PREPARING), (C.ERRORED, C.READY),
+    }),
+    "channel": (CHANNEL, ChannelState, {  # type: ignore[dict-item]
+        (None, ChannelState.IDLE),
+        (ChannelState.IDLE, ChannelState.ON_AIR), (ChannelState.ON_AIR, ChannelState.IDLE),
     }),
     "webhook delivery": (DELIVERY, D, {  # type: ignore[dict-item]
         (None, D.PENDING),
