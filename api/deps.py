@@ -13,6 +13,8 @@ from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
 from ingest.errors import Forbidden, Unauthorized
 from ingest.storage.s3 import Storage
+from ingest.uploads.slots import SlotStore
+from ingest.uploads.transfers import Transfers
 from ingest.webhooks.store import DeliveryLog, WebhookStore
 from runtime import handles
 
@@ -29,6 +31,14 @@ def _store() -> AssetStore:
     return handles.asset_store()
 
 
+def _slots() -> SlotStore:
+    return handles.slot_store()
+
+
+def _transfers() -> Transfers:
+    return handles.transfers()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StorageDep = Annotated[Storage, Depends(_storage)]
 RedisDep = Annotated[Redis, Depends(_redis)]
@@ -36,6 +46,8 @@ StoreDep = Annotated[AssetStore, Depends(_store)]
 ChannelsDep = Annotated[ChannelStore, Depends(handles.channel_store)]
 WebhooksDep = Annotated[WebhookStore, Depends(handles.webhook_store)]
 DeliveriesDep = Annotated[DeliveryLog, Depends(handles.delivery_log)]
+SlotStoreDep = Annotated[SlotStore, Depends(_slots)]
+TransfersDep = Annotated[Transfers, Depends(_transfers)]
 
 
 

@@ -50,10 +50,19 @@ STATUS_BY_CODE: dict[str, int] = {
     "caption_ass_unsupported": 415,
     "asset_has_no_audio": 422,
     "asset_busy": 503,
+    "upload_expired": 410,
+    "upload_cancelled": 410,
+    "transfer_gone": 410,
+    "checksum_mismatch": 460,
+    "checksum_algorithm_unsupported": 400,
+    "invalid_tus_header": 400,
+    "transfer_locked": 423,
+    "upload_busy": 503,
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-               415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
+               415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests",
+               410: "gone"}
 
 
 def status_of(exc: PodiumError) -> int:

@@ -18,9 +18,12 @@ from api.routes import (
     health,
     live,
     play,
+    speaker,
+    uploads,
     watch,
     webhooks,
 )
+from api.speaker_cors import SpeakerCors
 from config import get_settings
 
 
@@ -39,8 +42,10 @@ def create_app() -> FastAPI:
         # (no credentials, no Authorization header allowed in preflight).
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET"],
                            allow_credentials=False, max_age=3600)
-    for module in (assets, captions, glossary, webhooks, channels, play, live, watch, health,
-                   docs):
+        # outermost: answers the speaker paths' preflights before the GET-only policy
+        app.add_middleware(SpeakerCors, origins=origins)
+    for module in (assets, uploads, speaker, captions, glossary, webhooks, channels, play,
+                   live, watch, health, docs):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -310,3 +310,58 @@ class ScheduleEntry(BaseModel):
     starts_at: datetime
     ends_at: datetime
     slate: bool
+
+
+# --- upload slots ------------------------------------------------------------------------------
+
+MIN_SLOT_TTL_S = 1
+MAX_SLOT_TTL_S = 90 * 24 * 3600
+DEFAULT_SLOT_TTL_S = 7 * 24 * 3600
+
+
+class UploadCreate(BaseModel):
+    """`POST /v1/uploads`: who is invited to send what, and until when."""
+
+    model_config = {"extra": "forbid"}
+
+    title: str = Field(min_length=1, max_length=MAX_TEXT)
+    speaker: str | None = Field(default=None, max_length=MAX_TEXT)
+    language: str = Field(default="en", max_length=35)
+    max_duration_s: float | None = Field(default=None, gt=0)
+    expires_in_s: int = Field(default=DEFAULT_SLOT_TTL_S, ge=MIN_SLOT_TTL_S, le=MAX_SLOT_TTL_S)
+
+    def checked(self, max_duration_s: float) -> UploadCreate:
+        """Cleaned text; the language a BCP-47 tag; the duration within the service's limit."""
+        if not BCP47.fullmatch(self.language):
+            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
+                               f"not {self.language[:20]!r}.", code="invalid_language")
+        if self.max_duration_s is not None and self.max_duration_s > max_duration_s:
+            raise InvalidField(f"'max_duration_s' may be at most {max_duration_s:g} s "
+                               f"(the service's limit).", code="invalid_max_duration")
+        title = " ".join(self.title.split())
+        if not title:
+            raise InvalidField("'title' is empty.")
+        speaker = " ".join(self.speaker.split()) if self.speaker else None
+        return self.model_copy(update={"title": title, "speaker": speaker or None})
+
+
+class UploadPublic(BaseModel):
+    id: str
+    status: str
+    title: str
+    speaker: str | None
+    language: str
+    max_duration_s: float | None
+    created_at: datetime
+    expires_at: datetime
+    locked: bool
+    asset_id: str | None
+    error: ErrorInfo | None
+    url: str
+    tus_endpoint: str
+    put_url: str
+
+
+class UploadList(BaseModel):
+    items: list[UploadPublic]
+    next_cursor: str | None

@@ -11,6 +11,8 @@ from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
 from ingest.media.probe import Limits
 from ingest.storage.s3 import Storage, StorageConfig
+from ingest.uploads.slots import SlotStore
+from ingest.uploads.transfers import Transfers
 from ingest.webhooks.store import DeliveryLog, WebhookStore
 
 
@@ -67,3 +69,11 @@ def reset() -> None:
     redis_connection.cache_clear()
     storage.cache_clear()
     channel_store.cache_clear()
+
+
+def slot_store() -> SlotStore:
+    return SlotStore(storage(), redis_connection(), get_settings().queue_prefix)
+
+
+def transfers() -> Transfers:
+    return Transfers(storage(), redis_connection(), get_settings().queue_prefix)

@@ -14,6 +14,7 @@ idempotent: outputs go to deterministic keys and the multivariant playlist is wr
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from redis import Redis
@@ -177,3 +178,11 @@ def make_slate(conn: Redis) -> Job:
     return Queue(media_queue_name(), connection=conn).enqueue(
         "workers.slate.render_default_slate", job_id=jid, job_timeout=SLATE_TIMEOUT_S,
         retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+
+
+def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
+    """At the slot's expiry: `timed_out` if still waiting, unfinished transfers aborted."""
+    queue = Queue(media_queue_name(), connection=conn)
+    return queue.enqueue_at(when, "workers.uploads.expire_slot", slot_id,
+                            job_id=f"expire-{slot_id}", retry=TRANSIENT_RETRY,
+                            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)

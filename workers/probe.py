@@ -6,7 +6,7 @@ import logging
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, Progress, SourceInfo, Stage
-from ingest.errors import FfmpegFailed, InvalidMedia
+from ingest.errors import FfmpegFailed, InvalidMedia, LimitExceeded
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import commands, ffmpeg, probe
 from runtime import handles
@@ -35,6 +35,10 @@ def _probe(assets: AssetLifecycle, asset: Asset) -> str:
                            code="probe_failed") from exc
     info = probe.parse_probe(result.stdout, demuxer)
     probe.validate(info, handles.limits(s))
+    if asset.max_duration_s is not None and info.duration_s > asset.max_duration_s:
+        raise LimitExceeded(
+            f"The video lasts {info.duration_s:.0f} s; its upload link allows at most "
+            f"{asset.max_duration_s:g} s.", code="duration_exceeds_upload_limit")
     source = SourceInfo(
         demuxer=demuxer, format_name=info.format_name, duration_s=info.duration_s,
         width=info.width, height=info.height, fps=info.fps, video_codec=info.video_codec,

@@ -6,14 +6,17 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from redis import Redis
 from starlette.concurrency import run_in_threadpool
 
-from api import tokens
+from api import idempotency, tokens
 from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
+from config import Settings
 from ingest.assets.models import Asset, new_asset_id
+from ingest.assets.store import AssetStore
 from ingest.errors import PodiumError, UploadTooLarge
 from ingest.storage import keys
 from workers import pipeline
@@ -22,11 +25,13 @@ from workers.events import asset_lifecycle
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 FORM_OVERHEAD = 64 * 1024
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post("", status_code=202, response_model=AssetPublic)
-async def create_asset(request: Request, _: ProducerDep, settings: SettingsDep,
-                       store: StoreDep, redis: RedisDep) -> AssetPublic:
+async def create_asset(request: Request, api_key: ProducerDep, settings: SettingsDep,
+                       store: StoreDep, redis: RedisDep,
+                       idempotency_key: IdempotencyKey = None) -> AssetPublic:
     """Upload a video message (multipart `file` + fields); processing starts at once."""
     declared = request.headers.get("content-length")
     limit = settings.max_upload_bytes + FORM_OVERHEAD
@@ -34,6 +39,23 @@ async def create_asset(request: Request, _: ProducerDep, settings: SettingsDep,
         raise UploadTooLarge(f"The upload is larger than the limit of "
                              f"{settings.max_upload_bytes} bytes.")
     asset_id = new_asset_id()
+    claim = await run_in_threadpool(idempotency.claim, redis, settings.queue_prefix, "assets",
+                                    api_key, idempotency_key, asset_id)
+    if claim.existing is not None:  # a retry: the first request's asset, no second upload
+        return AssetPublic.of(await run_in_threadpool(store.get, claim.existing),
+                              settings.public_url)
+    try:
+        asset = await _receive(request, settings, store, redis, asset_id)
+    except BaseException:
+        await run_in_threadpool(claim.release)
+        raise
+    await run_in_threadpool(claim.done, asset_id)
+    return AssetPublic.of(asset, settings.public_url)
+
+
+async def _receive(request: Request, settings: Settings, store: AssetStore, redis: Redis,
+                   asset_id: str) -> Asset:
+    """Stream the form into the source object, record the asset and queue its processing."""
     key = keys.source(asset_id)
     form = await stream_form_to_storage(request.stream(), request.headers.get("content-type", ""),
                                         store.storage, key, settings.max_upload_bytes)
@@ -48,7 +70,7 @@ async def create_asset(request: Request, _: ProducerDep, settings: SettingsDep,
     await run_in_threadpool(asset_lifecycle().create, asset)
     await run_in_threadpool(pipeline.start, redis, asset_id)
     log.info("asset %s uploaded: %d bytes (%s)", asset_id, form.size, form.demuxer)
-    return AssetPublic.of(asset, settings.public_url)
+    return asset
 
 
 @router.get("", response_model=AssetList)

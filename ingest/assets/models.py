@@ -123,6 +123,8 @@ class Asset(BaseModel):
     hls_start_pts: int | None = None
     """90 kHz PTS of the first video frame of the packaged segments (WebVTT X-TIMESTAMP-MAP)."""
     source_filename: str | None = None
+    max_duration_s: float | None = None
+    """A tighter duration limit than the service's, from the upload slot it came through."""
     attempts: int = 0
 
     def caption(self, language: str) -> CaptionTrack | None:

@@ -108,3 +108,21 @@ def channel_record(channel_id: str) -> str:
 def default_slate() -> str:
     """Which asset is the deployment's generated slate (`{"asset_id": ...}`)."""
     return "config/slate.json"
+
+
+def upload_prefix(slot_id: str) -> str:
+    """Everything stored for an upload slot (its record, chunks of unfinished transfers)."""
+    return f"uploads/{slot_id}/"
+
+
+def upload_slot(slot_id: str) -> str:
+    return f"uploads/{slot_id}/slot.json"
+
+
+def transfer_prefix(slot_id: str, transfer_id: str) -> str:
+    return f"uploads/{slot_id}/transfers/{transfer_id}/"
+
+
+def pending_segment(slot_id: str, transfer_id: str, start: int) -> str:
+    """Bytes of a transfer from ``start`` that do not fill a multipart part yet."""
+    return f"{transfer_prefix(slot_id, transfer_id)}pending-{start:015d}"

@@ -255,6 +255,61 @@ class Storage:
     def multipart_writer(self, key: str, content_type: str) -> MultipartWriter:
         return MultipartWriter(self, key, content_type)
 
+    # --- multipart uploads driven from outside (resumable transfers, one part per call) ---------
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload of ``key``; its id, to pass to the calls below."""
+        try:
+            resp = self.client.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                       ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not start upload of {key}: {exc}") from exc
+        return str(resp["UploadId"])
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part ``number`` (1-based; a second call replaces it); returns its ETag."""
+        try:
+            resp = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                           PartNumber=number, Body=data)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not upload part {number} of {key}: {exc}") from exc
+        return str(resp["ETag"])
+
+    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
+        """Make the object of parts 1..len(etags) visible (parts uploaded beyond are dropped)."""
+        parts = [{"ETag": tag, "PartNumber": n} for n, tag in enumerate(etags, start=1)]
+        try:
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key,
+                                                  UploadId=upload_id,
+                                                  MultipartUpload={"Parts": parts})
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not complete upload of {key}: {exc}") from exc
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop every part of an unfinished upload (an already finished or aborted one: no-op)."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) not in {"NoSuchUpload", "404"}:
+                raise StorageError(f"could not abort upload of {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not abort upload of {key}: {exc}") from exc
+
+    def multipart_uploads(self, prefix: str) -> list[tuple[str, str]]:
+        """(key, upload id) of the unfinished multipart uploads under prefix."""
+        try:
+            resp = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not list uploads under {prefix}: {exc}") from exc
+        return [(str(u["Key"]), str(u["UploadId"])) for u in resp.get("Uploads", [])]
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for i in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[i : i + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError(f"could not delete {len(batch)} objects: {exc}") from exc
+
     def presign_get(self, key: str, ttl_s: int) -> str:
         return str(
             self._presign_client.generate_presigned_url(

@@ -1,0 +1,84 @@
+"""`/v1/uploads`: upload slots producers create and send to speakers (producers)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from starlette.concurrency import run_in_threadpool
+
+from api import idempotency, upload_links
+from api.deps import ProducerDep, RedisDep, SettingsDep, SlotStoreDep, TransfersDep
+from api.schemas import UploadCreate, UploadList, UploadPublic
+from ingest.uploads.models import UploadSlot, UploadStatus, new_slot_id
+from ingest.uploads.transfers import expire_if_due
+from workers import pipeline
+
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@router.post("", status_code=201, response_model=UploadPublic)
+def create_upload(body: UploadCreate, api_key: ProducerDep, settings: SettingsDep,
+                  slots: SlotStoreDep, redis: RedisDep,
+                  idempotency_key: IdempotencyKey = None) -> UploadPublic:
+    """A slot for one speaker: a page link, a tus endpoint and a raw PUT URL."""
+    fields = body.checked(settings.max_duration_s)
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    slot_id = new_slot_id()
+    claim = idempotency.claim(redis, settings.queue_prefix, "uploads", api_key,
+                              idempotency_key, slot_id, fingerprint)
+    if claim.existing is not None:
+        return upload_links.public(slots.get(claim.existing), settings)
+    try:
+        now = datetime.now(UTC)
+        slot = slots.create(UploadSlot(
+            id=slot_id, title=fields.title, speaker=fields.speaker, language=fields.language,
+            max_duration_s=fields.max_duration_s, created_at=now, updated_at=now,
+            expires_at=(now + timedelta(seconds=fields.expires_in_s)).replace(microsecond=0)))
+    except BaseException:
+        claim.release()
+        raise
+    claim.done(slot.id, fingerprint)
+    pipeline.expire_upload(redis, slot.id, slot.expires_at)
+    return upload_links.public(slot, settings)
+
+
+@router.get("", response_model=UploadList)
+def list_uploads(_: ProducerDep, settings: SettingsDep, slots: SlotStoreDep,
+                 transfers: TransfersDep,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=64)] = None) -> UploadList:
+    """Upload slots, newest first, in pages."""
+    items, next_cursor = slots.page(limit, cursor)
+    items = [expire_if_due(slots, transfers, s) for s in items]
+    return UploadList(items=[upload_links.public(s, settings) for s in items],
+                      next_cursor=next_cursor)
+
+
+@router.get("/{slot_id}", response_model=UploadPublic)
+def get_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
+               slots: SlotStoreDep, transfers: TransfersDep) -> UploadPublic:
+    """One slot: `waiting` until its asset exists (`asset_created`, with `asset_id`)."""
+    slot = expire_if_due(slots, transfers, slots.get(slot_id))
+    return upload_links.public(slot, settings)
+
+
+@router.post("/{slot_id}/cancel", response_model=UploadPublic)
+async def cancel_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
+                        slots: SlotStoreDep, transfers: TransfersDep) -> UploadPublic:
+    """Close the link: it refuses data from now on; unfinished transfers are discarded."""
+    slot = await run_in_threadpool(slots.move, slot_id, UploadStatus.CANCELLED)
+    await run_in_threadpool(transfers.discard_unfinished, slot_id)
+    return upload_links.public(slot, settings)
+
+
+@router.post("/{slot_id}/lock", response_model=UploadPublic)
+def lock_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
+                slots: SlotStoreDep) -> UploadPublic:
+    """No new file through this link any more (the asset, if any, stays)."""
+    def change(slot: UploadSlot) -> None:
+        slot.locked = True
+    return upload_links.public(slots.update(slot_id, change), settings)

@@ -1,0 +1,1 @@
+"""Upload slots for speakers and resumable (tus) uploads into the bucket."""

@@ -1,0 +1,178 @@
+"""Upload slot records: the bucket holds the truth (`uploads/{id}/slot.json`), Redis an index.
+
+Every status change goes through ``SlotStore.move`` (under the slot's lock), which refuses a
+transition ``models.TRANSITIONS`` does not allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.exceptions import LockError, RedisError
+
+from ingest.assets.models import ErrorInfo
+from ingest.assets.store import parse_cursor
+from ingest.errors import NotFound, TransientError
+from ingest.storage import keys
+from ingest.storage.s3 import Storage
+from ingest.uploads.errors import SlotCancelled, SlotClosed, SlotExpired, SlotNotFound
+from ingest.uploads.models import TRANSITIONS, UploadSlot, UploadStatus
+
+log = logging.getLogger(__name__)
+LOCK_TTL_S = 60
+LOCK_WAIT_S = 30
+CACHE_TTL_S = 24 * 3600
+
+
+class SlotBusy(TransientError):
+    code = "upload_busy"
+
+
+class SlotStore:
+    def __init__(self, storage: Storage, redis: Redis, prefix: str = "podium") -> None:
+        self.storage = storage
+        self.redis = redis
+        self._prefix = prefix
+        self._index = f"{prefix}:uploads"
+
+    def _cache_key(self, slot_id: str) -> str:
+        return f"{self._prefix}:upload:{slot_id}"
+
+    # --- reads -----------------------------------------------------------------------------
+    def get(self, slot_id: str) -> UploadSlot:
+        if not keys.is_valid_id(slot_id) or not slot_id.startswith("up-"):
+            raise SlotNotFound.of(slot_id)
+        try:
+            cached = self.redis.get(self._cache_key(slot_id))
+        except RedisError as exc:
+            log.warning("redis unavailable, reading slot %s from the bucket: %s", slot_id, exc)
+            cached = None
+        if cached:
+            return UploadSlot.model_validate_json(cached)
+        try:
+            raw = self.storage.get_bytes(keys.upload_slot(slot_id))
+        except NotFound as exc:
+            raise SlotNotFound.of(slot_id) from exc
+        slot = UploadSlot.model_validate_json(raw)
+        self._cache(slot)
+        return slot
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[UploadSlot], str | None]:
+        """Newest first; the cursor is the last seen `<score>_<id>`, as for assets."""
+        rows: list[tuple[bytes, float]] = []
+        max_score = "+inf"
+        if cursor:
+            score, last_id = parse_cursor(cursor)
+            max_score = f"({score!r}"
+            if last_id is not None:
+                ties: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
+                    self._index, score, score, withscores=True)
+                rows = [(m, s) for m, s in ties if m.decode() < last_id]
+        older: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
+            self._index, max_score, "-inf", start=0, num=limit + 1, withscores=True)
+        rows = (rows + older)[: limit + 1]
+        items: list[UploadSlot] = []
+        for raw_id, _ in rows[:limit]:
+            try:
+                items.append(self.get(raw_id.decode()))
+            except NotFound:
+                self.redis.zrem(self._index, raw_id)
+        next_cursor = None
+        if len(rows) > limit:
+            last_raw, last_score = rows[limit - 1]
+            next_cursor = f"{last_score!r}_{last_raw.decode()}"
+        return items, next_cursor
+
+    def open_for_data(self, slot_id: str) -> UploadSlot:
+        """The slot if it still takes bytes; else the specific reason it does not (an expired
+        slot is marked `timed_out` on the way)."""
+        slot = self.get(slot_id)
+        if slot.status == UploadStatus.WAITING and slot.expired():
+            slot = self.expire(slot_id)
+        ensure_open(slot)
+        return slot
+
+    # --- writes ----------------------------------------------------------------------------
+    def create(self, slot: UploadSlot) -> UploadSlot:
+        self._write(slot)
+        self.redis.zadd(self._index, {slot.id: slot.created_at.timestamp()})
+        return slot
+
+    @contextmanager
+    def locked(self, slot_id: str) -> Iterator[None]:
+        lock = self.redis.lock(f"{self._prefix}:lock:upload:{slot_id}", timeout=LOCK_TTL_S,
+                               blocking_timeout=LOCK_WAIT_S, thread_local=False)
+        try:
+            acquired = lock.acquire()
+        except RedisError as exc:
+            raise SlotBusy(f"redis unavailable: {exc}") from exc
+        if not acquired:
+            raise SlotBusy(f"Upload {slot_id} is being changed by another request; try again.")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                log.warning("lock of upload %s expired while held", slot_id)
+
+    def update(self, slot_id: str, change: Callable[[UploadSlot], None]) -> UploadSlot:
+        """Reload, change and save the record under the slot's lock."""
+        with self.locked(slot_id):
+            slot = self.get(slot_id)
+            change(slot)
+            slot.updated_at = datetime.now(UTC)
+            self._write(slot)
+            return slot
+
+    def move(self, slot_id: str, to: UploadStatus, *, asset_id: str | None = None,
+             error: ErrorInfo | None = None,
+             check: Callable[[UploadSlot], None] | None = None) -> UploadSlot:
+        """The one place a slot changes status: refuses what TRANSITIONS does not allow."""
+        def change(slot: UploadSlot) -> None:
+            if check is not None:
+                check(slot)
+            if to not in TRANSITIONS[slot.status]:
+                raise SlotClosed(f"The upload is {slot.status.value}; it cannot become "
+                                 f"{to.value}.")
+            slot.status = to
+            if asset_id is not None:
+                slot.asset_id = asset_id
+            if error is not None:
+                slot.error = error
+        return self.update(slot_id, change)
+
+    def expire(self, slot_id: str) -> UploadSlot:
+        """`timed_out` if still waiting past its expiry (idempotent); the slot as it is now."""
+        def change(slot: UploadSlot) -> None:
+            if slot.status == UploadStatus.WAITING and slot.expired():
+                slot.status = UploadStatus.TIMED_OUT
+        return self.update(slot_id, change)
+
+    def _write(self, slot: UploadSlot) -> None:
+        self.storage.put_bytes(keys.upload_slot(slot.id), slot.model_dump_json().encode(),
+                               "application/json")
+        self._cache(slot)
+
+    def _cache(self, slot: UploadSlot) -> None:
+        try:
+            self.redis.set(self._cache_key(slot.id), slot.model_dump_json(), ex=CACHE_TTL_S)
+        except RedisError as exc:
+            log.warning("could not cache upload %s: %s", slot.id, exc)
+
+
+def ensure_open(slot: UploadSlot) -> None:
+    """Raise the specific reason why ``slot`` takes no bytes, if it does not."""
+    if slot.status == UploadStatus.CANCELLED:
+        raise SlotCancelled("The producer cancelled this upload link.")
+    if slot.status == UploadStatus.TIMED_OUT or (slot.status == UploadStatus.WAITING
+                                                 and slot.expired()):
+        raise SlotExpired(f"This upload link expired at {slot.expires_at:%Y-%m-%d %H:%M} UTC.")
+    if slot.status != UploadStatus.WAITING:
+        raise SlotClosed(f"This upload link takes no more files (it is {slot.status.value}).")
+    if slot.locked:
+        raise SlotClosed("The producer locked this upload link.", code="upload_locked")

@@ -1,0 +1,333 @@
+"""Resumable transfers: the bytes of a tus upload go to an S3 multipart upload as they arrive.
+
+State lives in Redis (one JSON record per transfer) and every change of it happens under the
+transfer's Redis lock, so any API process can take the next chunk. Parts all have the same size
+(``Transfer.part_size``); bytes that do not fill a part yet are kept in the bucket as pending
+segments, one object per chunk, and become the start of the next part. Memory per request is
+bounded by about two parts, whatever the upload's size; nothing goes to local disk.
+
+A chunk is committed only once it has been read (and its checksum, if any, verified): parts it
+uploaded before a failure are simply uploaded again under the same numbers by the next chunk,
+and the object is assembled from the ETags the state lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+
+from redis import Redis
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+
+from ingest.assets.models import new_asset_id
+from ingest.errors import InvalidMedia, StorageError
+from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
+from ingest.storage import keys
+from ingest.storage.s3 import Storage
+from ingest.uploads import tus
+from ingest.uploads.errors import (
+    ChecksumMismatch,
+    OffsetMismatch,
+    TransferBusy,
+    TransferGone,
+    TransferNotFound,
+    TransferTooLarge,
+)
+from ingest.uploads.models import Transfer, UploadSlot, UploadStatus, new_transfer_id
+from ingest.uploads.slots import SlotStore
+
+log = logging.getLogger(__name__)
+LOCK_TTL_S = 60
+"""A holder refreshes the lock at least this often; a dead one frees it after this."""
+LOCK_WAIT_S = 10.0
+"""How long a request waits for another one on the same transfer (a dropped PATCH still
+committing what it got) before answering 423."""
+KEEPALIVE_S = 10.0
+STATE_GRACE_S = 24 * 3600
+"""A transfer's state outlives its slot's expiry by this (a finished one, for HEAD)."""
+
+
+class Transfers:
+    def __init__(self, storage: Storage, redis: Redis, prefix: str = "podium") -> None:
+        self.storage = storage
+        self.redis = redis
+        self._prefix = prefix
+
+    def _state_key(self, transfer_id: str) -> str:
+        return f"{self._prefix}:transfer:{transfer_id}"
+
+    def _gone_key(self, transfer_id: str) -> str:
+        return f"{self._prefix}:transfer-gone:{transfer_id}"
+
+    def _of_slot_key(self, slot_id: str) -> str:
+        return f"{self._prefix}:transfers-of:{slot_id}"
+
+    # --- state -----------------------------------------------------------------------------
+    def create(self, slot: UploadSlot, length: int, metadata: dict[str, str],
+               max_bytes: int) -> Transfer:
+        """A new transfer of ``length`` bytes into the source key of a future asset."""
+        if length == 0:
+            raise InvalidMedia("The file is empty.", code="empty_file")
+        if length > max_bytes:
+            raise TransferTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
+        asset_id = new_asset_id()
+        key = keys.source(asset_id)
+        transfer = Transfer(
+            id=new_transfer_id(), slot_id=slot.id, asset_id=asset_id, key=key,
+            multipart_id=self.storage.start_multipart(key, "application/octet-stream"),
+            length=length, part_size=tus.part_size_for(length), metadata=metadata,
+            expires_at=slot.expires_at)
+        self._save(transfer)
+        self.redis.sadd(self._of_slot_key(slot.id), transfer.id)
+        self.redis.expire(self._of_slot_key(slot.id), self._ttl(transfer))
+        return transfer
+
+    def get(self, slot_id: str, transfer_id: str) -> Transfer:
+        raw = self.redis.get(self._state_key(transfer_id))
+        if raw is None:
+            if self.redis.exists(self._gone_key(transfer_id)):
+                raise TransferGone("This upload was terminated; start a new one.")
+            raise TransferNotFound(f"No upload {transfer_id!r} here.")
+        transfer = Transfer.model_validate_json(raw)
+        if transfer.slot_id != slot_id:
+            raise TransferNotFound(f"No upload {transfer_id!r} here.")
+        return transfer
+
+    def _ttl(self, transfer: Transfer) -> int:
+        left = (transfer.expires_at - datetime.now(UTC)).total_seconds()
+        return max(60, int(left + STATE_GRACE_S))
+
+    def _save(self, transfer: Transfer) -> None:
+        self.redis.set(self._state_key(transfer.id), transfer.model_dump_json(),
+                       ex=self._ttl(transfer))
+
+    def _acquire(self, transfer_id: str, wait_s: float) -> Lock:
+        """The transfer's lock (not thread-bound: a request's steps run on several threads)."""
+        lock = self.redis.lock(f"{self._prefix}:lock:transfer:{transfer_id}",
+                               timeout=LOCK_TTL_S, blocking_timeout=wait_s, thread_local=False)
+        if not lock.acquire():
+            raise TransferBusy("Another request is writing to this upload; retry shortly.")
+        return lock
+
+    @contextmanager
+    def locked(self, transfer_id: str, wait_s: float = LOCK_WAIT_S) -> Iterator[Lock]:
+        lock = self._acquire(transfer_id, wait_s)
+        try:
+            yield lock
+        finally:
+            _release(lock, transfer_id)
+
+    # --- operations --------------------------------------------------------------------------
+    def current(self, slot_id: str, transfer_id: str) -> Transfer:
+        """The state once no chunk is being written (HEAD after a dropped PATCH sees what that
+        PATCH kept, not an offset about to change)."""
+        with self.locked(transfer_id):
+            return self.get(slot_id, transfer_id)
+
+    def begin(self, slot_id: str, transfer_id: str, offset: int,
+              checksum: tuple[str, bytes] | None,
+              declared: int | None = None) -> AppendSession:
+        """Take the lock and check the offset: a session that appends the chunk's bytes."""
+        lock = self._acquire(transfer_id, LOCK_WAIT_S)
+        try:
+            transfer = self.get(slot_id, transfer_id)
+            if transfer.done or offset != transfer.offset:
+                raise OffsetMismatch(f"Upload-Offset is {offset} but the upload is at "
+                                     f"{transfer.offset}; ask with HEAD and resume there.")
+            if declared is not None and offset + declared > transfer.length:
+                raise TransferTooLarge(f"The chunk would take the upload past its length "
+                                       f"of {transfer.length} bytes.")
+        except BaseException:
+            _release(lock, transfer_id)
+            raise
+        return AppendSession(self, transfer, lock, checksum)
+
+    def terminate(self, slot_id: str, transfer_id: str) -> None:
+        """Drop the transfer and every byte of it; later requests get 410."""
+        with self.locked(transfer_id):
+            self._discard(self.get(slot_id, transfer_id))
+
+    def _discard(self, transfer: Transfer) -> None:
+        if not transfer.done:
+            self.storage.abort_multipart(transfer.key, transfer.multipart_id)
+        self.storage.delete_prefix(keys.transfer_prefix(transfer.slot_id, transfer.id))
+        self.redis.set(self._gone_key(transfer.id), "1", ex=self._ttl(transfer))
+        self.redis.delete(self._state_key(transfer.id))
+        self.redis.srem(self._of_slot_key(transfer.slot_id), transfer.id)
+
+    def discard_unfinished(self, slot_id: str) -> int:
+        """Abort every unfinished transfer of the slot (cancelled or expired): its multipart
+        upload and pending segments go, and its requests get 410 from now on."""
+        dropped = 0
+        for raw in self.redis.smembers(self._of_slot_key(slot_id)):
+            transfer_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+            with self.locked(transfer_id, wait_s=LOCK_TTL_S):
+                try:
+                    transfer = self.get(slot_id, transfer_id)
+                except (TransferGone, TransferNotFound):
+                    continue
+                if not transfer.done:
+                    self._discard(transfer)
+                    dropped += 1
+        self.storage.delete_prefix(keys.upload_prefix(slot_id) + "transfers/")
+        return dropped
+
+
+class AppendSession:
+    """One chunk (a PATCH body) being appended; holds the transfer's lock until closed.
+
+    ``feed`` only buffers (call it on the event loop); ``io`` does the blocking work (parts to
+    S3, lock refresh) and must run off the loop, whenever ``io_due`` says so; ``commit`` or
+    ``abandon`` ends the session.
+    """
+
+    def __init__(self, transfers: Transfers, transfer: Transfer, lock: Lock,
+                 checksum: tuple[str, bytes] | None) -> None:
+        self._t = transfers
+        self.transfer = transfer
+        self._lock = lock
+        self._checksum = checksum
+        self._hasher = hashlib.new(checksum[0]) if checksum else None
+        self.start = transfer.offset
+        self.received = 0
+        self._buf = bytearray()
+        self._new_etags: list[str] = []
+        self._pending = list(transfer.pending)
+        self._consumed: list[int] = []
+        self._last_refresh = time.monotonic()
+        self.closed = False
+
+    @property
+    def checksummed(self) -> bool:
+        return self._checksum is not None
+
+    # --- on the event loop ------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        if self.start + self.received + len(data) > self.transfer.length:
+            raise TransferTooLarge(f"The chunk goes past the upload's length of "
+                                   f"{self.transfer.length} bytes.")
+        self._buf += data
+        self.received += len(data)
+        if self._hasher is not None:
+            self._hasher.update(data)
+
+    def io_due(self) -> bool:
+        return (self._pending_bytes() + len(self._buf) >= self.transfer.part_size
+                or time.monotonic() - self._last_refresh >= KEEPALIVE_S)
+
+    # --- off the event loop -----------------------------------------------------------------
+    def io(self) -> None:
+        """Upload every full part buffered so far, and keep the lock."""
+        size = self.transfer.part_size
+        while self._pending_bytes() + len(self._buf) >= size:
+            take = size - self._pending_bytes()
+            self._upload_part(self._read_pending() + bytes(self._buf[:take]))
+            del self._buf[:take]
+        self._refresh()
+
+    def commit(self) -> Transfer:
+        """Keep what was received (checksum first); the last chunk completes the object."""
+        try:
+            if self._checksum is not None:
+                assert self._hasher is not None
+                if not hmac.compare_digest(self._hasher.digest(), self._checksum[1]):
+                    raise ChecksumMismatch(f"The chunk does not match its {self._checksum[0]} "
+                                           f"checksum; nothing of it was kept.")
+            self.io()
+            t = self.transfer
+            end = self.start + self.received
+            complete = end == t.length
+            if complete and (self._buf or self._pending):
+                self._upload_part(self._read_pending() + bytes(self._buf))
+            elif self._buf:
+                first = end - len(self._buf)
+                self._t.storage.put_bytes(keys.pending_segment(t.slot_id, t.id, first),
+                                          bytes(self._buf), "application/octet-stream")
+                self._pending.append(first)
+            self._buf.clear()
+            t.etags = t.etags + self._new_etags
+            t.pending = self._pending
+            t.offset = end
+            self._refresh()
+            self._t._save(t)
+            self._drop_consumed()
+            if complete:
+                self._t.storage.complete_multipart(t.key, t.multipart_id, t.etags)
+                t.done = True
+                self._t._save(t)
+            return t
+        finally:
+            self.close()
+
+    def abandon(self) -> None:
+        """Keep nothing of this chunk (a bad checksum, an error, a dropped checksummed chunk)."""
+        self._buf.clear()
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            _release(self._lock, self.transfer.id)
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _pending_bytes(self) -> int:
+        """Bytes of the pending segments not yet turned into a part."""
+        if not self._pending:
+            return 0
+        return self.start - self._pending[0]
+
+    def _read_pending(self) -> bytes:
+        t = self.transfer
+        data = b"".join(self._t.storage.get_bytes(keys.pending_segment(t.slot_id, t.id, s))
+                        for s in self._pending)
+        if len(data) != self._pending_bytes():
+            raise StorageError(f"pending bytes of transfer {t.id} are incomplete")
+        self._consumed += self._pending
+        self._pending = []
+        return data
+
+    def _upload_part(self, data: bytes) -> None:
+        t = self.transfer
+        number = len(t.etags) + len(self._new_etags) + 1
+        if number == 1:
+            sniff_demuxer(data[:SNIFF_BYTES])  # InvalidMedia before a 3 GB non-video arrives
+        self._refresh()
+        self._new_etags.append(self._t.storage.upload_part(t.key, t.multipart_id, number, data))
+
+    def _refresh(self) -> None:
+        try:
+            self._lock.reacquire()
+        except (LockError, RedisError) as exc:
+            raise TransferBusy("This upload's lock was lost (a chunk took too long); "
+                               "resume from its offset.") from exc
+        self._last_refresh = time.monotonic()
+
+    def _drop_consumed(self) -> None:
+        t = self.transfer
+        if self._consumed:
+            with suppress(StorageError):  # leftovers go with the transfer's prefix later
+                self._t.storage.delete_keys(
+                    [keys.pending_segment(t.slot_id, t.id, s) for s in self._consumed])
+            self._consumed = []
+
+
+def _release(lock: Lock, transfer_id: str) -> None:
+    try:
+        lock.release()
+    except LockError:
+        log.warning("lock of transfer %s expired while held", transfer_id)
+
+
+def expire_if_due(slots: SlotStore, transfers: Transfers, slot: UploadSlot) -> UploadSlot:
+    """A waiting slot past its expiry becomes `timed_out` and its transfers are discarded."""
+    if slot.status == UploadStatus.WAITING and slot.expired():
+        slot = slots.expire(slot.id)
+        transfers.discard_unfinished(slot.id)
+    return slot
+
