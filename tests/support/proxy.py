@@ -78,12 +78,15 @@ class CuttingProxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with RST (SO_LINGER 0), like a connection that died, not one closed politely."""
-    try:
+    """Drop the connection now, with RST (SO_LINGER 0) rather than a polite close. shutdown()
+    first: a close() alone leaves the socket open while the other direction's thread still
+    waits in recv() on it."""
+    with suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 @contextmanager
