@@ -14,7 +14,7 @@ idempotent: outputs go to deterministic keys and the multivariant playlist is wr
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
@@ -186,3 +186,23 @@ def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
     return queue.enqueue_at(when, "workers.uploads.expire_slot", slot_id,
                             job_id=f"expire-{slot_id}", retry=TRANSIENT_RETRY,
                             result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+
+
+AS_RUN_TIMEOUT_S = 60
+
+
+def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
+    """Record the channel's as-run log (and `channel.item_started`) at ``at``, a unix time
+    when an item starts; the job schedules the next one itself. One job per instant."""
+    jid = f"asrun-{channel_id}-{int(at * 1000)}"
+    pending = _pending_or_drop(conn, jid)
+    if pending is not None:
+        return pending
+    queue = Queue(media_queue_name(), connection=conn)
+    options: dict[str, Any] = {"job_id": jid, "job_timeout": AS_RUN_TIMEOUT_S,
+                               "retry": TRANSIENT_RETRY, "result_ttl": 3600,
+                               "failure_ttl": FAILURE_TTL_S}
+    when = datetime.fromtimestamp(at, UTC)
+    if when <= datetime.now(UTC):
+        return queue.enqueue("workers.channels.record_as_run", channel_id, **options)
+    return queue.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Response
+from redis import Redis
 
 from api import tokens
 from api.deps import ChannelsDep, ProducerDep, RedisDep, SettingsDep, StoreDep
@@ -28,7 +29,7 @@ from api.schemas import (
 from config import Settings
 from ingest.channels import editing, rundown, slate
 from ingest.channels.compat import check_compatible, load_media
-from ingest.channels.models import Channel, ChannelMode, Item, new_channel_id
+from ingest.channels.models import AsRun, Channel, ChannelMode, Item, new_channel_id
 from ingest.channels.models import new_item_id as new_channel_item_id
 from ingest.channels.rundown import Slot
 from ingest.channels.schedule import Timeline
@@ -114,8 +115,8 @@ def delete_channel(channel_id: str, _: ProducerDep, channels: ChannelsDep) -> Re
 
 
 @router.post("/{channel_id}/items", status_code=201, response_model=ChannelPublic)
-def add_item(channel_id: str, body: ChannelItemCreate, _: ProducerDep, settings: SettingsDep,
-             store: StoreDep, channels: ChannelsDep) -> ChannelPublic:
+def add_item(channel_id: str, body: ChannelItemCreate, _: ProducerDep, redis: RedisDep,
+             settings: SettingsDep, store: StoreDep, channels: ChannelsDep) -> ChannelPublic:
     """Queue a ready asset at `position` (the end by default); on air from the next boundary.
     409 names what the channel cannot play (segment duration, codec family)."""
     channel = channels.get(channel_id)
@@ -127,7 +128,15 @@ def add_item(channel_id: str, body: ChannelItemCreate, _: ProducerDep, settings:
     def change(ch: Channel) -> None:
         ch.media[media.asset_id] = media
         editing.add(ch, item, body.position, time.time())
-    return _public(channels.update(channel_id, change), settings)
+    return _public(_edited(redis, channels.update(channel_id, change)), settings)
+
+
+def _edited(redis: Redis, channel: Channel) -> Channel:
+    """An on-air change: the as-run job looks again where it takes effect (the job is what
+    notices item starts and emits `channel.item_started`)."""
+    if channel.timeline and channel.timeline[-1].on_air:
+        pipeline.channel_tick(redis, channel.id, channel.timeline[-1].from_t)
+    return channel
 
 
 def _check_starts_at(channel: Channel, starts_at: datetime | None) -> None:
@@ -145,25 +154,28 @@ def _check_starts_at(channel: Channel, starts_at: datetime | None) -> None:
 
 
 @router.delete("/{channel_id}/items/{item_id}", status_code=204)
-def remove_item(channel_id: str, item_id: str, _: ProducerDep,
+def remove_item(channel_id: str, item_id: str, _: ProducerDep, redis: RedisDep,
                 channels: ChannelsDep) -> Response:
     """Remove an item; if it is on air, the next one follows at the next boundary."""
-    channels.update(channel_id, lambda ch: editing.remove(ch, item_id, time.time()))
+    _edited(redis, channels.update(channel_id,
+                                   lambda ch: editing.remove(ch, item_id, time.time())))
     return Response(status_code=204)
 
 
 @router.post("/{channel_id}/items/{item_id}/move", response_model=ChannelPublic)
 def move_item(channel_id: str, item_id: str, body: ChannelItemMove, _: ProducerDep,
+              redis: RedisDep,
               settings: SettingsDep, channels: ChannelsDep) -> ChannelPublic:
     """Move an item to `position` in the queue."""
     channel = channels.update(channel_id,
                               lambda ch: editing.move(ch, item_id, body.position, time.time()))
+    _edited(redis, channel)
     return _public(channel, settings)
 
 
 @router.post("/{channel_id}/start", response_model=ChannelPublic)
-def start_channel(channel_id: str, _: ProducerDep, settings: SettingsDep, store: StoreDep,
-                  channels: ChannelsDep) -> ChannelPublic:
+def start_channel(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
+                  store: StoreDep, channels: ChannelsDep) -> ChannelPublic:
     """Go on air from the top of the queue (409 `slate_not_ready` until a slate is ready)."""
     fallback = slate.default_media(store) if channels.get(channel_id).slate_asset_id is None \
         else None
@@ -173,28 +185,31 @@ def start_channel(channel_id: str, _: ProducerDep, settings: SettingsDep, store:
             ch.media[fallback.asset_id] = fallback
             ch.slate_asset_id = fallback.asset_id
         editing.start(ch, time.time())
-    return _public(channels.update(channel_id, change), settings)
+    return _public(_edited(redis, channels.update(channel_id, change)), settings)
 
 
 @router.post("/{channel_id}/stop", response_model=ChannelPublic)
-def stop_channel(channel_id: str, _: ProducerDep, settings: SettingsDep,
+def stop_channel(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
                  channels: ChannelsDep) -> ChannelPublic:
     """Go off air at the next boundary (the stream then ends)."""
     channel = channels.update(channel_id, lambda ch: editing.stop(ch, time.time()))
+    _edited(redis, channel)
     return _public(channel, settings)
 
 
 @router.post("/{channel_id}/skip", response_model=ChannelPublic)
-def skip_item(channel_id: str, _: ProducerDep, settings: SettingsDep,
+def skip_item(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
               channels: ChannelsDep) -> ChannelPublic:
     """Cut what is on air at the next boundary and go on with what follows."""
     channel = channels.update(channel_id, lambda ch: editing.skip(ch, time.time()))
+    _edited(redis, channel)
     return _public(channel, settings)
 
 
 @router.put("/{channel_id}/slate", response_model=ChannelPublic)
-def replace_slate(channel_id: str, body: ChannelSlate, _: ProducerDep, settings: SettingsDep,
-                  store: StoreDep, channels: ChannelsDep) -> ChannelPublic:
+def replace_slate(channel_id: str, body: ChannelSlate, _: ProducerDep, redis: RedisDep,
+                  settings: SettingsDep, store: StoreDep,
+                  channels: ChannelsDep) -> ChannelPublic:
     """Show this ready asset in gaps instead of the generated card (from the next boundary)."""
     media = load_media(store, body.asset_id)
     check_compatible(channels.get(channel_id), media)
@@ -202,7 +217,7 @@ def replace_slate(channel_id: str, body: ChannelSlate, _: ProducerDep, settings:
     def change(ch: Channel) -> None:
         ch.media[media.asset_id] = media
         editing.set_slate(ch, media.asset_id, time.time())
-    return _public(channels.update(channel_id, change), settings)
+    return _public(_edited(redis, channels.update(channel_id, change)), settings)
 
 
 @router.get("/{channel_id}/schedule", response_model=list[ScheduleEntry])
@@ -212,6 +227,13 @@ def get_schedule(channel_id: str, _: ProducerDep, channels: ChannelsDep) -> list
     return [ScheduleEntry(item_id=s.item_id, asset_id=s.asset_id, title=s.title,
                           starts_at=_stamp(s.starts_at), ends_at=_stamp(s.ends_at),
                           slate=s.is_slate) for s in slots]
+
+
+@router.get("/{channel_id}/as-run", response_model=AsRun)
+def get_as_run(channel_id: str, _: ProducerDep, channels: ChannelsDep) -> AsRun:
+    """What actually played and when (recorded by a worker as items start)."""
+    channels.get(channel_id)
+    return channels.as_run(channel_id)
 
 
 @router.post("/{channel_id}/playback-tokens", status_code=201, response_model=PlaybackToken)

@@ -125,3 +125,29 @@ def new_item_id() -> str:
 
 def segment_name(index: int) -> str:
     return SEGMENT_NAME.format(index=index)
+
+
+class ItemState(StrEnum):
+    """Where an item stands in the as-run log (ingest.lifecycle.channels)."""
+
+    QUEUED = "queued"
+    ON_AIR = "on_air"
+    PLAYED = "played"
+
+
+class AsRunEntry(BaseModel):
+    item_id: str
+    asset_id: str
+    title: str = ""
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class AsRun(BaseModel):
+    """What actually played and when (`channels/{id}/as-run.json`), written by the as-run job."""
+
+    channel_id: str
+    recorded_until: float | None = None
+    """Item starts up to this instant are in ``entries``."""
+    states: dict[str, ItemState] = Field(default_factory=dict)
+    entries: list[AsRunEntry] = Field(default_factory=list)

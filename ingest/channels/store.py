@@ -11,12 +11,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 
-from ingest.channels.models import Channel
+from ingest.channels.models import AsRun, Channel
 from ingest.channels.schedule import Timeline
 from ingest.errors import NotFound, StorageError, TransientError
 from ingest.storage import keys
@@ -150,9 +150,24 @@ class ChannelStore:
         except RedisError as exc:
             log.warning("could not cache channel %s: %s", channel.id, exc)
 
+    # --- as-run log ------------------------------------------------------------------------
+    def as_run(self, channel_id: str) -> AsRun:
+        try:
+            return AsRun.model_validate_json(
+                self.storage.get_bytes(keys.channel_as_run(channel_id)))
+        except NotFound:
+            return AsRun(channel_id=channel_id)
+
+    def save_as_run(self, log: AsRun) -> None:
+        self.storage.put_bytes(keys.channel_as_run(log.channel_id),
+                               log.model_dump_json().encode(), "application/json")
+
+    def as_run_locked(self, channel_id: str) -> AbstractContextManager[None]:
+        return self._locked(channel_id, "as-run")
+
     @contextmanager
-    def _locked(self, channel_id: str) -> Iterator[None]:
-        lock = self.redis.lock(f"{self._prefix}:lock:channel:{channel_id}", timeout=LOCK_TTL_S,
+    def _locked(self, channel_id: str, what: str = "channel") -> Iterator[None]:
+        lock = self.redis.lock(f"{self._prefix}:lock:{what}:{channel_id}", timeout=LOCK_TTL_S,
                                blocking_timeout=LOCK_WAIT_S)
         try:
             acquired = lock.acquire()

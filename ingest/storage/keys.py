@@ -126,3 +126,8 @@ def transfer_prefix(slot_id: str, transfer_id: str) -> str:
 def pending_segment(slot_id: str, transfer_id: str, start: int) -> str:
     """Bytes of a transfer from ``start`` that do not fill a multipart part yet."""
     return f"{transfer_prefix(slot_id, transfer_id)}pending-{start:015d}"
+
+
+def channel_as_run(channel_id: str) -> str:
+    """What a channel actually played and when."""
+    return f"channels/{channel_id}/as-run.json"
