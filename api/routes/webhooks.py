@@ -36,7 +36,7 @@ def get_webhook(webhook_id: str, _: ProducerDep, webhooks: WebhooksDep) -> Webho
 @router.delete("/{webhook_id}", status_code=204)
 def delete_webhook(webhook_id: str, _: ProducerDep, webhooks: WebhooksDep,
                    deliveries: DeliveriesDep) -> Response:
-    """Stop delivering to the endpoint; its pending deliveries end `failed`."""
+    """Stop delivering to the endpoint; its delivery log and pending deliveries are dropped."""
     webhooks.delete(webhook_id)
     deliveries.forget(webhook_id)
     return Response(status_code=204)

@@ -201,6 +201,7 @@ class AssetLifecycle:
         """``AssetStore.update`` (lock, reload, ``change``, save, ``then``) with the change
         checked against the state machines before saving, and its events emitted after."""
         befores: list[Snapshot] = []
+        saved: list[Asset] = []
 
         def checked(asset: Asset) -> None:
             before = Snapshot.of(asset)
@@ -208,10 +209,19 @@ class AssetLifecycle:
             check_change(before, asset)
             befores.append(before)
 
-        saved = self.store.update(asset_id, checked, then)
-        for event in events_between(befores[0], saved, self.public_url):
-            self._emit(event)
-        return saved
+        def after_save(asset: Asset) -> None:
+            saved.append(asset)
+            if then is not None:
+                then(asset)
+
+        try:
+            return self.store.update(asset_id, checked, after_save)
+        finally:
+            # once saved, the events go out even if ``then`` failed: a retry of the work
+            # would find the state already changed and could not emit them again
+            if saved:
+                for event in events_between(befores[0], saved[0], self.public_url):
+                    self._emit(event)
 
     def _emit(self, event: Event) -> None:
         # The change is saved: a sink that fails must not fail (and retry) the work that made
