@@ -17,10 +17,11 @@ from redis.exceptions import LockError, RedisError
 from ingest.assets.models import ErrorInfo
 from ingest.assets.store import parse_cursor
 from ingest.errors import NotFound, TransientError
+from ingest.lifecycle import uploads as lifecycle
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 from ingest.uploads.errors import SlotCancelled, SlotClosed, SlotExpired, SlotNotFound
-from ingest.uploads.models import TRANSITIONS, UploadSlot, UploadStatus
+from ingest.uploads.models import UploadSlot, UploadStatus
 
 log = logging.getLogger(__name__)
 LOCK_TTL_S = 60
@@ -132,14 +133,11 @@ class SlotStore:
     def move(self, slot_id: str, to: UploadStatus, *, asset_id: str | None = None,
              error: ErrorInfo | None = None,
              check: Callable[[UploadSlot], None] | None = None) -> UploadSlot:
-        """The one place a slot changes status: refuses what TRANSITIONS does not allow."""
+        """The one place a slot changes status (ingest.lifecycle.uploads), under its lock."""
         def change(slot: UploadSlot) -> None:
             if check is not None:
                 check(slot)
-            if to not in TRANSITIONS[slot.status]:
-                raise SlotClosed(f"The upload is {slot.status.value}; it cannot become "
-                                 f"{to.value}.")
-            slot.status = to
+            lifecycle.move(slot, to)
             if asset_id is not None:
                 slot.asset_id = asset_id
             if error is not None:
@@ -150,7 +148,7 @@ class SlotStore:
         """`timed_out` if still waiting past its expiry (idempotent); the slot as it is now."""
         def change(slot: UploadSlot) -> None:
             if slot.status == UploadStatus.WAITING and slot.expired():
-                slot.status = UploadStatus.TIMED_OUT
+                lifecycle.move(slot, UploadStatus.TIMED_OUT)
         return self.update(slot_id, change)
 
     def _write(self, slot: UploadSlot) -> None:

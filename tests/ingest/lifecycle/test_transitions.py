@@ -14,6 +14,8 @@ from ingest.lifecycle.assets import ASSET, CAPTION_TRACK
 from ingest.lifecycle.channels import CHANNEL
 from ingest.lifecycle.deliveries import DELIVERY
 from ingest.lifecycle.machine import InvalidTransition, StateMachine
+from ingest.lifecycle.uploads import UPLOAD_SLOT
+from ingest.uploads.models import UploadStatus
 from ingest.webhooks.models import DeliveryState
 
 A, C, D = AssetStatus, CaptionStatus, DeliveryState
@@ -34,6 +36,12 @@ EXPECTED: dict[str, tuple[StateMachine[StrEnum], type[StrEnum], Pairs]] = {
     "channel": (CHANNEL, ChannelState, {  # type: ignore[dict-item]
         (None, ChannelState.IDLE),
         (ChannelState.IDLE, ChannelState.ON_AIR), (ChannelState.ON_AIR, ChannelState.IDLE),
+    }),
+    "upload slot": (UPLOAD_SLOT, UploadStatus, {  # type: ignore[dict-item]
+        (None, UploadStatus.WAITING),
+        *((UploadStatus.WAITING, final) for final in (
+            UploadStatus.ASSET_CREATED, UploadStatus.ERRORED, UploadStatus.CANCELLED,
+            UploadStatus.TIMED_OUT)),
     }),
     "webhook delivery": (DELIVERY, D, {  # type: ignore[dict-item]
         (None, D.PENDING),
