@@ -12,11 +12,12 @@ from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
 from ingest.errors import Forbidden, Unauthorized
+from ingest.lifecycle.uploads import SlotLifecycle
 from ingest.storage.s3 import Storage
-from ingest.uploads.slots import SlotStore
 from ingest.uploads.transfers import Transfers
 from ingest.webhooks.store import DeliveryLog, WebhookStore
 from runtime import handles
+from workers.events import slot_lifecycle
 
 
 def _storage() -> Storage:
@@ -31,10 +32,6 @@ def _store() -> AssetStore:
     return handles.asset_store()
 
 
-def _slots() -> SlotStore:
-    return handles.slot_store()
-
-
 def _transfers() -> Transfers:
     return handles.transfers()
 
@@ -46,7 +43,7 @@ StoreDep = Annotated[AssetStore, Depends(_store)]
 ChannelsDep = Annotated[ChannelStore, Depends(handles.channel_store)]
 WebhooksDep = Annotated[WebhookStore, Depends(handles.webhook_store)]
 DeliveriesDep = Annotated[DeliveryLog, Depends(handles.delivery_log)]
-SlotStoreDep = Annotated[SlotStore, Depends(_slots)]
+SlotsDep = Annotated[SlotLifecycle, Depends(slot_lifecycle)]
 TransfersDep = Annotated[Transfers, Depends(_transfers)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from config import get_settings
 from ingest.lifecycle.assets import AssetLifecycle
+from ingest.lifecycle.uploads import SlotLifecycle
 from ingest.webhooks.sink import WebhookSink
 from runtime import handles
 from workers import pipeline
@@ -26,3 +27,8 @@ def event_sink() -> WebhookSink:
 def asset_lifecycle() -> AssetLifecycle:
     """Status changes of assets and caption tracks, announced to ``event_sink``."""
     return AssetLifecycle(handles.asset_store(), event_sink(), get_settings().public_url)
+
+
+def slot_lifecycle() -> SlotLifecycle:
+    """Status changes of upload slots (`upload.asset_created`), announced to ``event_sink``."""
+    return SlotLifecycle(handles.slot_store(), event_sink())

@@ -14,25 +14,27 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from redis import Redis
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from api import upload_links
-from api.deps import RedisDep, SettingsDep, SlotStoreDep, StoreDep, TransfersDep
+from api.deps import RedisDep, SettingsDep, SlotsDep, StorageDep, TransfersDep
 from api.errors import error_response
 from config import Settings
 from ingest.assets.models import new_asset_id
-from ingest.assets.store import AssetStore
 from ingest.errors import InvalidInput, InvalidMedia, UnsupportedMediaType
+from ingest.lifecycle.uploads import SlotLifecycle, close_if_expired
 from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
 from ingest.storage import keys
-from ingest.storage.s3 import PART_SIZE, MultipartWriter
+from ingest.storage.s3 import PART_SIZE, MultipartWriter, Storage
 from ingest.uploads import completion, tus
 from ingest.uploads.errors import TransferTooLarge
 from ingest.uploads.models import Transfer, UploadSlot
-from ingest.uploads.slots import SlotStore, ensure_open
-from ingest.uploads.transfers import AppendSession, Transfers, expire_if_due
+from ingest.uploads.slots import ensure_open
+from ingest.uploads.transfers import AppendSession, Transfers
 from workers import pipeline
+from workers.events import asset_lifecycle
 
 router = APIRouter(prefix="/u/{slot_id}", tags=["speakers"])
 TokenQuery = Annotated[str | None, Query(max_length=200)]
@@ -41,13 +43,13 @@ IDLE_TIMEOUT_S = 60.0
 closes on its own), so the transfer's lock is not held for ever."""
 
 
-def _opened(settings: Settings, slots: SlotStore, transfers: Transfers, slot_id: str,
+def _opened(settings: Settings, slots: SlotLifecycle, transfers: Transfers, slot_id: str,
             token: str | None, for_data: bool = False) -> UploadSlot:
     """The slot behind a valid token, expired on the way if its time is over; with
     ``for_data``, the reason it takes no bytes (cancelled, expired, locked...) is raised."""
-    slot = slots.get(slot_id)
+    slot = slots.store.get(slot_id)
     upload_links.check_token(settings.playback_secret, slot_id, token)
-    slot = expire_if_due(slots, transfers, slot)
+    slot = close_if_expired(slots, transfers, slot)
     if for_data:
         ensure_open(slot)
     return slot
@@ -116,10 +118,11 @@ async def _append(request: Request, session: AppendSession,
     return transfer
 
 
-def _finish(slots: SlotStore, assets: AssetStore, redis: RedisDep, slot_id: str,
-            asset_id: str, filename: str | None) -> UploadSlot:
+def _finish(slots: SlotLifecycle, redis: Redis, slot_id: str, asset_id: str,
+            filename: str | None) -> UploadSlot:
     """The upload is whole: the asset exists from now on and its processing starts."""
-    slot, asset = completion.create_asset(slots, assets, slot_id, asset_id, filename)
+    slot, asset = completion.create_asset(slots, asset_lifecycle(), slot_id, asset_id,
+                                          filename)
     if asset is not None:
         pipeline.start(redis, asset.id)
     return slot
@@ -144,7 +147,7 @@ def tus_options(settings: SettingsDep) -> Response:
 
 @router.post("/tus", status_code=201)
 async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
-                     slots: SlotStoreDep, transfers: TransfersDep, assets: StoreDep,
+                     slots: SlotsDep, transfers: TransfersDep,
                      redis: RedisDep, token: TokenQuery = None) -> Response:
     """tus creation (and creation-with-upload): a new transfer of Upload-Length bytes."""
     if (bad := _unsupported_version(request)) is not None:
@@ -165,7 +168,7 @@ async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
     headers = _headers(Location=location)
     headers["Upload-Expires"] = tus.http_date(transfer.expires_at)
     if request.headers.get("content-type") == tus.CONTENT_TYPE:
-        transfer = await _patch(request, settings, slots, transfers, assets, redis, transfer,
+        transfer = await _patch(request, slots, transfers, redis, transfer,
                                 offset=0)
         headers["Upload-Offset"] = str(transfer.offset)
     return Response(status_code=201, headers=headers)
@@ -173,7 +176,7 @@ async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
 
 @router.head("/tus/{transfer_id}")
 async def tus_head(slot_id: str, transfer_id: str, request: Request, settings: SettingsDep,
-                   slots: SlotStoreDep, transfers: TransfersDep, assets: StoreDep,
+                   slots: SlotsDep, transfers: TransfersDep,
                    redis: RedisDep, token: TokenQuery = None) -> Response:
     """The transfer's offset (after any chunk still being written is committed)."""
     if (bad := _unsupported_version(request)) is not None:
@@ -181,14 +184,14 @@ async def tus_head(slot_id: str, transfer_id: str, request: Request, settings: S
     await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token)
     transfer = await run_in_threadpool(transfers.current, slot_id, transfer_id)
     if transfer.done:  # finishes what a crash may have interrupted; a no-op otherwise
-        await run_in_threadpool(_finish, slots, assets, redis, slot_id, transfer.asset_id,
+        await run_in_threadpool(_finish, slots, redis, slot_id, transfer.asset_id,
                                 transfer.filename)
     return Response(status_code=200, headers=_headers(transfer))
 
 
 @router.patch("/tus/{transfer_id}", status_code=204)
 async def tus_patch(slot_id: str, transfer_id: str, request: Request, settings: SettingsDep,
-                    slots: SlotStoreDep, transfers: TransfersDep, assets: StoreDep,
+                    slots: SlotsDep, transfers: TransfersDep,
                     redis: RedisDep, token: TokenQuery = None) -> Response:
     """Append a chunk at Upload-Offset; the last one makes the asset."""
     if (bad := _unsupported_version(request)) is not None:
@@ -198,27 +201,26 @@ async def tus_patch(slot_id: str, transfer_id: str, request: Request, settings: 
     offset = tus.parse_int("Upload-Offset", request.headers.get("upload-offset"))
     await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token, True)
     transfer = await run_in_threadpool(transfers.get, slot_id, transfer_id)
-    transfer = await _patch(request, settings, slots, transfers, assets, redis, transfer,
+    transfer = await _patch(request, slots, transfers, redis, transfer,
                             offset)
     return Response(status_code=204, headers=_headers(transfer))
 
 
-async def _patch(request: Request, settings: Settings, slots: SlotStore, transfers: Transfers,
-                 assets: AssetStore, redis: RedisDep, transfer: Transfer,
-                 offset: int) -> Transfer:
+async def _patch(request: Request, slots: SlotLifecycle, transfers: Transfers, redis: Redis,
+                 transfer: Transfer, offset: int) -> Transfer:
     checksum = tus.parse_checksum(request.headers.get("upload-checksum"))
     session = await run_in_threadpool(transfers.begin, transfer.slot_id, transfer.id, offset,
                                       checksum, _declared_length(request))
     transfer = await _append(request, session, transfers)
     if transfer.done:
-        await run_in_threadpool(_finish, slots, assets, redis, transfer.slot_id,
+        await run_in_threadpool(_finish, slots, redis, transfer.slot_id,
                                 transfer.asset_id, transfer.filename)
     return transfer
 
 
 @router.delete("/tus/{transfer_id}", status_code=204)
 async def tus_terminate(slot_id: str, transfer_id: str, request: Request,
-                        settings: SettingsDep, slots: SlotStoreDep, transfers: TransfersDep,
+                        settings: SettingsDep, slots: SlotsDep, transfers: TransfersDep,
                         token: TokenQuery = None) -> Response:
     """tus termination: the transfer and its bytes are dropped; later requests get 410."""
     if (bad := _unsupported_version(request)) is not None:
@@ -230,8 +232,8 @@ async def tus_terminate(slot_id: str, transfer_id: str, request: Request,
 
 # --- raw PUT ------------------------------------------------------------------------------------
 @router.put("/file", status_code=201)
-async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots: SlotStoreDep,
-                   transfers: TransfersDep, assets: StoreDep, redis: RedisDep,
+async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots: SlotsDep,
+                   transfers: TransfersDep, storage: StorageDep, redis: RedisDep,
                    token: TokenQuery = None) -> JSONResponse:
     """The whole file as the request body (scripts: `curl -T talk.mp4 URL`), streamed."""
     declared = _declared_length(request)
@@ -240,14 +242,15 @@ async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots:
                                f"{settings.max_upload_bytes} bytes.")
     await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token, True)
     asset_id = new_asset_id()
-    size = await _stream_to(request, assets, keys.source(asset_id), settings.max_upload_bytes)
-    slot = await run_in_threadpool(_finish, slots, assets, redis, slot_id, asset_id,
+    size = await _stream_to(request, storage, keys.source(asset_id),
+                            settings.max_upload_bytes)
+    slot = await run_in_threadpool(_finish, slots, redis, slot_id, asset_id,
                                    request.headers.get("x-filename"))
     return JSONResponse({"id": slot.id, "status": slot.status.value, "asset_id": slot.asset_id,
                          "size": size}, status_code=201)
 
 
-async def _stream_to(request: Request, assets: AssetStore, key: str, max_bytes: int) -> int:
+async def _stream_to(request: Request, storage: Storage, key: str, max_bytes: int) -> int:
     """The body into ``key`` by multipart upload; sniffed before the first part is sent."""
     writer: MultipartWriter | None = None
     pending = bytearray()
@@ -261,7 +264,7 @@ async def _stream_to(request: Request, assets: AssetStore, key: str, max_bytes: 
             pending += chunk
             if writer is None and len(pending) >= SNIFF_BYTES:
                 sniff_demuxer(bytes(pending[:SNIFF_BYTES]))
-                writer = await run_in_threadpool(assets.storage.multipart_writer, key,
+                writer = await run_in_threadpool(storage.multipart_writer, key,
                                                  "application/octet-stream")
             if writer is not None and len(pending) >= PART_SIZE:
                 data = bytes(pending)
@@ -269,7 +272,7 @@ async def _stream_to(request: Request, assets: AssetStore, key: str, max_bytes: 
                 await run_in_threadpool(writer.write, data)
         if writer is None:
             sniff_demuxer(bytes(pending[:SNIFF_BYTES]))  # short file: empty or a bad container
-            writer = await run_in_threadpool(assets.storage.multipart_writer, key,
+            writer = await run_in_threadpool(storage.multipart_writer, key,
                                              "application/octet-stream")
         if pending:
             await run_in_threadpool(writer.write, bytes(pending))

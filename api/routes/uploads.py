@@ -10,10 +10,10 @@ from fastapi import APIRouter, Header, Query
 from starlette.concurrency import run_in_threadpool
 
 from api import idempotency, upload_links
-from api.deps import ProducerDep, RedisDep, SettingsDep, SlotStoreDep, TransfersDep
+from api.deps import ProducerDep, RedisDep, SettingsDep, SlotsDep, TransfersDep
 from api.schemas import UploadCreate, UploadList, UploadPublic
-from ingest.uploads.models import UploadSlot, UploadStatus, new_slot_id
-from ingest.uploads.transfers import expire_if_due
+from ingest.lifecycle.uploads import close_if_expired
+from ingest.uploads.models import UploadSlot, new_slot_id
 from workers import pipeline
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -22,7 +22,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 @router.post("", status_code=201, response_model=UploadPublic)
 def create_upload(body: UploadCreate, api_key: ProducerDep, settings: SettingsDep,
-                  slots: SlotStoreDep, redis: RedisDep,
+                  slots: SlotsDep, redis: RedisDep,
                   idempotency_key: IdempotencyKey = None) -> UploadPublic:
     """A slot for one speaker: a page link, a tus endpoint and a raw PUT URL."""
     fields = body.checked(settings.max_duration_s)
@@ -30,8 +30,8 @@ def create_upload(body: UploadCreate, api_key: ProducerDep, settings: SettingsDe
     slot_id = new_slot_id()
     claim = idempotency.claim(redis, settings.queue_prefix, "uploads", api_key,
                               idempotency_key, slot_id, fingerprint)
-    if claim.existing is not None:
-        return upload_links.public(slots.get(claim.existing), settings)
+    if claim.existing is not None:  # a retry: the slot the first request made
+        return upload_links.public(slots.store.get(claim.existing), settings)
     try:
         now = datetime.now(UTC)
         slot = slots.create(UploadSlot(
@@ -47,38 +47,36 @@ def create_upload(body: UploadCreate, api_key: ProducerDep, settings: SettingsDe
 
 
 @router.get("", response_model=UploadList)
-def list_uploads(_: ProducerDep, settings: SettingsDep, slots: SlotStoreDep,
+def list_uploads(_: ProducerDep, settings: SettingsDep, slots: SlotsDep,
                  transfers: TransfersDep,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  cursor: Annotated[str | None, Query(max_length=64)] = None) -> UploadList:
     """Upload slots, newest first, in pages."""
-    items, next_cursor = slots.page(limit, cursor)
-    items = [expire_if_due(slots, transfers, s) for s in items]
+    items, next_cursor = slots.store.page(limit, cursor)
+    items = [close_if_expired(slots, transfers, s) for s in items]
     return UploadList(items=[upload_links.public(s, settings) for s in items],
                       next_cursor=next_cursor)
 
 
 @router.get("/{slot_id}", response_model=UploadPublic)
 def get_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
-               slots: SlotStoreDep, transfers: TransfersDep) -> UploadPublic:
+               slots: SlotsDep, transfers: TransfersDep) -> UploadPublic:
     """One slot: `waiting` until its asset exists (`asset_created`, with `asset_id`)."""
-    slot = expire_if_due(slots, transfers, slots.get(slot_id))
+    slot = close_if_expired(slots, transfers, slots.store.get(slot_id))
     return upload_links.public(slot, settings)
 
 
 @router.post("/{slot_id}/cancel", response_model=UploadPublic)
 async def cancel_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
-                        slots: SlotStoreDep, transfers: TransfersDep) -> UploadPublic:
+                        slots: SlotsDep, transfers: TransfersDep) -> UploadPublic:
     """Close the link: it refuses data from now on; unfinished transfers are discarded."""
-    slot = await run_in_threadpool(slots.move, slot_id, UploadStatus.CANCELLED)
+    slot = await run_in_threadpool(slots.cancel, slot_id)
     await run_in_threadpool(transfers.discard_unfinished, slot_id)
     return upload_links.public(slot, settings)
 
 
 @router.post("/{slot_id}/lock", response_model=UploadPublic)
 def lock_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
-                slots: SlotStoreDep) -> UploadPublic:
+                slots: SlotsDep) -> UploadPublic:
     """No new file through this link any more (the asset, if any, stays)."""
-    def change(slot: UploadSlot) -> None:
-        slot.locked = True
-    return upload_links.public(slots.update(slot_id, change), settings)
+    return upload_links.public(slots.lock(slot_id), settings)

@@ -1,22 +1,113 @@
-"""The lifecycle of an upload slot: `waiting` until its asset exists (`asset_created`), or it
-is `errored`, `cancelled` or `timed_out`; every one of those is final. The table is
-ingest.uploads.models.TRANSITIONS; ``SlotStore.move`` calls ``move`` under the slot's lock."""
+"""The lifecycle of an upload slot: the only code that changes its status.
+
+    waiting ──► asset_created      (the upload completed; `upload.asset_created` is emitted)
+       ├──────► cancelled          (the producer closed the link)
+       ├──────► timed_out          (its expiry passed with no finished upload)
+       └──────► errored
+
+Every change runs inside ``SlotStore.update`` (the slot's lock, reload, change, save); an illegal
+one raises ``InvalidTransition`` before anything is saved, and the event goes to the sink once
+the record is saved.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ingest.events import Event, EventSink, EventType
 from ingest.lifecycle.machine import StateMachine
-from ingest.uploads.errors import SlotClosed
-from ingest.uploads.models import TRANSITIONS, UploadSlot, UploadStatus
+from ingest.uploads.models import UploadSlot, UploadStatus
+from ingest.uploads.slots import SlotStore, ensure_open
+from ingest.uploads.transfers import Transfers
+
+log = logging.getLogger(__name__)
+U = UploadStatus
 
 UPLOAD_SLOT = StateMachine[UploadStatus](
     entity="upload slot",
-    initial=frozenset({UploadStatus.WAITING}),
-    transitions=TRANSITIONS,
+    initial=frozenset({U.WAITING}),
+    transitions={
+        U.WAITING: frozenset({U.ASSET_CREATED, U.ERRORED, U.CANCELLED, U.TIMED_OUT}),
+        U.ASSET_CREATED: frozenset(),
+        U.ERRORED: frozenset(),
+        U.CANCELLED: frozenset(),
+        U.TIMED_OUT: frozenset(),
+    },
 )
+"""Every status but `waiting` is final."""
+
+PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "max_duration_s",
+                           "created_at", "expires_at", "locked", "asset_id", "error"})
 
 
-def move(slot: UploadSlot, to: UploadStatus) -> None:
-    """Change the slot's status; SlotClosed (a Conflict) if the table does not allow it."""
-    if not UPLOAD_SLOT.allowed(slot.status, to):
-        raise SlotClosed(f"The upload is {slot.status.value}; it cannot become {to.value}.")
-    slot.status = to
+def public_slot(slot: UploadSlot) -> dict[str, Any]:
+    """The slot as events carry it: no links, so no capability token leaves in a webhook."""
+    return slot.model_dump(mode="json", include=set(PUBLIC_FIELDS))
+
+
+class SlotLifecycle:
+    def __init__(self, store: SlotStore, sink: EventSink) -> None:
+        self.store = store
+        self.sink = sink
+
+    def create(self, slot: UploadSlot) -> UploadSlot:
+        UPLOAD_SLOT.check(None, slot.status, slot.id)
+        return self.store.create(slot)
+
+    def cancel(self, slot_id: str) -> UploadSlot:
+        return self._move(slot_id, U.CANCELLED)
+
+    def expire_if_due(self, slot: UploadSlot) -> UploadSlot:
+        """`timed_out` if still waiting past its expiry; the slot as it is now."""
+        if slot.status != U.WAITING or not slot.expired():
+            return slot
+
+        def change(s: UploadSlot) -> None:
+            if s.status == U.WAITING and s.expired():
+                UPLOAD_SLOT.check(s.status, U.TIMED_OUT, s.id)
+                s.status = U.TIMED_OUT
+        return self.store.update(slot.id, change)
+
+    def asset_created(self, slot_id: str, asset_id: str) -> UploadSlot:
+        """The upload is whole and its asset exists; refused if the slot closed meanwhile."""
+        def change(s: UploadSlot) -> None:
+            ensure_open(s)
+            s.asset_id = asset_id
+        return self._move(slot_id, U.ASSET_CREATED, change)
+
+    def lock(self, slot_id: str) -> UploadSlot:
+        """No new file through the link (a flag, not a status: the slot keeps its status)."""
+        def change(s: UploadSlot) -> None:
+            s.locked = True
+        return self.store.update(slot_id, change)
+
+    def _move(self, slot_id: str, to: UploadStatus,
+              also: Callable[[UploadSlot], None] | None = None) -> UploadSlot:
+        def change(s: UploadSlot) -> None:
+            UPLOAD_SLOT.check(s.status, to, s.id)
+            if also is not None:
+                also(s)
+            s.status = to
+        saved = self.store.update(slot_id, change)
+        if to == U.ASSET_CREATED:
+            self._emit(Event(EventType.UPLOAD_ASSET_CREATED, public_slot(saved)))
+        return saved
+
+    def _emit(self, event: Event) -> None:
+        # saved already: a failing sink must not undo or fail the upload; log it loudly
+        try:
+            self.sink.emit(event)
+        except Exception:
+            log.exception("event %s (%s) could not be handed to the sink", event.id,
+                          event.type.value)
+
+
+def close_if_expired(slots: SlotLifecycle, transfers: Transfers, slot: UploadSlot) -> UploadSlot:
+    """A waiting slot past its expiry becomes `timed_out`, and its unfinished transfers are
+    aborted (their multipart uploads and pending bytes dropped)."""
+    closed = slots.expire_if_due(slot)
+    if closed.status != slot.status:
+        transfers.discard_unfinished(slot.id)
+    return closed

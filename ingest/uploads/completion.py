@@ -6,37 +6,37 @@ from __future__ import annotations
 import logging
 
 from ingest.assets.models import Asset
-from ingest.assets.store import AssetStore
 from ingest.errors import PodiumError
+from ingest.lifecycle.assets import AssetLifecycle
+from ingest.lifecycle.uploads import SlotLifecycle
 from ingest.storage import keys
-from ingest.uploads.models import UploadSlot, UploadStatus
-from ingest.uploads.slots import SlotStore, ensure_open
+from ingest.uploads.models import UploadSlot
+from ingest.uploads.slots import ensure_open
 
 log = logging.getLogger(__name__)
 
 
-def create_asset(slots: SlotStore, assets: AssetStore, slot_id: str, asset_id: str,
+def create_asset(slots: SlotLifecycle, assets: AssetLifecycle, slot_id: str, asset_id: str,
                  filename: str | None) -> tuple[UploadSlot, Asset | None]:
     """Create the asset whose source is at ``keys.source(asset_id)`` and move the slot to
     `asset_created`. Returns the slot, and the asset when this call created it (a repeated
     call, e.g. a HEAD after a crash, returns None). If the slot closed meanwhile, the source
     is deleted and the slot's reason raised."""
-    slot = slots.get(slot_id)
+    slot = slots.store.get(slot_id)
     if slot.asset_id == asset_id:
         return slot, None
     try:
-        slots.open_for_data(slot_id)
+        ensure_open(slots.expire_if_due(slot))
     except PodiumError:
-        assets.storage.delete_prefix(keys.asset_prefix(asset_id))
+        assets.store.storage.delete_prefix(keys.asset_prefix(asset_id))
         raise
-    asset = Asset(id=asset_id, title=slot.title, speaker=slot.speaker, language=slot.language,
-                  source_filename=filename, max_duration_s=slot.max_duration_s)
-    assets.create(asset)
+    asset = assets.create(Asset(id=asset_id, title=slot.title, speaker=slot.speaker,
+                                language=slot.language, source_filename=filename,
+                                max_duration_s=slot.max_duration_s))
     try:
-        slot = slots.move(slot_id, UploadStatus.ASSET_CREATED, asset_id=asset_id,
-                          check=ensure_open)
+        slot = slots.asset_created(slot_id, asset_id)
     except PodiumError:
-        assets.delete(asset_id)
+        assets.store.delete(asset_id)  # the slot closed in between: no asset of it stays
         raise
     log.info("upload %s: asset %s created", slot_id, asset_id)
     return slot, asset

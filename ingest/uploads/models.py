@@ -19,17 +19,6 @@ class UploadStatus(StrEnum):
     TIMED_OUT = "timed_out"
 
 
-TRANSITIONS: dict[UploadStatus, frozenset[UploadStatus]] = {
-    UploadStatus.WAITING: frozenset({UploadStatus.ASSET_CREATED, UploadStatus.ERRORED,
-                                     UploadStatus.CANCELLED, UploadStatus.TIMED_OUT}),
-    UploadStatus.ASSET_CREATED: frozenset(),
-    UploadStatus.ERRORED: frozenset(),
-    UploadStatus.CANCELLED: frozenset(),
-    UploadStatus.TIMED_OUT: frozenset(),
-}
-"""Which status a slot may move to from each: every final status is final."""
-
-
 class UploadSlot(BaseModel):
     """A producer's invitation to one speaker to send one video."""
 

@@ -1,7 +1,6 @@
 """Upload slot records: the bucket holds the truth (`uploads/{id}/slot.json`), Redis an index.
 
-Every status change goes through ``SlotStore.move`` (under the slot's lock), which refuses a
-transition ``models.TRANSITIONS`` does not allow.
+Status changes go through ingest.lifecycle.uploads, on top of ``SlotStore.update``.
 """
 
 from __future__ import annotations
@@ -14,10 +13,8 @@ from datetime import UTC, datetime
 from redis import Redis
 from redis.exceptions import LockError, RedisError
 
-from ingest.assets.models import ErrorInfo
 from ingest.assets.store import parse_cursor
 from ingest.errors import NotFound, TransientError
-from ingest.lifecycle import uploads as lifecycle
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 from ingest.uploads.errors import SlotCancelled, SlotClosed, SlotExpired, SlotNotFound
@@ -88,15 +85,6 @@ class SlotStore:
             next_cursor = f"{last_score!r}_{last_raw.decode()}"
         return items, next_cursor
 
-    def open_for_data(self, slot_id: str) -> UploadSlot:
-        """The slot if it still takes bytes; else the specific reason it does not (an expired
-        slot is marked `timed_out` on the way)."""
-        slot = self.get(slot_id)
-        if slot.status == UploadStatus.WAITING and slot.expired():
-            slot = self.expire(slot_id)
-        ensure_open(slot)
-        return slot
-
     # --- writes ----------------------------------------------------------------------------
     def create(self, slot: UploadSlot) -> UploadSlot:
         self._write(slot)
@@ -129,27 +117,6 @@ class SlotStore:
             slot.updated_at = datetime.now(UTC)
             self._write(slot)
             return slot
-
-    def move(self, slot_id: str, to: UploadStatus, *, asset_id: str | None = None,
-             error: ErrorInfo | None = None,
-             check: Callable[[UploadSlot], None] | None = None) -> UploadSlot:
-        """The one place a slot changes status (ingest.lifecycle.uploads), under its lock."""
-        def change(slot: UploadSlot) -> None:
-            if check is not None:
-                check(slot)
-            lifecycle.move(slot, to)
-            if asset_id is not None:
-                slot.asset_id = asset_id
-            if error is not None:
-                slot.error = error
-        return self.update(slot_id, change)
-
-    def expire(self, slot_id: str) -> UploadSlot:
-        """`timed_out` if still waiting past its expiry (idempotent); the slot as it is now."""
-        def change(slot: UploadSlot) -> None:
-            if slot.status == UploadStatus.WAITING and slot.expired():
-                lifecycle.move(slot, UploadStatus.TIMED_OUT)
-        return self.update(slot_id, change)
 
     def _write(self, slot: UploadSlot) -> None:
         self.storage.put_bytes(keys.upload_slot(slot.id), slot.model_dump_json().encode(),

@@ -39,8 +39,7 @@ from ingest.uploads.errors import (
     TransferNotFound,
     TransferTooLarge,
 )
-from ingest.uploads.models import Transfer, UploadSlot, UploadStatus, new_transfer_id
-from ingest.uploads.slots import SlotStore
+from ingest.uploads.models import Transfer, UploadSlot, new_transfer_id
 
 log = logging.getLogger(__name__)
 LOCK_TTL_S = 60
@@ -322,12 +321,3 @@ def _release(lock: Lock, transfer_id: str) -> None:
         lock.release()
     except LockError:
         log.warning("lock of transfer %s expired while held", transfer_id)
-
-
-def expire_if_due(slots: SlotStore, transfers: Transfers, slot: UploadSlot) -> UploadSlot:
-    """A waiting slot past its expiry becomes `timed_out` and its transfers are discarded."""
-    if slot.status == UploadStatus.WAITING and slot.expired():
-        slot = slots.expire(slot.id)
-        transfers.discard_unfinished(slot.id)
-    return slot
-

@@ -110,7 +110,7 @@ def test_cancel_is_final_and_lock_is_kept(client: httpx.Client) -> None:
     cancelled = client.post(f"/v1/uploads/{slot_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     again = client.post(f"/v1/uploads/{slot_id}/cancel")
-    assert again.status_code == 409 and again.json()["error"]["code"] == "upload_closed"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
     assert stored_slot(str(slot_id))["status"] == "cancelled"
 
 

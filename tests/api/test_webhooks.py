@@ -154,6 +154,28 @@ def test_signed_deliveries_retried_until_accepted(hooks_client: httpx.Client, rx
         assert gone.status_code == 404 and gone.json()["error"]["code"] == "webhook_not_found"
 
 
+def test_a_finished_speaker_upload_announces_upload_asset_created(
+        hooks_client: httpx.Client, rx: Receiver, media_dir: Path) -> None:
+    from tusclient import client as tus_client
+
+    hook = create(hooks_client, rx, "/uploads", Route(), events=["upload.asset_created"])
+    slot = hooks_client.post("/v1/uploads", json={"title": "Remote", "speaker": "Ada"}).json()
+    clip = make_clip(media_dir / "webhooks-upload.mp4", width=160, height=90, seconds=1)
+    tus_client.TusClient(slot["tus_endpoint"]).uploader(file_path=str(clip)).upload()
+    [attempt] = wait_until(lambda: delivered(rx, "/uploads", "upload.asset_created", "id",
+                                             slot["id"]),
+                           timeout=60, interval=0.3, what="upload.asset_created delivered")
+    data = attempt.payload["data"]
+    asset_id = hooks_client.get(f"/v1/uploads/{slot['id']}").json()["asset_id"]
+    assert (data["status"], data["asset_id"], data["title"]) == ("asset_created", asset_id,
+                                                               "Remote")
+    assert attempt.verified
+    # the speaker's links (and their capability token) never travel in a webhook
+    token = slot["url"].split("token=")[1]
+    assert token not in attempt.body.decode() and "url" not in data
+    hooks_client.delete(f"/v1/webhooks/{hook['id']}")
+
+
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1:9/hook", "http://localhost/hook", "http://[::1]/hook",
     "http://[::ffff:127.0.0.1]/hook", "http://169.254.169.254/latest/meta-data",
