@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WEB_STAMP := web/node_modules/.installed-$(shell sha1sum web/package-lock.json 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck layers unit bench system-deps venv web clean
+.PHONY: run test lint typecheck layers unit bench bench-channels system-deps venv web clean
 
 run: system-deps venv web ## start the whole stack (Ctrl-C stops it)
 	$(VENV)/bin/podium up
@@ -30,6 +30,9 @@ layers: venv
 
 bench: system-deps venv ## upload-to-ready time against one plain ffmpeg command
 	$(PY) bench/transcode.py
+
+bench-channels: venv ## playlist serving (needs `make run` in another shell)
+	$(PY) bench/channels.py
 
 system-deps: ## apt packages, when root and missing (only the missing ones)
 	@missing=""; \

@@ -3,7 +3,7 @@
 Playlists are computed from the channel document and the clock (ingest.channels.schedule);
 segments are the assets' own, served the same way as `/play` serves them (presigned storage
 URLs, a CDN, or the API's proxy), never re-encoded. A media playlist changes once per segment,
-so its body is kept per (channel revision, window) and answered with an ETag.
+so its body is kept until then (per channel revision) and answered with an ETag.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ _BODIES_MAX = 2000
 _CAPTIONS_TTL_S = 30.0
 
 _bodies: dict[tuple[object, ...], tuple[str, str]] = {}
+_windows: dict[tuple[object, ...], tuple[float, str, str]] = {}
+"""Media playlist bodies until the instant their window changes (the next segment's end)."""
 _captions: dict[tuple[str, str], tuple[float, int]] = {}
 _guard = threading.Lock()
 
@@ -74,12 +76,16 @@ def _answer(body: str, etag: str, if_none_match: str | None, max_age: int) -> Re
     return Response(body, media_type=M3U8, headers=headers)
 
 
+def _etag(body: str) -> str:
+    return '"' + hashlib.sha1(body.encode()).hexdigest()[:20] + '"'
+
+
 def _cached(key: tuple[object, ...], render: Callable[[], str]) -> tuple[str, str]:
     hit = _bodies.get(key)
     if hit is not None:
         return hit
     body = render()
-    entry = (body, '"' + hashlib.sha1(body.encode()).hexdigest()[:20] + '"')
+    entry = (body, _etag(body))
     with _guard:
         if len(_bodies) >= _BODIES_MAX:
             _bodies.clear()
@@ -120,20 +126,24 @@ def live_media(channel_id: str, name: str, settings: SettingsDep, channels: Chan
     timeline = watchable(channels, settings, channel_id, token)
     channel = timeline.channel
     now = time.time()
+    key = ("media", channel_id, channel.revision, name, _suffix(channel, token))
+    held = _windows.get(key)
+    if held is not None and now < held[0]:  # the window changes when a segment ends
+        return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
     window = timeline.window(now)
     uri = _uri_builder(channel, name, settings, store, token)
     last = channel.timeline[-1]
     ended = channel.state == ChannelState.IDLE and not last.on_air and last.from_t <= now
-    first = window[0].seq if window else None
-    key = ("media", channel_id, channel.revision, name, first, len(window), ended,
-           _suffix(channel, token))
-
-    def render() -> str:
-        upcoming = timeline.segment_at(now)
-        next_seq, next_disc = (upcoming.seq, upcoming.disc) if upcoming else (last.seq, last.disc)
-        return media_playlist(window, target_duration=channel.target_duration,
-                              next_seq=next_seq, next_disc=next_disc, uri=uri, ended=ended)
-    body, etag = _cached(key, render)
+    upcoming = timeline.segment_at(now)
+    next_seq, next_disc = (upcoming.seq, upcoming.disc) if upcoming else (last.seq, last.disc)
+    body = media_playlist(window, target_duration=channel.target_duration, next_seq=next_seq,
+                          next_disc=next_disc, uri=uri, ended=ended)
+    etag = _etag(body)
+    valid_until = upcoming.end if upcoming is not None else now + 1.0
+    with _guard:
+        if len(_windows) >= _BODIES_MAX:
+            _windows.clear()
+        _windows[key] = (valid_until, body, etag)
     return _answer(body, etag, if_none_match, MEDIA_MAX_AGE_S)
 
 

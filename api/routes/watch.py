@@ -19,7 +19,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import ChannelsDep, SettingsDep, StoreDep
+from api.routes.live import watchable
 from api.routes.play import TokenQuery, playable
 from config import Settings, get_settings
 from ingest.errors import NotFound
@@ -95,6 +96,28 @@ def watch(asset_id: str, settings: SettingsDep, store: StoreDep,
     nonce = secrets.token_urlsafe(16)
     html = render_watch_page(asset.id, asset.title, asset.speaker, token, nonce,
                              hls_script_path().is_file())
+    return HTMLResponse(html, headers={
+        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+@router.get("/watch/live/{channel_id}", response_class=HTMLResponse)
+def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
+               token: TokenQuery = None) -> HTMLResponse:
+    """A viewer page playing a channel's live stream (the same player as `/watch/{id}`)."""
+    channel = watchable(channels, settings, channel_id, token).channel
+    nonce = secrets.token_urlsafe(16)
+    src = f"/live/{quote(channel.id, safe='')}.m3u8"
+    if token:
+        src += f"?token={quote(token, safe='')}"
+    installed = hls_script_path().is_file()
+    html = _template().substitute(
+        nonce=nonce, title=escape(channel.name), speaker='<p class="speaker">Live</p>',
+        notice="" if installed else _MISSING, src=escape(src, quote=True),
+        hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
     return HTMLResponse(html, headers={
         "Content-Security-Policy": content_security_policy(settings, nonce),
         "Cache-Control": "no-store",

@@ -23,7 +23,7 @@ def api_process(env: dict[str, str], port: int, log: Path,
          "--port", str(port), "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine imports the app slowly
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=2).status_code == 200:

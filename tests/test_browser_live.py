@@ -1,0 +1,75 @@
+"""`/watch/live/{id}` in Debian's Chromium: hls.js plays a channel across an item boundary
+(a discontinuity, a change of resolution) without a fatal error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, sync_playwright
+
+from tests.conftest import Stack, upload, wait_for
+from tests.support.media import make_clip
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required"]
+# Records the continuity counter (EXT-X-DISCONTINUITY-SEQUENCE + tags) of each fragment played.
+WATCH_CC = """(() => {
+  window.podiumCC = [];
+  const hook = () => {
+    if (!window.podiumPlayer) { return setTimeout(hook, 20); }
+    window.podiumPlayer.on("hlsFragChanged", (_e, data) => window.podiumCC.push(data.frag.cc));
+  };
+  hook();
+})();"""
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-live")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=ARGS, headless=True,
+            viewport={"width": 1024, "height": 720})
+        yield context
+        context.close()
+
+
+def test_live_page_plays_across_an_item_boundary(chromium: BrowserContext, api_server: str,
+                                                  stack: Stack, worker: Path,
+                                                  media_dir: Path) -> None:
+    clips = [make_clip(media_dir / "live-640x360.mp4", width=640, height=360, seconds=6),
+             make_clip(media_dir / "live-320x180.mp4", width=320, height=180, seconds=8)]
+    with httpx.Client(base_url=api_server, timeout=60,
+                      headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
+        ids = [upload(c, clip, title=clip.stem, captions="none").json()["id"] for clip in clips]
+        assert all(wait_for(c, i, timeout_s=240)["status"] == "ready" for i in ids)
+        cid = c.post("/v1/channels", json={"name": "Browser stage", "window_s": 30,
+                                           "slate_asset_id": ids[1]}).json()["id"]
+        for asset_id in ids:
+            c.post(f"/v1/channels/{cid}/items", json={"asset_id": asset_id})
+        assert c.post(f"/v1/channels/{cid}/start").status_code == 200
+    page = chromium.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    page.add_init_script(WATCH_CC)
+    resp = page.goto(f"{api_server}/watch/live/{cid}")
+    assert resp is not None and resp.status == 200
+    assert "script-src 'self' 'nonce-" in resp.headers["content-security-policy"]
+    # the first item lasts 6 s: playing 9 s of stream crosses into the second one
+    page.wait_for_function("() => document.getElementById('player').currentTime > 9",
+                           timeout=90_000, polling=200)
+    assert page.evaluate("window.podiumErrors") == [], console
+    played = page.evaluate("window.podiumCC")
+    assert max(played) > min(played), played  # a fragment after the discontinuity played
+    assert page.evaluate("document.getElementById('player').videoWidth") in (320, 640)
+    page.close()
