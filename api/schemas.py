@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TypeVar
 
@@ -24,9 +23,9 @@ from ingest.captions.store import StoredTrack
 from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, ChannelState
 from ingest.errors import InvalidInput
 from ingest.events import EventType
+from ingest.languages import is_language_tag
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
 
-BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 MAX_TEXT = 200
 
 
@@ -82,7 +81,7 @@ class AssetCreate(BaseModel):
     def from_form(cls, fields: dict[str, str], filename: str | None) -> AssetCreate:
         title = _text(fields, "title") or _title_from(filename)
         language = (fields.get("language") or "en").strip()
-        if not BCP47.fullmatch(language):
+        if not is_language_tag(language):
             raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
                                f"not {language[:20]!r}.", code="invalid_language")
         return cls(
@@ -127,22 +126,13 @@ def _title_from(filename: str | None) -> str:
 
 MAX_EDIT_CUES = 20_000
 """A bound on the JSON body of a review edit; the `max_caption_cues` setting is checked after."""
-MAX_CUE_TEXT = 1000
-
-
-class CaptionCue(BaseModel):
-    start: float
-    end: float
-    text: str = Field(max_length=MAX_CUE_TEXT)
 
 
 class CaptionEdit(BaseModel):
-    """`PATCH /v1/assets/{id}/captions/{lang}`: the track's new cues, text and times."""
+    """`PATCH /v1/assets/{id}/captions/{lang}`: the track's new cues, text and times
+    (checked by the domain's rules for edited cues)."""
 
-    cues: list[CaptionCue] = Field(max_length=MAX_EDIT_CUES)
-
-    def to_cues(self) -> list[Cue]:
-        return [Cue(c.start, c.end, c.text) for c in self.cues]
+    cues: list[Cue] = Field(max_length=MAX_EDIT_CUES)
 
 
 class CaptionTrackDetail(CaptionTrack):
@@ -150,12 +140,12 @@ class CaptionTrackDetail(CaptionTrack):
 
     engine: str | None
     updated_at: datetime
-    cues: list[CaptionCue]
+    cues: list[Cue]
 
     @classmethod
     def of(cls, entry: CaptionTrack, track: StoredTrack) -> CaptionTrackDetail:
         return cls(**entry.model_dump(), engine=track.engine, updated_at=track.updated_at,
-                   cues=[CaptionCue(start=c.start, end=c.end, text=c.text) for c in track.cues])
+                   cues=track.cues)
 
 
 class TranscriptWord(BaseModel):

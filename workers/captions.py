@@ -24,6 +24,7 @@ from ingest.captions.asr import AsrError
 from ingest.captions.building import build_cues
 from ingest.captions.publishing import CaptionPublisher
 from ingest.errors import NotFound, PermanentError
+from ingest.languages import canonical_language
 from ingest.storage import keys
 from runtime import handles
 from workers import pipeline, stages, workspace
@@ -43,7 +44,7 @@ def caption_asset(asset_id: str, language: str | None = None,
     if asset.status == AssetStatus.ERRORED or asset.source is None or not asset.source.has_audio:
         log.info("captions %s: nothing to transcribe (%s)", asset_id, asset.status.value)
         return "skipped"
-    lang = caption_store.canonical_language(language or asset.language)
+    lang = canonical_language(language or asset.language)
     try:
         return _caption(store, asset, lang, replace_human)
     except NotFound as exc:
@@ -145,7 +146,7 @@ def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException]
     asset_id, language = str(job.args[0]), job.args[1] if len(job.args) > 1 else None
     log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
     with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
-        lang = caption_store.canonical_language(
+        lang = canonical_language(
             language or handles.asset_store().get(asset_id).language)
         publisher().fail(asset_id, lang, "captions_failed",
                          f"Speech recognition failed after retries ({exc_type.__name__}).")

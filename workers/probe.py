@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from config import get_settings
-from ingest.assets.models import Asset, AssetStatus, Progress, SourceInfo, Stage
+from ingest.assets.models import Asset, AssetStatus, Progress, Stage
 from ingest.errors import FfmpegFailed, InvalidMedia, LimitExceeded
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import commands, ffmpeg, probe
@@ -33,19 +33,15 @@ def _probe(assets: AssetLifecycle, asset: Asset) -> str:
     except FfmpegFailed as exc:
         raise InvalidMedia("The file could not be read as media (corrupt or truncated?).",
                            code="probe_failed") from exc
-    info = probe.parse_probe(result.stdout, demuxer)
+    info = probe.parse_probe(result.stdout, demuxer, size_bytes=src.stat().st_size)
     probe.validate(info, handles.limits(s))
     if asset.max_duration_s is not None and info.duration_s > asset.max_duration_s:
         raise LimitExceeded(
             f"The video lasts {info.duration_s:.0f} s; its upload link allows at most "
             f"{asset.max_duration_s:g} s.", code="duration_exceeds_upload_limit")
-    source = SourceInfo(
-        demuxer=demuxer, format_name=info.format_name, duration_s=info.duration_s,
-        width=info.width, height=info.height, fps=info.fps, video_codec=info.video_codec,
-        audio_codec=info.audio_codec, has_audio=info.has_audio, size_bytes=src.stat().st_size)
 
     def change(a: Asset) -> None:
-        a.source = source
+        a.source = info
         a.duration_s = round(info.duration_s, 3)
         a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
 

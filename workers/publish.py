@@ -33,7 +33,7 @@ def _publish(assets: AssetLifecycle, asset: Asset) -> str:
         waiting = block and any(t.status == CaptionStatus.PREPARING for t in a.captions)
         lifecycle.publish(a, wait_for_captions=waiting)
         subtitles = subtitle_tracks(a, lambda lang: rendition_published(store.storage, a.id, lang))
-        publishing.write_master(store.storage, a.id, published.variants, subtitles)
+        publishing.write_master(store.storage, a.id, published.renditions, subtitles)
 
     # Under the asset's lock: a caption job finishing now either lands before (and is listed
     # here) or after (and rewrites the playlist itself). Waiting for captions, the new stage's

@@ -21,7 +21,7 @@ from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.lifecycle.machine import InvalidTransition
-from ingest.media.ladder import RenditionPlan, select_renditions
+from ingest.media.ladder import Rendition, select_renditions
 from ingest.storage import keys
 from workers import workspace
 from workers.events import asset_lifecycle
@@ -124,7 +124,7 @@ def ffmpeg_failures(*, timeout: PermanentError, failed: PermanentError) -> Itera
         raise failed from exc
 
 
-def plans_for(asset: Asset) -> list[RenditionPlan]:
+def plans_for(asset: Asset) -> list[Rendition]:
     src = asset.source
     assert src is not None and src.width and src.height
     return select_renditions(src.width, src.height, src.fps, src.has_audio)

@@ -6,9 +6,9 @@ import logging
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stage
-from ingest.captions.store import canonical_language
 from ingest.errors import InvalidMedia, PermanentError
 from ingest.hls import publishing
+from ingest.languages import canonical_language
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import packaging
@@ -39,8 +39,10 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
                                    code="transcode_timeout"),
             failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
                                 code="transcode_failed")):
-        packaging.transcode_to_storage(store.storage, asset_id, src, asset.source.demuxer,
-                                       plans, workspace.work_dir(asset_id), opts, report)
+        playlists = packaging.transcode_to_storage(
+            store.storage, asset_id, src, asset.source.demuxer, plans,
+            workspace.work_dir(asset_id), opts, report)
+    publishing.store_media_playlists(store.storage, asset_id, playlists)
     if store.is_deleted(asset_id):
         raise stages.AssetGone(asset_id)
     # Measured once here, before publishing and captions run side by side: subtitle segments

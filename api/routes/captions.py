@@ -22,8 +22,9 @@ from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
 from ingest.captions.files import parse_captions, to_srt, to_webvtt
 from ingest.captions.publishing import CaptionPublisher
-from ingest.captions.store import StoredTrack, canonical_language
+from ingest.captions.store import StoredTrack
 from ingest.errors import Conflict, TooLarge
+from ingest.languages import canonical_language
 from workers import pipeline
 from workers.events import asset_lifecycle
 
@@ -69,7 +70,7 @@ def caption_vtt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep
                 token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
     """The track as WebVTT."""
     track = _track_file(store, settings, asset_id, lang, token, authorization)
-    return Response(to_webvtt(track.to_cues()), media_type="text/vtt",
+    return Response(to_webvtt(track.cues), media_type="text/vtt",
                     headers={"Cache-Control": "max-age=10"})
 
 
@@ -78,7 +79,7 @@ def caption_srt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep
                 token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
     """The track as SubRip."""
     track = _track_file(store, settings, asset_id, lang, token, authorization)
-    return Response(to_srt(track.to_cues()), media_type="application/x-subrip",
+    return Response(to_srt(track.cues), media_type="application/x-subrip",
                     headers={"Cache-Control": "max-age=10"})
 
 
@@ -127,7 +128,7 @@ def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
     """Review: replace the track's cues (text and times); the track becomes `edited`."""
     language = canonical_language(lang)
     _published(store, asset_id)
-    cues = caption_store.edited_cues(edit.to_cues(), settings.max_caption_cues)
+    cues = caption_store.edited_cues(edit.cues, settings.max_caption_cues)
     return _publisher(settings).replace(
         asset_id, language, lambda current: _existing(current, asset_id, language).revised(
             CaptionReview.EDITED, cues))

@@ -22,11 +22,10 @@ from config import Settings
 from ingest.assets.models import Asset, AssetStatus, Visibility
 from ingest.assets.store import AssetStore
 from ingest.errors import Forbidden, NotFound
-from ingest.hls.playlists import rewrite_uris
+from ingest.hls.playlists import M3U8_TYPE, MEDIA_PLAYLIST, rewrite_uris
 from ingest.storage import keys
 
 router = APIRouter(prefix="/play", tags=["playback"])
-M3U8 = "application/vnd.apple.mpegurl"
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 _CACHE_S = 300.0
 _media_cache: dict[tuple[str, str, str], tuple[float, str]] = {}
@@ -64,10 +63,10 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
     base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
 
     def resolve(uri: str) -> str:
-        name = uri.removesuffix("/index.m3u8")
+        name = uri.removesuffix(f"/{MEDIA_PLAYLIST}")
         return f"{base}/{name}.m3u8{_suffix(token)}"
 
-    return Response(rewrite_uris(text, resolve), media_type=M3U8,
+    return Response(rewrite_uris(text, resolve).dumps(), media_type=M3U8_TYPE,
                     headers={"Cache-Control": "max-age=10"})
 
 
@@ -83,18 +82,19 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     cache_key = (asset_id, rendition, token or "")
     hit = _media_cache.get(cache_key) if cacheable else None
     if hit and hit[0] > time.monotonic():
-        return Response(hit[1], media_type=M3U8, headers={"Cache-Control": "max-age=60"})
+        return Response(hit[1], media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=60"})
     try:
         text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
-    body = rewrite_uris(text, _segment_resolver(settings, store, asset_id, rendition, token))
+    resolve = _segment_resolver(settings, store, asset_id, rendition, token)
+    body = rewrite_uris(text, resolve).dumps()
     if cacheable:
         _media_cache[cache_key] = (time.monotonic() + _CACHE_S, body)
     if len(_media_cache) > 5000:
         _media_cache.clear()
     max_age = 60 if cacheable else 10
-    return Response(body, media_type=M3U8, headers={"Cache-Control": f"max-age={max_age}"})
+    return Response(body, media_type=M3U8_TYPE, headers={"Cache-Control": f"max-age={max_age}"})
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rendition: str,

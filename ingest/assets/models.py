@@ -5,8 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from ingest.media.ladder import Rendition, h264_level, select_renditions
+from ingest.media.probe import MediaInfo
 
 
 class AssetStatus(StrEnum):
@@ -38,14 +42,6 @@ class CaptionMode(StrEnum):
 class Progress(BaseModel):
     stage: Stage = Stage.QUEUED
     percent: float = Field(default=0.0, ge=0, le=100)
-
-
-class Rendition(BaseModel):
-    name: str
-    width: int
-    height: int
-    bandwidth: int
-    codecs: str
 
 
 class CaptionSource(StrEnum):
@@ -89,21 +85,6 @@ class CaptionTrack(BaseModel):
         return self.source == CaptionSource.UPLOAD or self.review != CaptionReview.MACHINE
 
 
-class SourceInfo(BaseModel):
-    """What the probe found: kept so later jobs need not probe again."""
-
-    demuxer: str
-    format_name: str
-    duration_s: float
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    video_codec: str | None = None
-    audio_codec: str | None = None
-    has_audio: bool = False
-    size_bytes: int = 0
-
-
 class Asset(BaseModel):
     id: str
     status: AssetStatus = AssetStatus.WAITING
@@ -119,13 +100,26 @@ class Asset(BaseModel):
     renditions: list[Rendition] = Field(default_factory=list)
     captions: list[CaptionTrack] = Field(default_factory=list)
     error: ErrorInfo | None = None
-    source: SourceInfo | None = None
+    source: MediaInfo | None = None
     hls_start_pts: int | None = None
     """90 kHz PTS of the first video frame of the packaged segments (WebVTT X-TIMESTAMP-MAP)."""
     source_filename: str | None = None
     max_duration_s: float | None = None
     """A tighter duration limit than the service's, from the upload slot it came through."""
     attempts: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_legacy_renditions(cls, data: Any) -> Any:
+        """Records written before a rendition kept its plan list only its name, size,
+        bandwidth and codecs: the plan is chosen again from the source (the ladder is pure
+        data, and unchanged since), the measured bandwidth is kept."""
+        if not isinstance(data, dict) or not any(
+                isinstance(r, dict) and "level" not in r for r in data.get("renditions") or ()):
+            return data
+        source = MediaInfo.model_validate(data["source"]) if data.get("source") else None
+        return {**data, "renditions": [_legacy_rendition(r, source) if "level" not in r else r
+                                       for r in data["renditions"]]}
 
     def caption(self, language: str) -> CaptionTrack | None:
         """The caption track of ``language`` (a canonical BCP-47 tag), if the asset has one."""
@@ -135,6 +129,21 @@ class Asset(BaseModel):
         """Add or replace the track of ``track.language``, keeping tracks sorted by language."""
         others = [t for t in self.captions if t.language != track.language]
         self.captions = sorted([*others, track], key=lambda t: t.language)
+
+
+def _legacy_rendition(entry: dict[str, Any], source: MediaInfo | None) -> Rendition:
+    width, height = int(entry["width"]), int(entry["height"])
+    fps = source.fps if source else None
+    has_audio = source.has_audio if source else "mp4a" in str(entry.get("codecs", ""))
+    plans = select_renditions(source.width, source.height, fps, has_audio) if (
+        source and source.width and source.height) else []
+    plan = next((p for p in plans if p.name == entry["name"]), None)
+    if plan is None:  # not a rung of today's ladder: the nearest rung's rates at its own size
+        nearest = select_renditions(width, height, fps, has_audio)[0]
+        plan = nearest.model_copy(update={"name": entry["name"], "width": width,
+                                          "height": height,
+                                          "level": h264_level(width, height, nearest.fps)})
+    return plan.model_copy(update={"bandwidth": int(entry["bandwidth"])})
 
 
 def new_asset_id() -> str:

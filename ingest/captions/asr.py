@@ -25,6 +25,7 @@ import numpy as np
 
 from ingest.captions.files import Word
 from ingest.errors import PermanentError
+from ingest.languages import primary_subtag
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -206,8 +207,9 @@ def _whisper_languages() -> frozenset[str]:
     return frozenset(_LANGUAGE_CODES)
 
 
-def _primary_subtag(lang: str) -> str:
-    primary = lang.replace("_", "-").split("-")[0].lower()
+def _whisper_language(lang: str) -> str:
+    """Whisper's code of a BCP-47 tag: its primary subtag, under Whisper's own alias."""
+    primary = primary_subtag(lang)
     return _WHISPER_ALIASES.get(primary, primary)
 
 
@@ -250,7 +252,7 @@ class WhisperRecognizer:
 
         Raises AsrError ``asr_model_missing`` when the model directory is incomplete.
         """
-        primary = _primary_subtag(lang)
+        primary = _whisper_language(lang)
         if not self.is_multilingual():
             return primary == "en"
         return primary in _whisper_languages()
@@ -265,7 +267,7 @@ class WhisperRecognizer:
         """Transcribe a 16 kHz mono 16-bit WAV in bounded memory, with word timings."""
         self._check_language(language)
         model = self._model()
-        options = self._options(model, _primary_subtag(language), glossary)
+        options = self._options(model, _whisper_language(language), glossary)
         total = _wav_duration(audio_path)
         texts: list[str] = []
         words: list[Word] = []

@@ -18,6 +18,7 @@ from typing import Literal
 
 import srt
 import webvtt
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.vtt import WebVTTCueBlock
 
@@ -36,9 +37,13 @@ class Word:
     end: float
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True)
 class Cue:
-    """One caption on screen; ``text`` is plain text with at most one ``\\n``."""
+    """One caption on screen; ``text`` is plain text with at most one ``\\n``.
+
+    The one cue type: parsed files, built cues, stored tracks (`track.json`) and the API's
+    review edits all hold it. Its rules (times, overlaps, text) are ``validate_cues``'s.
+    """
 
     start: float
     end: float

@@ -23,8 +23,9 @@ from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
 from ingest.captions.files import Cue
 from ingest.errors import NotFound
-from ingest.hls.playlists import SubtitleTrack, parse_multivariant
+from ingest.hls.playlists import M3U8_TYPE, SubtitleTrack, media_playlist_uri, multivariant
 from ingest.hls.webvtt_segments import segment_webvtt
+from ingest.languages import InvalidLanguage, canonical_language, primary_subtag
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.storage import keys
@@ -33,7 +34,6 @@ from ingest.storage.s3 import Storage
 log = logging.getLogger(__name__)
 
 VTT_TYPE = "text/vtt"
-M3U8_TYPE = "application/vnd.apple.mpegurl"
 FALLBACK_START_PTS = 126_000
 """ffmpeg's MPEG-TS muxer starts at 1.4 s; only assets published before the first video PTS was
 measured lack it (the B-frame delay, a few frames, is then missing)."""
@@ -52,7 +52,7 @@ TrackChange = Callable[[caption_store.StoredTrack | None], caption_store.StoredT
 
 
 def track_name(language: str) -> str:
-    primary = caption_store.primary_subtag(language)
+    primary = primary_subtag(language)
     name = LANGUAGE_NAMES.get(primary, language)
     return name if language == primary or name == language else f"{name} ({language})"
 
@@ -63,19 +63,19 @@ def subtitle_tracks(asset: Asset, published: Callable[[str], bool]) -> list[Subt
     listed = [t.language for t in asset.captions if t.status == CaptionStatus.READY
               or (t.status == CaptionStatus.PREPARING and published(t.language))]
     spoken = _default_language(asset.language, listed)
-    return [SubtitleTrack(uri=f"{keys.subtitle_rendition(lang)}/index.m3u8", language=lang,
+    return [SubtitleTrack(uri=media_playlist_uri(keys.subtitle_rendition(lang)), language=lang,
                           name=track_name(lang), default=lang == spoken) for lang in listed]
 
 
 def _default_language(spoken: str, listed: list[str]) -> str | None:
     try:
-        spoken = caption_store.canonical_language(spoken)
-    except caption_store.InvalidLanguage:
+        spoken = canonical_language(spoken)
+    except InvalidLanguage:
         return None
     if spoken in listed:
         return spoken
-    primary = caption_store.primary_subtag(spoken)
-    return next((lang for lang in listed if caption_store.primary_subtag(lang) == primary), None)
+    primary = primary_subtag(spoken)
+    return next((lang for lang in listed if primary_subtag(lang) == primary), None)
 
 
 def upload_rendition(storage: Storage, asset_id: str, language: str, cues: list[Cue],
@@ -131,7 +131,7 @@ class CaptionPublisher:
                 raise ValueError("a track change may only keep an existing track")
             return lifecycle.track_kept(asset, language)
         caption_store.save_track(self.storage, asset.id, track)
-        upload_rendition(self.storage, asset.id, language, track.to_cues(), _duration(asset),
+        upload_rendition(self.storage, asset.id, language, track.cues, _duration(asset),
                          self.segment_s, _start_pts(asset))
         return lifecycle.track_ready(asset, language, track.source, track.review)
 
@@ -176,17 +176,19 @@ class CaptionPublisher:
             self._write_master(self.store.get(asset_id))
 
     def _write_master(self, asset: Asset) -> None:
-        """Rewrite the subtitle lines of a published playlist; before publishing, there is
-        none yet and publishing will list the tracks itself."""
+        """Rewrite a published playlist from the record: its renditions, as publishing measured
+        them, and the subtitle tracks it lists now. Before publishing there is no playlist yet,
+        and publishing will list the tracks itself."""
         key = keys.master_playlist(asset.id)
         try:
             text = self.storage.get_bytes(key).decode()
         except NotFound:
             return
-        playlist = parse_multivariant(text)
-        playlist.subtitles = subtitle_tracks(
+        if not asset.renditions:  # published but not yet recorded: publishing lists the tracks
+            return
+        subtitles = subtitle_tracks(
             asset, lambda lang: rendition_published(self.storage, asset.id, lang))
-        new = playlist.dumps()
+        new = multivariant(asset.renditions, subtitles).dumps()
         if new != text:
             self.storage.put_bytes(key, new.encode(), M3U8_TYPE)
 

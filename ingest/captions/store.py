@@ -22,7 +22,8 @@ from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
 JSON_TYPE = "application/json"
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+MAX_EDITED_CUE_CHARS = 1000
+"""Characters of one cue typed by a reviewer (two short lines fit many times over)."""
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # everything but the line feed
 
 
@@ -38,18 +39,8 @@ class TranscriptNotFound(NotFound):
     code = "transcript_not_found"
 
 
-class InvalidLanguage(InvalidInput):
-    code = "invalid_language"
-
-
 class InvalidGlossary(InvalidInput):
     code = "invalid_glossary"
-
-
-class StoredCue(BaseModel):
-    start: float
-    end: float
-    text: str
 
 
 class StoredTrack(BaseModel):
@@ -61,56 +52,25 @@ class StoredTrack(BaseModel):
     engine: str | None = None
     """The speech recognizer that made the cues (`faster-whisper:tiny.en`), None for uploads."""
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    cues: list[StoredCue] = Field(default_factory=list)
+    cues: list[Cue] = Field(default_factory=list)
 
     @classmethod
     def of(cls, language: str, source: CaptionSource, review: CaptionReview,
            cues: Sequence[Cue], engine: str | None = None) -> StoredTrack:
         return cls(language=language, source=source, review=review, engine=engine,
-                   cues=_stored(cues))
+                   cues=list(cues))
 
     def revised(self, review: CaptionReview, cues: Sequence[Cue] | None = None) -> StoredTrack:
         """A copy after review: the new state and, for an edit, the new cues."""
         update: dict[str, object] = {"review": review, "updated_at": datetime.now(UTC)}
         if cues is not None:
-            update["cues"] = _stored(cues)
+            update["cues"] = list(cues)
         return self.model_copy(update=update)
-
-    def to_cues(self) -> list[Cue]:
-        return [Cue(c.start, c.end, c.text) for c in self.cues]
 
     @property
     def is_human(self) -> bool:
         """Uploaded, edited or approved by a person: speech recognition must not replace it."""
         return self.source == CaptionSource.UPLOAD or self.review != CaptionReview.MACHINE
-
-
-def _stored(cues: Sequence[Cue]) -> list[StoredCue]:
-    return [StoredCue(start=c.start, end=c.end, text=c.text) for c in cues]
-
-
-# --------------------------------------------------------------------------- languages
-
-
-def canonical_language(tag: str) -> str:
-    """A BCP-47 tag in its conventional case (`pt-br` → `pt-BR`); InvalidLanguage otherwise."""
-    tag = tag.strip().replace("_", "-")
-    if not _LANGUAGE_TAG.fullmatch(tag):
-        raise InvalidLanguage(f"{tag[:20]!r} is not a BCP-47 language tag like 'en' or 'pt-BR'.")
-    primary, *rest = tag.split("-")
-    parts = [primary.lower()]
-    for part in rest:
-        if (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
-            parts.append(part.upper())  # region
-        elif len(part) == 4 and part.isalpha():
-            parts.append(part.title())  # script
-        else:
-            parts.append(part.lower())
-    return "-".join(parts)
-
-
-def primary_subtag(tag: str) -> str:
-    return tag.split("-", 1)[0].lower()
 
 
 # --------------------------------------------------------------------------- tracks
@@ -152,6 +112,9 @@ def check_cue_count(cues: Sequence[Cue], max_cues: int) -> None:
 
 
 def _clean_text(text: str, number: int) -> str:
+    if len(text) > MAX_EDITED_CUE_CHARS:
+        raise CaptionError("caption_bad_text",
+                           f"cue {number} is longer than {MAX_EDITED_CUE_CHARS} characters")
     if _CONTROL.search(text):
         raise CaptionError("caption_bad_text", f"cue {number} contains a control character")
     lines = [" ".join(line.split()) for line in text.split("\n")]

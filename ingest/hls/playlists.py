@@ -1,99 +1,92 @@
-"""HLS playlists as objects that serialise to text (RFC 8216), and media-playlist rewriting."""
+"""HLS playlists (RFC 8216) as `m3u8` objects that serialise with ``dumps()``.
+
+Podium writes three kinds: an asset's multivariant playlist (its renditions and SUBTITLES
+media), VOD media playlists (subtitle renditions), and, for playback, any playlist with its URIs
+rewritten. It reads the media playlists ffmpeg writes. The functions return `m3u8.M3U8`
+objects rather than text so callers (channels: media sequence, discontinuities, program date
+time) can keep building on them before ``dumps()``.
+"""
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import m3u8
 
-@dataclass(frozen=True)
-class Variant:
-    uri: str
-    bandwidth: int
-    average_bandwidth: int | None
-    width: int
-    height: int
-    fps: float
-    codecs: str
+from ingest.media.ladder import Rendition
+
+M3U8_TYPE = "application/vnd.apple.mpegurl"
+"""Content type of every playlist, in the bucket and over HTTP (RFC 8216 section 4)."""
+VERSION = 3
+SUBTITLES_GROUP = "subs"
+MEDIA_PLAYLIST = "index.m3u8"
 
 
 @dataclass(frozen=True)
 class SubtitleTrack:
+    """One EXT-X-MEDIA TYPE=SUBTITLES entry of a multivariant playlist."""
+
     uri: str
     language: str
     name: str
     default: bool = False
 
 
-@dataclass
-class MultivariantPlaylist:
-    variants: list[Variant]
-    subtitles: list[SubtitleTrack] = field(default_factory=list)
-    group: str = "subs"
+def media_playlist_uri(rendition: str) -> str:
+    """URI of a rendition's media playlist, relative to the multivariant playlist."""
+    return f"{rendition}/{MEDIA_PLAYLIST}"
 
-    def dumps(self) -> str:
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
-        for t in self.subtitles:
-            flag = "YES" if t.default else "NO"
-            lines.append(
-                f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{self.group}",NAME="{_q(t.name)}",'
-                f'LANGUAGE="{_q(t.language)}",DEFAULT={flag},AUTOSELECT=YES,URI="{_q(t.uri)}"'
-            )
-        for v in sorted(self.variants, key=lambda v: v.bandwidth, reverse=True):
-            attrs = [f"BANDWIDTH={v.bandwidth}"]
-            if v.average_bandwidth:
-                attrs.append(f"AVERAGE-BANDWIDTH={v.average_bandwidth}")
-            attrs += [f"RESOLUTION={v.width}x{v.height}", f"FRAME-RATE={v.fps:.3f}",
-                      f'CODECS="{v.codecs}"']
-            if self.subtitles:
-                attrs.append(f'SUBTITLES="{self.group}"')
-            lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-            lines.append(v.uri)
-        return "\n".join(lines) + "\n"
+
+def multivariant(renditions: Sequence[Rendition],
+                 subtitles: Sequence[SubtitleTrack] = ()) -> m3u8.M3U8:
+    """The multivariant playlist of an asset: variants by falling bandwidth, subtitle tracks
+    in one group that every variant names."""
+    playlist = m3u8.M3U8()
+    playlist.version = VERSION
+    playlist.is_independent_segments = True
+    for track in subtitles:
+        playlist.add_media(m3u8.Media(
+            uri=_q(track.uri), type="SUBTITLES", group_id=SUBTITLES_GROUP,
+            language=_q(track.language), name=_q(track.name),
+            default="YES" if track.default else "NO", autoselect="YES"))
+    for rendition in sorted(renditions, key=lambda r: r.bandwidth, reverse=True):
+        stream_info = {
+            "bandwidth": rendition.bandwidth,
+            "average_bandwidth": rendition.average_bandwidth,
+            "resolution": f"{rendition.width}x{rendition.height}",
+            "frame_rate": rendition.fps,
+            "codecs": rendition.codecs,
+            "subtitles": SUBTITLES_GROUP if subtitles else None,
+        }
+        playlist.add_playlist(m3u8.Playlist(uri=media_playlist_uri(rendition.name),
+                                            stream_info=stream_info, media=playlist.media,
+                                            base_uri=None))
+    return playlist
+
+
+def vod_media_playlist(segments: Sequence[tuple[str, float]]) -> m3u8.M3U8:
+    """A complete (VOD, ENDLIST) media playlist of (URI, duration) segments."""
+    if not segments:
+        raise ValueError("a media playlist needs at least one segment")
+    playlist = m3u8.M3U8()
+    playlist.version = VERSION
+    # RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer must not exceed the
+    # target duration; hls.js also treats anything below 1 as 1.
+    playlist.target_duration = max(1, max(math.floor(d + 0.5) for _uri, d in segments))
+    playlist.media_sequence = 0
+    playlist.playlist_type = "vod"
+    for uri, duration in segments:
+        playlist.add_segment(m3u8.Segment(uri=uri, duration=round(duration, 3), title=""))
+    playlist.is_endlist = True
+    return playlist
 
 
 def _q(value: str) -> str:
-    """Quoted-string attribute values may not hold quotes or line breaks (RFC 8216 4.2)."""
+    """Quoted-string attribute values may not hold quotes or line breaks (RFC 8216 4.2);
+    `m3u8` quotes values as they are."""
     return value.replace('"', "'").replace("\n", " ").replace("\r", " ")
-
-
-_ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^",]*)')
-
-
-def parse_attributes(line: str) -> dict[str, str]:
-    """The attribute list of a tag line (RFC 8216 4.2), quoted values unquoted."""
-    _tag, _, rest = line.partition(":")
-    return {name: value.strip('"') for name, value in _ATTRIBUTE.findall(rest)}
-
-
-def parse_multivariant(text: str) -> MultivariantPlaylist:
-    """Read back a playlist written by ``MultivariantPlaylist.dumps`` (variants and subtitles).
-
-    Caption changes rewrite the subtitle lines of a published playlist; the variants, measured
-    once when the asset was published, are kept as they are.
-    """
-    variants: list[Variant] = []
-    subtitles: list[SubtitleTrack] = []
-    group = "subs"
-    lines = [line.strip() for line in text.splitlines()]
-    for index, line in enumerate(lines):
-        a = parse_attributes(line) if line.startswith("#EXT-X-") else {}
-        if line.startswith("#EXT-X-MEDIA:") and a.get("TYPE") == "SUBTITLES":
-            group = a.get("GROUP-ID", group)
-            subtitles.append(SubtitleTrack(uri=a["URI"], language=a.get("LANGUAGE", ""),
-                                           name=a.get("NAME", ""),
-                                           default=a.get("DEFAULT") == "YES"))
-        elif line.startswith("#EXT-X-STREAM-INF:") and index + 1 < len(lines):
-            width, _, height = a["RESOLUTION"].partition("x")
-            average = a.get("AVERAGE-BANDWIDTH")
-            variants.append(Variant(
-                uri=lines[index + 1], bandwidth=int(a["BANDWIDTH"]),
-                average_bandwidth=int(average) if average else None, width=int(width),
-                height=int(height), fps=float(a["FRAME-RATE"]), codecs=a["CODECS"]))
-    if not variants:
-        raise ValueError("not a multivariant playlist: no EXT-X-STREAM-INF")
-    return MultivariantPlaylist(variants=variants, subtitles=subtitles, group=group)
 
 
 @dataclass(frozen=True)
@@ -104,35 +97,21 @@ class Segment:
 
 def parse_media_segments(text: str) -> list[Segment]:
     """The segments (EXTINF duration + URI) of a media playlist, in order."""
-    segments: list[Segment] = []
-    duration: float | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#EXTINF:"):
-            duration = float(line[len("#EXTINF:"):].split(",", 1)[0])
-        elif line and not line.startswith("#") and duration is not None:
-            segments.append(Segment(line, duration))
-            duration = None
-    return segments
+    return [Segment(s.uri, float(s.duration)) for s in m3u8.loads(text).segments
+            if s.uri and s.duration is not None]
 
 
-_URI_TAGS = ("#EXT-X-MAP:", "#EXT-X-MEDIA:")
-
-
-def rewrite_uris(text: str, resolve: Callable[[str], str]) -> str:
-    """Replace every URI line (and EXT-X-MAP / EXT-X-MEDIA URIs) with ``resolve(uri)``."""
-    out = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            out.append(resolve(stripped))
-        elif stripped.startswith(_URI_TAGS) and 'URI="' in stripped:
-            head, _, rest = stripped.partition('URI="')
-            uri, _, tail = rest.partition('"')
-            out.append(f'{head}URI="{resolve(uri)}"{tail}')
-        else:
-            out.append(line)
-    return "\n".join(out) + "\n"
+def rewrite_uris(text: str, resolve: Callable[[str], str]) -> m3u8.M3U8:
+    """The playlist with every URI (variants, EXT-X-MEDIA, segments, EXT-X-MAP) replaced by
+    ``resolve(uri)``."""
+    playlist = m3u8.loads(text)
+    for entry in [*playlist.playlists, *playlist.media, *playlist.segments]:
+        if entry.uri:
+            entry.uri = _q(resolve(entry.uri))
+    sections = {id(s.init_section): s.init_section for s in playlist.segments if s.init_section}
+    for section in sections.values():
+        section.uri = _q(resolve(section.uri))
+    return playlist
 
 
 def peak_and_average_bandwidth(sizes: Sequence[int], durations: Sequence[float]) -> tuple[int, int]:

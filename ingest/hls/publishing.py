@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.assets.models import Rendition
 from ingest.errors import FfmpegFailed, InvalidMedia, NotFound
 from ingest.hls.playlists import (
-    MultivariantPlaylist,
+    M3U8_TYPE,
     SubtitleTrack,
-    Variant,
+    multivariant,
     parse_media_segments,
     peak_and_average_bandwidth,
 )
 from ingest.hls.webvtt_segments import MPEGTS_CLOCK_HZ
 from ingest.media import commands, ffmpeg
-from ingest.media.ladder import RenditionPlan
+from ingest.media.ladder import Rendition
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
-M3U8_TYPE = "application/vnd.apple.mpegurl"
 MIN_COVERAGE = 0.9
 """Renditions must cover this share of the probed duration, else the source was truncated."""
 
@@ -35,21 +33,27 @@ MIN_COVERAGE = 0.9
 @dataclass(frozen=True)
 class Published:
     renditions: list[Rendition]
+    """As planned, with the bit rates measured on their segments."""
     duration_s: float
-    variants: list[Variant] = field(default_factory=list)
 
 
-def write_master(storage: Storage, asset_id: str, variants: Sequence[Variant],
+def store_media_playlists(storage: Storage, asset_id: str, playlists: Mapping[str, Path]) -> None:
+    """The media playlists ffmpeg wrote (rendition name -> file), once their segments are up."""
+    for name, path in playlists.items():
+        storage.put_file(keys.media_playlist(asset_id, name), path, M3U8_TYPE)
+
+
+def write_master(storage: Storage, asset_id: str, renditions: Sequence[Rendition],
                  subtitles: Sequence[SubtitleTrack] = ()) -> None:
-    master = MultivariantPlaylist(variants=list(variants), subtitles=list(subtitles))
-    storage.put_bytes(keys.master_playlist(asset_id), master.dumps().encode(), M3U8_TYPE)
+    text = multivariant(renditions, subtitles).dumps()
+    storage.put_bytes(keys.master_playlist(asset_id), text.encode(), M3U8_TYPE)
 
 
 def verify_renditions(
-    storage: Storage, asset_id: str, plans: Sequence[RenditionPlan], probed_duration_s: float,
+    storage: Storage, asset_id: str, plans: Sequence[Rendition], probed_duration_s: float,
 ) -> Published:
     """Check every rendition's segments are in storage and measure its bit rates."""
-    variants, renditions, durations = [], [], []
+    renditions, durations = [], []
     for plan in plans:
         try:
             text = storage.get_bytes(keys.media_playlist(asset_id, plan.name)).decode()
@@ -66,17 +70,13 @@ def verify_renditions(
         peak, avg = peak_and_average_bandwidth(
             [sizes[s.uri] for s in segments], [s.duration for s in segments])
         durations.append(sum(s.duration for s in segments))
-        variants.append(Variant(uri=f"{plan.name}/index.m3u8", bandwidth=peak,
-                                average_bandwidth=avg, width=plan.width, height=plan.height,
-                                fps=plan.fps, codecs=plan.codecs))
-        renditions.append(Rendition(name=plan.name, width=plan.width, height=plan.height,
-                                    bandwidth=peak, codecs=plan.codecs))
+        renditions.append(plan.measured(peak, avg))
     duration = min(durations)
     if probed_duration_s > 0 and duration < probed_duration_s * MIN_COVERAGE:
         raise InvalidMedia(
             f"Only {duration:.1f} s of the announced {probed_duration_s:.1f} s could be decoded; "
             "the file looks truncated or corrupt.", code="truncated_media")
-    return Published(renditions=renditions, duration_s=round(duration, 3), variants=variants)
+    return Published(renditions=renditions, duration_s=round(duration, 3))
 
 
 def measure_start_pts(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.captions.files import Cue, to_webvtt
+from ingest.hls.playlists import vod_media_playlist
 
 MPEGTS_CLOCK_HZ = 90_000
 _PTS_MODULO = 2**33  # MPEG-2 PES timestamps are 33-bit
@@ -94,17 +95,5 @@ def _cues_per_segment(
 
 
 def _media_playlist(segments: Sequence[tuple[str, str]], durations: Sequence[float]) -> str:
-    # RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer must not exceed the
-    # target duration; hls.js also treats anything below 1 as 1.
-    target = max(1, max(math.floor(d + 0.5) for d in durations))
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:3",
-        f"#EXT-X-TARGETDURATION:{target}",
-        "#EXT-X-MEDIA-SEQUENCE:0",
-        "#EXT-X-PLAYLIST-TYPE:VOD",
-    ]
-    for (name, _text), duration in zip(segments, durations, strict=True):
-        lines += [f"#EXTINF:{duration:.3f},", name]
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
+    names = [name for name, _text in segments]
+    return vod_media_playlist(list(zip(names, durations, strict=True))).dumps()

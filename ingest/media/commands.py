@@ -11,7 +11,7 @@ from pathlib import Path
 
 import ffmpeg  # ffmpeg-python: unmaintained, so it stays behind this module's functions
 
-from ingest.media.ladder import RenditionPlan
+from ingest.media.ladder import Rendition
 
 AUDIO_RATE = 48_000
 SEGMENT_PATTERN = "seg-%05d.ts"
@@ -46,7 +46,7 @@ def start_pts_command(segment: Path) -> list[str]:
 
 
 def hls_ladder_command(
-    source: Path, demuxer: str, out_dir: Path, plans: Sequence[RenditionPlan], *,
+    source: Path, demuxer: str, out_dir: Path, plans: Sequence[Rendition], *,
     segment_s: int, preset: str, threads: int,
 ) -> list[str]:
     """One ffmpeg that decodes once and encodes every rendition into HLS (MPEG-TS segments).

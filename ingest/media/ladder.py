@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, computed_field
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -15,9 +17,12 @@ class Rung:
     audio_kbps: int = 128
 
 
-@dataclass(frozen=True)
-class RenditionPlan:
-    """A rendition chosen for one source: exact output size, rate and codec parameters."""
+class Rendition(BaseModel):
+    """One rendition of an asset, the one type for it: what the ladder chose for the source
+    (exact size, rate and codec parameters), with the bit rates publishing measured on its
+    segments. The asset record, the API and the multivariant playlist all show this."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     width: int
@@ -28,16 +33,22 @@ class RenditionPlan:
     bufsize_kbps: int
     audio_kbps: int | None
     level: str
+    bandwidth: int
+    """Peak bits/s (HLS BANDWIDTH): declared (video maxrate + audio) until publishing
+    measures it on the real segments."""
+    average_bandwidth: int | None = None
+    """Mean bits/s (HLS AVERAGE-BANDWIDTH), measured at publish."""
 
-    @property
-    def bandwidth(self) -> int:
-        """Declared peak bits/s (video maxrate + audio), refined from real segments at publish."""
-        return (self.maxrate_kbps + (self.audio_kbps or 0)) * 1000
-
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def codecs(self) -> str:
+        """RFC 6381 codecs: H.264 High at the rendition's level, AAC-LC when it has audio."""
         video = f"avc1.6400{int(self.level.replace('.', '')):02x}"
         return f"{video},mp4a.40.2" if self.audio_kbps else video
+
+    def measured(self, peak: int, average: int) -> Rendition:
+        """This rendition with the bit rates measured on its segments."""
+        return self.model_copy(update={"bandwidth": peak, "average_bandwidth": average})
 
 
 LADDER: tuple[Rung, ...] = (
@@ -96,7 +107,7 @@ def output_fps(source_fps: float | None) -> float:
 def select_renditions(
     width: int, height: int, fps: float | None, has_audio: bool,
     ladder: tuple[Rung, ...] = LADDER,
-) -> list[RenditionPlan]:
+) -> list[Rendition]:
     """Rungs no taller than the source (never upscale), aspect kept, even sizes, at least one.
 
     Portrait sources are laddered on their short side, so a 1080x1920 phone video gets 1080p.
@@ -110,19 +121,20 @@ def select_renditions(
         smallest = ladder[-1]
         own = _even_floor(short)
         chosen = [Rung(f"{own}p", own, smallest.video_kbps, smallest.audio_kbps)]
-    plans = []
+    renditions = []
     for rung in chosen:
         s = rung.height
         l_ = min(_even(long_ * s / short), _even_floor(long_))
         w, h = (s, l_) if portrait else (l_, s)
         w, h = _even(w), _even(h)
         kbps = rung.video_kbps if rate <= 30.5 else int(rung.video_kbps * 1.5)
-        plans.append(
-            RenditionPlan(
+        maxrate, audio = int(kbps * MAXRATE_FACTOR), rung.audio_kbps if has_audio else None
+        renditions.append(
+            Rendition(
                 name=rung.name, width=w, height=h, fps=rate, video_kbps=kbps,
-                maxrate_kbps=int(kbps * MAXRATE_FACTOR), bufsize_kbps=int(kbps * BUFSIZE_FACTOR),
-                audio_kbps=rung.audio_kbps if has_audio else None,
-                level=h264_level(w, h, rate),
+                maxrate_kbps=maxrate, bufsize_kbps=int(kbps * BUFSIZE_FACTOR),
+                audio_kbps=audio, level=h264_level(w, h, rate),
+                bandwidth=(maxrate + (audio or 0)) * 1000,
             )
         )
-    return plans
+    return renditions

@@ -1,8 +1,9 @@
 """Transcode a source into the HLS ladder and push it to storage while ffmpeg is still writing.
 
 ffmpeg writes each segment as `*.tmp` and renames it when complete (hls_flags temp_file), so a
-`.ts` file on disk is always whole: an uploader thread ships those as they appear. Media
-playlists go up after ffmpeg exits; the multivariant playlist is written later, by publishing.
+`.ts` file on disk is always whole: an uploader thread ships those as they appear. ffmpeg's
+media playlists stay on disk for ingest.hls to store once every segment is up; the
+multivariant playlist is written later, by publishing.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.media import commands, ffmpeg
-from ingest.media.ladder import RenditionPlan
+from ingest.media.ladder import Rendition
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
 log = logging.getLogger(__name__)
 
 TS_TYPE = "video/mp2t"
-M3U8_TYPE = "application/vnd.apple.mpegurl"
 POLL_S = 0.5
 
 
@@ -79,10 +79,11 @@ class SegmentUploader:
 
 
 def transcode_to_storage(
-    storage: Storage, asset_id: str, source: Path, demuxer: str, plans: Sequence[RenditionPlan],
+    storage: Storage, asset_id: str, source: Path, demuxer: str, plans: Sequence[Rendition],
     work_dir: Path, opts: TranscodeOptions, on_progress: Callable[[float], None],
-) -> None:
-    """Run the one-pass ladder and leave every segment and media playlist in the bucket."""
+) -> dict[str, Path]:
+    """Run the one-pass ladder, leave every segment in the bucket, and return the media
+    playlist ffmpeg wrote for each rendition (by name)."""
     out_dir = work_dir / "hls"
     # A run killed midway leaves segments behind: start clean so none of them is shipped.
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -99,6 +100,4 @@ def transcode_to_storage(
                    on_progress=on_progress)
     finally:
         uploader.finish()
-    for plan in plans:
-        playlist = out_dir / plan.name / "index.m3u8"
-        storage.put_file(keys.media_playlist(asset_id, plan.name), playlist, M3U8_TYPE)
+    return {plan.name: out_dir / plan.name / "index.m3u8" for plan in plans}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, computed_field
+
 from ingest.errors import InvalidMedia, LimitExceeded
 
 SNIFF_BYTES = 4096
@@ -42,23 +44,31 @@ class Limits:
     allowed_audio_codecs: frozenset[str]
 
 
-@dataclass(frozen=True)
-class MediaInfo:
+class MediaInfo(BaseModel):
+    """What the probe found in a source; the asset keeps it as `source`, so later jobs need
+    not probe again. Records written before `streams` and `audio_channels` were kept read
+    with their defaults (their `has_audio` key is derived from `audio_codec` now)."""
+
+    model_config = ConfigDict(frozen=True)
+
     demuxer: str
     format_name: str
     duration_s: float
-    streams: int
-    width: int | None
-    height: int | None
-    fps: float | None
-    video_codec: str | None
-    audio_codec: str | None
-    audio_channels: int | None
+    streams: int = 0
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    size_bytes: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_video(self) -> bool:
         return self.video_codec is not None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
@@ -108,8 +118,9 @@ def _rate(value: str | None) -> float | None:
     return rate if rate > 0 else None
 
 
-def parse_probe(raw: str | bytes, demuxer: str) -> MediaInfo:
-    """MediaInfo from ``ffprobe -print_format json -show_format -show_streams`` output."""
+def parse_probe(raw: str | bytes, demuxer: str, size_bytes: int = 0) -> MediaInfo:
+    """MediaInfo from ``ffprobe -print_format json -show_format -show_streams`` output of a
+    file of ``size_bytes``."""
     try:
         data: dict[str, Any] = json.loads(raw)
     except ValueError as exc:
@@ -134,6 +145,7 @@ def parse_probe(raw: str | bytes, demuxer: str) -> MediaInfo:
         video_codec=str(video["codec_name"]) if video and video.get("codec_name") else None,
         audio_codec=str(audio["codec_name"]) if audio and audio.get("codec_name") else None,
         audio_channels=int(audio.get("channels") or 0) if audio else None,
+        size_bytes=size_bytes,
     )
 
 

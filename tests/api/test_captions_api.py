@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import m3u8
 import pytest
 
 from tests.conftest import Stack, upload, wait_for
@@ -96,12 +97,14 @@ def test_put_srt_replaces_the_track(client: httpx.Client, anon: httpx.Client, as
     assert srt.headers["content-type"].startswith("application/x-subrip")
     assert srt.text == SRT.replace("<i>everyone</i>", "everyone")
     text = master(anon, asset, token)
-    assert '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en"' in text
+    [media] = m3u8.loads(text).media
+    assert (media.type, media.group_id, media.name, media.language) == (
+        "SUBTITLES", "subs", "English", "en")
     assert all('SUBTITLES="subs"' in line for line in text.splitlines()
                if line.startswith("#EXT-X-STREAM-INF"))
     subs = anon.get(f"/play/{asset}/subs-en.m3u8", params={"token": token})
     assert subs.status_code == 200 and "#EXT-X-ENDLIST" in subs.text
-    first = httpx.get(subs.text.splitlines()[6])  # presigned like the video segments
+    first = httpx.get(m3u8.loads(subs.text).segments[0].uri)  # presigned like the video ones
     assert first.headers["content-type"].startswith("text/vtt")
     assert first.text.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:")
     assert "Hello everyone." in first.text

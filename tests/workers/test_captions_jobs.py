@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import m3u8
 import pytest
 
 from config import get_settings
@@ -21,13 +22,12 @@ from ingest.assets.models import (
     CaptionStatus,
     CaptionTrack,
     Progress,
-    SourceInfo,
     Stage,
     new_asset_id,
 )
 from ingest.captions import store as caption_store
 from ingest.captions.files import Cue
-from ingest.hls.playlists import parse_multivariant
+from ingest.media.probe import MediaInfo
 from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack, upload, wait_for
@@ -51,8 +51,9 @@ def published(worker: Path, api_server: str, stack: Stack, media_dir: Path) -> s
 
 def record(**fields: object) -> Asset:
     """An asset that exists only as a record (for paths that never reach its media)."""
-    source = SourceInfo(demuxer="mov", format_name="mov,mp4", duration_s=3.0, width=320,
-                        height=180, fps=25, has_audio=bool(fields.pop("has_audio", True)))
+    audio = "aac" if fields.pop("has_audio", True) else None
+    source = MediaInfo(demuxer="mov", format_name="mov,mp4", duration_s=3.0, width=320,
+                       height=180, fps=25, video_codec="h264", audio_codec=audio)
     asset = Asset(id=new_asset_id(), status=AssetStatus.READY, source=source, duration_s=3.0,
                   **fields)  # type: ignore[arg-type]
     return handles.asset_store().create(asset)
@@ -65,8 +66,7 @@ def track(language: str, text: str) -> caption_store.StoredTrack:
 
 def master_languages(asset_id: str) -> list[str]:
     text = handles.storage().get_bytes(keys.master_playlist(asset_id)).decode()
-    playlist = parse_multivariant(text)
-    return sorted(t.language for t in playlist.subtitles)
+    return sorted(m.language for m in m3u8.loads(text).media if m.type == "SUBTITLES")
 
 
 def test_job_returns_quietly_for_missing_or_silent_assets(stack: Stack) -> None:

@@ -28,11 +28,10 @@ def test_playlist_and_segments_exact() -> None:
         "#EXTM3U\n"
         "#EXT-X-VERSION:3\n"
         "#EXT-X-TARGETDURATION:4\n"
-        "#EXT-X-MEDIA-SEQUENCE:0\n"
         "#EXT-X-PLAYLIST-TYPE:VOD\n"
-        "#EXTINF:4.000,\nseg-00000.vtt\n"
-        "#EXTINF:4.000,\nseg-00001.vtt\n"
-        "#EXTINF:2.000,\nseg-00002.vtt\n"
+        "#EXTINF:4,\nseg-00000.vtt\n"
+        "#EXTINF:4,\nseg-00001.vtt\n"
+        "#EXTINF:2,\nseg-00002.vtt\n"
         "#EXT-X-ENDLIST\n"
     )
     spanning = "00:00:03.500 --> 00:00:04.500\nspans &lt;two&gt; &amp; more\n\n"
@@ -65,7 +64,7 @@ def test_cue_touching_a_boundary_belongs_to_one_segment() -> None:
 def test_target_duration_rounds_to_nearest_integer() -> None:
     playlist = segment_webvtt([], 13.0, 6.4, 0).playlist
     assert "#EXT-X-TARGETDURATION:6\n" in playlist
-    assert playlist.count("#EXTINF:6.400,") == 2 and "#EXTINF:0.200," in playlist
+    assert playlist.count("#EXTINF:6.4,") == 2 and "#EXTINF:0.2," in playlist
     assert "#EXT-X-TARGETDURATION:1\n" in segment_webvtt([], 0.4, 6.0, 0).playlist
 
 

@@ -10,10 +10,10 @@ import pytest
 from ingest.hls.playlists import parse_media_segments
 from ingest.media import ffmpeg as runner
 from ingest.media.commands import audio_extract_command, hls_ladder_command, probe_command
-from ingest.media.ladder import RenditionPlan
+from ingest.media.ladder import Rendition
 from tests.support.media import make_clip
 
-P720 = RenditionPlan(
+P720 = Rendition(
     name="720p",
     width=1280,
     height=720,
@@ -23,8 +23,9 @@ P720 = RenditionPlan(
     bufsize_kbps=5600,
     audio_kbps=128,
     level="3.1",
+    bandwidth=3_208_000,
 )
-P480 = RenditionPlan(
+P480 = Rendition(
     name="480p",
     width=854,
     height=480,
@@ -34,8 +35,9 @@ P480 = RenditionPlan(
     bufsize_kbps=2800,
     audio_kbps=128,
     level="3.1",
+    bandwidth=1_668_000,
 )
-P360_SILENT = RenditionPlan(
+P360_SILENT = Rendition(
     name="360p",
     width=640,
     height=360,
@@ -45,6 +47,7 @@ P360_SILENT = RenditionPlan(
     bufsize_kbps=1600,
     audio_kbps=None,
     level="3.0",
+    bandwidth=880_000,
 )
 TRAILER = ["-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats"]
 
@@ -282,7 +285,7 @@ def _keyframe_times(segment: Path) -> list[float]:
 def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> None:
     source = make_clip(tmp_path / "src.mp4", width=320, height=180, seconds=2, fps=25)
     plans = [
-        RenditionPlan(
+        Rendition(
             name="180p",
             width=320,
             height=180,
@@ -292,8 +295,9 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             bufsize_kbps=600,
             audio_kbps=64,
             level="3.0",
+            bandwidth=394_000,
         ),
-        RenditionPlan(
+        Rendition(
             name="90p",
             width=160,
             height=90,
@@ -303,6 +307,7 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             bufsize_kbps=300,
             audio_kbps=64,
             level="3.0",
+            bandwidth=229_000,
         ),
     ]
     out = tmp_path / "hls"

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.media.ladder import (
     LADDER,
-    RenditionPlan,
+    Rendition,
     Rung,
     h264_level,
     output_fps,
@@ -14,7 +14,7 @@ from ingest.media.ladder import (
 )
 
 
-def sizes(plans: list[RenditionPlan]) -> list[tuple[str, int, int]]:
+def sizes(plans: list[Rendition]) -> list[tuple[str, int, int]]:
     return [(p.name, p.width, p.height) for p in plans]
 
 
@@ -26,7 +26,7 @@ def test_1080p_16_9_gets_the_whole_ladder() -> None:
         ("480p", 854, 480),
         ("360p", 640, 360),
     ]
-    assert plans[0] == RenditionPlan(
+    assert plans[0] == Rendition(
         name="1080p",
         width=1920,
         height=1080,
@@ -36,7 +36,11 @@ def test_1080p_16_9_gets_the_whole_ladder() -> None:
         bufsize_kbps=10000,
         audio_kbps=128,
         level="4.0",
+        bandwidth=5_628_000,  # declared: maxrate + audio, until publishing measures it
     )
+    assert plans[0].codecs == "avc1.640028,mp4a.40.2"
+    assert plans[0].measured(4_000_000, 3_000_000).model_dump() == {
+        **plans[0].model_dump(), "bandwidth": 4_000_000, "average_bandwidth": 3_000_000}
 
 
 def test_4_3_keeps_its_aspect() -> None:

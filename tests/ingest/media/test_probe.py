@@ -118,9 +118,11 @@ PROBE_JSON = """{
 
 def test_parse_probe() -> None:
     """The cover art (attached_pic) is skipped; the real video stream is described."""
+    info = parse_probe(PROBE_JSON, "mov", size_bytes=123456)
+    assert info.size_bytes == 123456
     info = parse_probe(PROBE_JSON, "mov")
     assert info.fps == pytest.approx(30000 / 1001)
-    assert replace(info, fps=None) == MediaInfo(
+    assert info.model_copy(update={"fps": None}) == MediaInfo(
         demuxer="mov", format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_s=12.034, streams=4,
         width=1920, height=1080, fps=None, video_codec="h264",
         audio_codec="aac", audio_channels=2)
@@ -151,10 +153,9 @@ GOOD = MediaInfo(demuxer="mov", format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_
 
 def test_validate_accepts_good_media() -> None:
     validate(GOOD, LIMITS)
-    validate(replace(GOOD, audio_codec=None, audio_channels=None, streams=1), LIMITS)
-    validate(replace(GOOD, fps=None), LIMITS)
-    validate(replace(GOOD, width=1920, height=1080, fps=60.0, duration_s=60.0, streams=4),
-             LIMITS)
+    for change in ({"audio_codec": None, "audio_channels": None, "streams": 1}, {"fps": None},
+                   {"width": 1920, "height": 1080, "fps": 60.0, "duration_s": 60.0, "streams": 4}):
+        validate(GOOD.model_copy(update=change), LIMITS)
 
 
 @pytest.mark.parametrize(("change", "error", "code"), [
@@ -176,6 +177,6 @@ def test_validate_accepts_good_media() -> None:
 def test_validate_codes(change: dict[str, object], error: type[PodiumError], code: str) -> None:
     limits = replace(LIMITS, allowed_formats=LIMITS.allowed_formats - {"mxf"})
     with pytest.raises(error) as err:
-        validate(replace(GOOD, **change), limits)  # type: ignore[arg-type]
+        validate(GOOD.model_copy(update=change), limits)
     assert err.value.code == code
     assert status_of(err.value) == 422
