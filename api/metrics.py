@@ -5,7 +5,6 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
 
 from workers import pipeline
 
@@ -17,6 +16,6 @@ QUEUE_DEPTH = Gauge("podium_queue_jobs", "Jobs waiting in each RQ queue", ["queu
 def refresh_queue_gauges(redis: Redis) -> None:
     for name in pipeline.queue_names():
         try:
-            QUEUE_DEPTH.labels(queue=name).set(Queue(name, connection=redis).count)
+            QUEUE_DEPTH.labels(queue=name).set(pipeline.queue(name, redis).count)
         except RedisError:
             QUEUE_DEPTH.labels(queue=name).set(float("nan"))

@@ -21,6 +21,7 @@ from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 from config import get_settings
 
@@ -37,6 +38,9 @@ CAPTIONS_FAILURE_CALLBACK = "workers.captions.on_captions_failure"
 TRANSFER_ALLOWANCE_S = 600
 """Added to a job's timeout over its ffmpeg limit: the source download comes first, and
 ffmpeg's own (specific) timeout must fire before RQ's generic one."""
+SERIALIZER = JSONSerializer
+"""Jobs are JSON in Redis, never pickle: unpickling runs code, so whoever could write to Redis
+could run it in the workers. Job arguments are strings, bools and None."""
 _PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
@@ -62,6 +66,16 @@ def queue_names() -> list[str]:
     return [webhooks_queue_name(), media_queue_name(), captions_queue_name()]
 
 
+def queue(name: str, conn: Redis) -> Queue:
+    """An RQ queue of Podium's (JSON jobs); every Queue is made here."""
+    return Queue(name, connection=conn, serializer=SERIALIZER)
+
+
+def fetch_job(jid: str, conn: Redis) -> Job:
+    """The job of that id, read as JSON; NoSuchJobError when there is none."""
+    return Job.fetch(jid, connection=conn, serializer=SERIALIZER)
+
+
 def job_id(stage: str, asset_id: str) -> str:
     return f"{stage}-{asset_id}"
 
@@ -76,14 +90,14 @@ def captions_timeout_s(duration_s: float) -> int:
     return int(120 + duration_s * get_settings().captions_timeout_factor)
 
 
-def _enqueue(queue: Queue, func: str, asset_id: str, stage: str, timeout: int,
+def _enqueue(into: Queue, func: str, asset_id: str, stage: str, timeout: int,
              args: tuple[Any, ...] = (), on_failure: str = "workers.stages.on_job_failure",
              **extra: Any) -> Job:
     jid = job_id(stage, asset_id)
-    pending = _pending_or_drop(queue.connection, jid)
+    pending = _pending_or_drop(into.connection, jid)
     if pending is not None:
         return pending  # already queued or running: a second copy would do the work twice
-    return queue.enqueue(
+    return into.enqueue(
         func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
         result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
         on_failure=Callback(on_failure), **extra,
@@ -93,7 +107,7 @@ def _enqueue(queue: Queue, func: str, asset_id: str, stage: str, timeout: int,
 def _pending_or_drop(conn: Redis, jid: str) -> Job | None:
     """The job of that id if it is still to run; an ended one is dropped so it can run again."""
     try:
-        job = Job.fetch(jid, connection=conn)
+        job = fetch_job(jid, conn)
     except NoSuchJobError:
         return None
     if job.get_status(refresh=True) in _PENDING:
@@ -104,16 +118,16 @@ def _pending_or_drop(conn: Redis, jid: str) -> Job | None:
 
 def start(conn: Redis, asset_id: str) -> Job:
     """First step after an upload: probe and validate."""
-    return _enqueue(Queue(media_queue_name(), connection=conn), "workers.probe.probe_asset",
+    return _enqueue(queue(media_queue_name(), conn), "workers.probe.probe_asset",
                     asset_id, "probe", PROBE_TIMEOUT_S)
 
 
 def after_probe(conn: Redis, asset_id: str, duration_s: float) -> Job:
     """Transcode, then publish; the timeout is known now that the duration is."""
-    queue = Queue(media_queue_name(), connection=conn)
-    transcode = _enqueue(queue, "workers.transcode.transcode_asset", asset_id, "transcode",
+    media = queue(media_queue_name(), conn)
+    transcode = _enqueue(media, "workers.transcode.transcode_asset", asset_id, "transcode",
                          transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S)
-    _enqueue(queue, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
+    _enqueue(media, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
              depends_on=transcode)
     return transcode
 
@@ -121,7 +135,7 @@ def after_probe(conn: Redis, asset_id: str, duration_s: float) -> Job:
 def captions(conn: Redis, asset_id: str, duration_s: float, language: str | None = None,
              replace_human: bool = False) -> Job:
     """Speech recognition into a caption track (``language`` None: the asset's language)."""
-    return _enqueue(Queue(captions_queue_name(), connection=conn),
+    return _enqueue(queue(captions_queue_name(), conn),
                     "workers.captions.caption_asset", asset_id, "captions",
                     captions_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S,
                     args=(language, replace_human),
@@ -131,7 +145,7 @@ def captions(conn: Redis, asset_id: str, duration_s: float, language: str | None
 def captions_running(conn: Redis, asset_id: str) -> bool:
     """Whether a captions job of the asset is queued or running (one at a time per asset)."""
     try:
-        job = Job.fetch(job_id("captions", asset_id), connection=conn)
+        job = fetch_job(job_id("captions", asset_id), conn)
     except NoSuchJobError:
         return False
     return job.get_status(refresh=True) in _PENDING
@@ -141,7 +155,7 @@ def cancel_all(conn: Redis, asset_id: str) -> None:
     """Stop queued work of a deleted asset (a job already running notices the tombstone)."""
     for stage in STAGES:
         try:
-            job = Job.fetch(job_id(stage, asset_id), connection=conn)
+            job = fetch_job(job_id(stage, asset_id), conn)
         except NoSuchJobError:
             continue
         if job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.DEFERRED,
@@ -159,8 +173,7 @@ def deliver_webhook(conn: Redis, delivery_id: str) -> Job:
     until a 2xx; once no retry is left the failure callback marks the delivery failed."""
     intervals = get_settings().webhook_retry_intervals
     retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-    queue = Queue(webhooks_queue_name(), connection=conn)
-    return queue.enqueue(
+    return queue(webhooks_queue_name(), conn).enqueue(
         "workers.webhooks.deliver", delivery_id, job_id=f"deliver-{delivery_id}",
         job_timeout=DELIVERY_TIMEOUT_S, retry=retry, result_ttl=RESULT_TTL_S,
         failure_ttl=FAILURE_TTL_S, on_failure=Callback(DELIVERY_FAILURE_CALLBACK))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 
 from ingest.assets.models import Asset
 from ingest.assets.store import AssetStore
@@ -26,7 +26,7 @@ class ReconcileReport:
 def _has_live_job(conn: Redis, asset_id: str) -> bool:
     for stage in pipeline.STAGES:
         try:
-            job = Job.fetch(pipeline.job_id(stage, asset_id), connection=conn)
+            job = pipeline.fetch_job(pipeline.job_id(stage, asset_id), conn)
         except NoSuchJobError:
             continue
         if job.get_status(refresh=True) in _ALIVE:

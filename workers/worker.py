@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from rq import Queue, Worker
+from rq import Worker
 
 from config import get_settings
 from runtime import handles
@@ -34,7 +34,8 @@ def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     conn = handles.redis_connection()
     names = queues or pipeline.queue_names()
     worker = PodiumWorker(
-        [Queue(n, connection=conn) for n in names], connection=conn,
+        [pipeline.queue(n, conn) for n in names], connection=conn,
+        serializer=pipeline.SERIALIZER,
         maintenance_interval=s.maintenance_interval_s,
         # An idle worker only runs maintenance (which re-queues abandoned jobs) between two
         # blocking dequeues, each lasting worker_ttl - 15 s: tie that wait to the interval.

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from ingest.assets.models import Asset
 from ingest.storage import keys
@@ -210,7 +209,7 @@ def test_delete_needs_the_producer_key(anon: httpx.Client, client: httpx.Client)
 
 def _job_status(job_id: str) -> str | None:
     try:
-        status = Job.fetch(job_id, connection=handles.redis_connection()).get_status()
+        status = pipeline.fetch_job(job_id, handles.redis_connection()).get_status()
     except NoSuchJobError:
         return None
     return None if status is None else str(status.value)
@@ -237,7 +236,7 @@ def test_delete_during_transcode_leaves_nothing_and_worker_survives(
     while _job_status(transcode) not in ("finished", "failed"):
         assert time.monotonic() < deadline, f"transcode job never ended: {_job_status(transcode)}"
         time.sleep(0.5)
-    job = Job.fetch(transcode, connection=handles.redis_connection())
+    job = pipeline.fetch_job(transcode, handles.redis_connection())
     assert job.return_value() == "gone"
     assert _job_status(pipeline.job_id("publish", asset_id)) in (None, "canceled")
     # the segment uploader may still be finishing a put when the job returns: poll a little

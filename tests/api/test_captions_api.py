@@ -128,9 +128,9 @@ def test_put_webvtt_in_another_language(client: httpx.Client, anon: httpx.Client
         "WEBVTT\n\n00:00:00.250 --> 00:00:01.250\nBonjour &amp; welcome\n\n"
         "00:00:01.500 --> 00:00:03.000\nSecond cue\n\n")
     text = master(anon, asset, token)
-    assert text.count("TYPE=SUBTITLES") == 2
-    assert 'NAME="Français (fr-CA)",LANGUAGE="fr-CA",DEFAULT=NO' in text
-    assert 'LANGUAGE="en",DEFAULT=YES' in text  # the asset's spoken language
+    media = {m.language: (m.type, m.name, m.default) for m in m3u8.loads(text).media}
+    assert media == {"en": ("SUBTITLES", "English", "YES"),  # the asset's spoken language
+                     "fr-CA": ("SUBTITLES", "Français (fr-CA)", "NO")}
 
 
 BAD_INPUTS = [

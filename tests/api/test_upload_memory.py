@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rq import Queue
 
 from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
 from tests.support import api_process as api_proc
+from workers import pipeline
 
 UPLOAD_BYTES = 400 * 1024 * 1024
 CHUNK = 256 * 1024
@@ -80,7 +80,7 @@ def api_process(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, int, str]]:
     finally:
         conn = handles.redis_connection()
         for name in (f"{prefix}-media", f"{prefix}-captions"):
-            Queue(name, connection=conn).empty()
+            pipeline.queue(name, conn).empty()
         for key in conn.scan_iter(match=f"{prefix}:*"):
             conn.delete(key)
 

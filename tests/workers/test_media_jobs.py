@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -35,7 +34,7 @@ def own_prefix(stack: Stack) -> Iterator[str]:
     yield prefix
     conn = handles.redis_connection()
     for name in (pipeline.media_queue_name(), pipeline.captions_queue_name()):
-        Queue(name, connection=conn).empty()
+        pipeline.queue(name, conn).empty()
     for key in conn.scan_iter(match=f"{prefix}:*"):
         conn.delete(key)
     settings.queue_prefix = old
@@ -69,7 +68,7 @@ def new_asset(store: AssetStore, source: Path | bytes) -> Asset:
 
 
 def fetch_job(stage: str, asset_id: str) -> Job:
-    return Job.fetch(pipeline.job_id(stage, asset_id), connection=handles.redis_connection())
+    return pipeline.fetch_job(pipeline.job_id(stage, asset_id), handles.redis_connection())
 
 
 def hls_objects(store: AssetStore, asset_id: str) -> dict[str, int]:
@@ -168,7 +167,7 @@ def test_a_second_probe_does_not_queue_the_transcode_twice(store: AssetStore,
     asset = new_asset(store, clip)
     assert probe_job.probe_asset(asset.id) == "probed"
     assert probe_job.probe_asset(asset.id) == "probed"
-    queue = Queue(pipeline.media_queue_name(), connection=handles.redis_connection())
+    queue = pipeline.queue(pipeline.media_queue_name(), handles.redis_connection())
     assert queue.job_ids.count(pipeline.job_id("transcode", asset.id)) == 1
 
 

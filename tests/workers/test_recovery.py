@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from redis import Redis
-from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, CaptionMode, new_asset_id
@@ -86,7 +85,7 @@ def reconcile(env: dict[str, str]) -> str:
 
 def job_status(conn: Redis, stage: str, asset_id: str) -> JobStatus | None:
     try:
-        return Job.fetch(pipeline.job_id(stage, asset_id), connection=conn).get_status()
+        return pipeline.fetch_job(pipeline.job_id(stage, asset_id), conn).get_status()
     except NoSuchJobError:
         return None
 
@@ -132,7 +131,7 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
 
     out = reconcile(isolated.env)  # again: the queued jobs are found, nothing queued twice
     assert "3 assets indexed, 0 re-queued" in out, out
-    queued = Queue(pipeline.media_queue_name(), connection=conn).job_ids
+    queued = pipeline.queue(pipeline.media_queue_name(), conn).job_ids
     assert sorted(queued) == sorted([f"probe-{waiting.id}", f"transcode-{stuck.id}"])
 
     log = tmp_path / "worker.log"

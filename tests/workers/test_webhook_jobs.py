@@ -11,7 +11,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from rq import Queue
 
 from config import get_settings
 from ingest.assets.models import (
@@ -51,7 +50,7 @@ def own_prefix(stack: Stack) -> Iterator[str]:
     for webhook in webhooks.list():  # the bucket is the session's: leave no webhook behind
         webhooks.delete(webhook.id)
     for name in pipeline.queue_names():
-        Queue(name, connection=conn).empty()
+        pipeline.queue(name, conn).empty()
     for key in conn.scan_iter(match=f"{prefix}:*"):
         conn.delete(key)
     settings.queue_prefix = old
@@ -119,7 +118,7 @@ def test_each_job_twice_emits_asset_ready_once(own_prefix: str, media_dir: Path,
     assert payload["type"] == "asset.ready" and payload["data"]["id"] == asset.id
     assert payload["data"]["status"] == "ready" and payload["data"]["playback"]["hls"]
     assert deliveries(only_errors) == [], "the filter holds back other event types"
-    queued = Queue(pipeline.webhooks_queue_name(), connection=handles.redis_connection())
+    queued = pipeline.queue(pipeline.webhooks_queue_name(), handles.redis_connection())
     assert sorted(queued.job_ids) == sorted(f"deliver-{d.id}" for d in deliveries(webhook))
     # a late failure callback leaves the ready asset (and the event log) alone
     stages.on_job_failure(SimpleNamespace(id="publish-x", retries_left=0, args=[asset.id]),
