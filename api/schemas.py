@@ -13,7 +13,6 @@ from ingest.assets.models import (
     CaptionTrack,
     ErrorInfo,
     Progress,
-    Rendition,
     Visibility,
 )
 from ingest.assets.public import public_asset
@@ -33,6 +32,17 @@ class Playback(BaseModel):
     hls: str
 
 
+class RenditionPublic(BaseModel):
+    """A rendition as the contract shows it: the asset's `Rendition` without its encoder
+    settings (ingest.assets.public picks these fields)."""
+
+    name: str
+    width: int
+    height: int
+    bandwidth: int
+    codecs: str
+
+
 class AssetPublic(BaseModel):
     id: str
     status: str
@@ -43,7 +53,7 @@ class AssetPublic(BaseModel):
     created_at: datetime
     duration_s: float | None
     progress: Progress
-    renditions: list[Rendition]
+    renditions: list[RenditionPublic]
     captions: list[CaptionTrack]
     playback: Playback | None
     error: ErrorInfo | None

@@ -10,6 +10,8 @@ from ingest.assets.models import Asset, AssetStatus, CaptionTrack
 PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "visibility",
                            "created_at", "duration_s", "progress", "renditions", "captions",
                            "error"})
+PUBLIC_RENDITION_FIELDS = frozenset({"name", "width", "height", "bandwidth", "codecs"})
+"""A rendition's encoder settings (rates, level, frame rate) stay internal."""
 
 
 def playback_url(asset_id: str, public_url: str) -> str:
@@ -18,7 +20,9 @@ def playback_url(asset_id: str, public_url: str) -> str:
 
 def public_asset(asset: Asset, public_url: str) -> dict[str, Any]:
     """JSON-ready dict of the public fields, with `playback` set once the asset is ready."""
-    view = asset.model_dump(mode="json", include=set(PUBLIC_FIELDS))
+    fields: dict[str, Any] = {name: True for name in PUBLIC_FIELDS}
+    fields["renditions"] = {"__all__": set(PUBLIC_RENDITION_FIELDS)}
+    view = asset.model_dump(mode="json", include=fields)
     ready = asset.status == AssetStatus.READY
     view["playback"] = {"hls": playback_url(asset.id, public_url)} if ready else None
     return view

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ingest.assets.models import Asset
+from ingest.assets.public import public_asset
 from ingest.media.ladder import select_renditions
 from ingest.media.probe import MediaInfo
 
@@ -50,3 +51,9 @@ def test_a_record_round_trips_and_keeps_the_keys_earlier_readers_know() -> None:
     assert Asset.model_validate(stored) == asset
     assert stored["source"]["has_audio"] is True
     assert {"name", "width", "height", "bandwidth", "codecs"} <= set(stored["renditions"][0])
+
+
+def test_the_public_view_shows_a_rendition_as_the_contract_names_it() -> None:
+    view = public_asset(Asset.model_validate(LEGACY), "http://podium.test")
+    assert view["renditions"][0] == {"name": "720p", "width": 1280, "height": 720,
+                                     "bandwidth": 2_950_123, "codecs": "avc1.64001f,mp4a.40.2"}
