@@ -143,7 +143,8 @@ def _legacy_rendition(entry: dict[str, Any], source: MediaInfo | None) -> Rendit
         plan = nearest.model_copy(update={"name": entry["name"], "width": width,
                                           "height": height,
                                           "level": h264_level(width, height, nearest.fps)})
-    return plan.model_copy(update={"bandwidth": int(entry["bandwidth"])})
+    return plan.model_copy(update={"bandwidth": int(entry["bandwidth"]),
+                                   "codecs": str(entry.get("codecs") or plan.codecs)})
 
 
 def new_asset_id() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,8 @@ class Rendition(BaseModel):
     measures it on the real segments."""
     average_bandwidth: int | None = None
     """Mean bits/s (HLS AVERAGE-BANDWIDTH), measured at publish."""
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def codecs(self) -> str:
-        """RFC 6381 codecs: H.264 High at the rendition's level, AAC-LC when it has audio."""
-        video = f"avc1.6400{int(self.level.replace('.', '')):02x}"
-        return f"{video},mp4a.40.2" if self.audio_kbps else video
+    codecs: str
+    """RFC 6381 codecs (HLS CODECS) of what the plan encodes; see ``h264_codecs``."""
 
     def measured(self, peak: int, average: int) -> Rendition:
         """This rendition with the bit rates measured on its segments."""
@@ -83,6 +78,12 @@ def h264_level(width: int, height: int, fps: float) -> str:
         if mbs <= max_fs and mbs * fps <= max_mbps:
             return name
     return "5.2"
+
+
+def h264_codecs(level: str, has_audio: bool) -> str:
+    """RFC 6381 codecs: H.264 High at ``level``, and AAC-LC when there is audio."""
+    video = f"avc1.6400{int(level.replace('.', '')):02x}"
+    return f"{video},mp4a.40.2" if has_audio else video
 
 
 def _even(x: float) -> int:
@@ -129,12 +130,13 @@ def select_renditions(
         w, h = _even(w), _even(h)
         kbps = rung.video_kbps if rate <= 30.5 else int(rung.video_kbps * 1.5)
         maxrate, audio = int(kbps * MAXRATE_FACTOR), rung.audio_kbps if has_audio else None
+        level = h264_level(w, h, rate)
         renditions.append(
             Rendition(
                 name=rung.name, width=w, height=h, fps=rate, video_kbps=kbps,
                 maxrate_kbps=maxrate, bufsize_kbps=int(kbps * BUFSIZE_FACTOR),
-                audio_kbps=audio, level=h264_level(w, h, rate),
-                bandwidth=(maxrate + (audio or 0)) * 1000,
+                audio_kbps=audio, level=level, bandwidth=(maxrate + (audio or 0)) * 1000,
+                codecs=h264_codecs(level, has_audio),
             )
         )
     return renditions

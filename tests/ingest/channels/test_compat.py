@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.assets.models import Asset, AssetStatus, Rendition
+from ingest.assets.models import Asset, AssetStatus
 from ingest.channels.compat import AssetNotPlayable, ItemIncompatible, check_compatible, media_of
+from ingest.media.ladder import Rendition
 from tests.ingest.channels.support import channel
 
 
@@ -18,8 +19,14 @@ def _playlist(durations: list[float]) -> str:
 
 def _asset(codecs: str = "avc1.64001e,mp4a.40.2", heights: tuple[int, ...] = (360,)) -> Asset:
     return Asset(id="as-0123456789abcdef", status=AssetStatus.READY, title="Keynote",
-                 renditions=[Rendition(name=f"{h}p", width=h * 16 // 9, height=h,
-                                       bandwidth=h * 2000, codecs=codecs) for h in heights])
+                 renditions=[_rendition(h, codecs) for h in heights])
+
+
+def _rendition(height: int, codecs: str) -> Rendition:
+    return Rendition(name=f"{height}p", width=height * 16 // 9, height=height, fps=25,
+                     video_kbps=height * 2, maxrate_kbps=height * 2, bufsize_kbps=height * 4,
+                     audio_kbps=128 if "mp4a" in codecs else None, level="3.1",
+                     bandwidth=height * 2000, codecs=codecs)
 
 
 def test_media_snapshot_of_a_ready_asset() -> None:

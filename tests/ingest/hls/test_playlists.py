@@ -19,11 +19,12 @@ from ingest.media.ladder import Rendition
 R720 = Rendition(
     name="720p", width=1280, height=720, fps=30.0, video_kbps=2800, maxrate_kbps=3080,
     bufsize_kbps=5600, audio_kbps=128, level="3.1", bandwidth=3_208_000,
-    average_bandwidth=2_100_000,
+    average_bandwidth=2_100_000, codecs="avc1.64001f,mp4a.40.2",
 )
 R360 = Rendition(
     name="360p", width=640, height=360, fps=29.97, video_kbps=800, maxrate_kbps=880,
     bufsize_kbps=1600, audio_kbps=128, level="3.0", bandwidth=1_008_000,
+    codecs="avc1.64001e,mp4a.40.2",
 )
 
 

@@ -24,6 +24,7 @@ P720 = Rendition(
     audio_kbps=128,
     level="3.1",
     bandwidth=3_208_000,
+    codecs="avc1.64001f,mp4a.40.2",
 )
 P480 = Rendition(
     name="480p",
@@ -36,6 +37,7 @@ P480 = Rendition(
     audio_kbps=128,
     level="3.1",
     bandwidth=1_668_000,
+    codecs="avc1.64001f,mp4a.40.2",
 )
 P360_SILENT = Rendition(
     name="360p",
@@ -48,6 +50,7 @@ P360_SILENT = Rendition(
     audio_kbps=None,
     level="3.0",
     bandwidth=880_000,
+    codecs="avc1.64001e",
 )
 TRAILER = ["-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats"]
 
@@ -296,6 +299,7 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             audio_kbps=64,
             level="3.0",
             bandwidth=394_000,
+            codecs="avc1.64001e,mp4a.40.2",
         ),
         Rendition(
             name="90p",
@@ -308,6 +312,7 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             audio_kbps=64,
             level="3.0",
             bandwidth=229_000,
+            codecs="avc1.64001e,mp4a.40.2",
         ),
     ]
     out = tmp_path / "hls"
