@@ -248,7 +248,7 @@ class ChannelCreate(BaseModel):
     @classmethod
     def _bcp47(cls, value: list[str]) -> list[str]:
         for tag in value:
-            if not BCP47.fullmatch(tag):
+            if not is_language_tag(tag):
                 raise ValueError(f"not a BCP-47 language tag: {tag!r}")
         return list(dict.fromkeys(value))
 

@@ -188,7 +188,7 @@ def make_slate(conn: Redis) -> Job:
     pending = _pending_or_drop(conn, jid)
     if pending is not None:
         return pending
-    return Queue(media_queue_name(), connection=conn).enqueue(
+    return queue(media_queue_name(), conn).enqueue(
         "workers.slate.render_default_slate", job_id=jid, job_timeout=SLATE_TIMEOUT_S,
         retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api import tokens
 from api.deps import ChannelsDep, SettingsDep, StoreDep
-from api.routes.play import M3U8, PlaybackForbidden
+from api.routes.play import PlaybackForbidden
 from config import Settings
 from ingest.assets.models import CaptionStatus
 from ingest.assets.store import AssetStore
@@ -27,7 +27,7 @@ from ingest.channels.models import Channel, ChannelState, segment_name
 from ingest.channels.playlists import channel_variants, media_playlist, multivariant, pick_rendition
 from ingest.channels.schedule import PlayedSegment, Timeline
 from ingest.errors import NotFound
-from ingest.hls.playlists import parse_media_segments
+from ingest.hls.playlists import M3U8_TYPE, parse_media_segments
 from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
 from ingest.storage import keys
 
@@ -73,7 +73,7 @@ def _answer(body: str, etag: str, if_none_match: str | None, max_age: int) -> Re
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": etag}
     if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type=M3U8, headers=headers)
+    return Response(body, media_type=M3U8_TYPE, headers=headers)
 
 
 def _etag(body: str) -> str:
