@@ -332,7 +332,7 @@ class UploadCreate(BaseModel):
 
     def checked(self, max_duration_s: float) -> UploadCreate:
         """Cleaned text; the language a BCP-47 tag; the duration within the service's limit."""
-        if not BCP47.fullmatch(self.language):
+        if not is_language_tag(self.language):
             raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
                                f"not {self.language[:20]!r}.", code="invalid_language")
         if self.max_duration_s is not None and self.max_duration_s > max_duration_s:

@@ -195,10 +195,9 @@ def make_slate(conn: Redis) -> Job:
 
 def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
     """At the slot's expiry: `timed_out` if still waiting, unfinished transfers aborted."""
-    queue = Queue(media_queue_name(), connection=conn)
-    return queue.enqueue_at(when, "workers.uploads.expire_slot", slot_id,
-                            job_id=f"expire-{slot_id}", retry=TRANSIENT_RETRY,
-                            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+    return queue(media_queue_name(), conn).enqueue_at(
+        when, "workers.uploads.expire_slot", slot_id, job_id=f"expire-{slot_id}",
+        retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
 
 
 AS_RUN_TIMEOUT_S = 60
@@ -211,11 +210,11 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
     pending = _pending_or_drop(conn, jid)
     if pending is not None:
         return pending
-    queue = Queue(media_queue_name(), connection=conn)
+    media = queue(media_queue_name(), conn)
     options: dict[str, Any] = {"job_id": jid, "job_timeout": AS_RUN_TIMEOUT_S,
                                "retry": TRANSIENT_RETRY, "result_ttl": 3600,
                                "failure_ttl": FAILURE_TTL_S}
     when = datetime.fromtimestamp(at, UTC)
     if when <= datetime.now(UTC):
-        return queue.enqueue("workers.channels.record_as_run", channel_id, **options)
-    return queue.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)
+        return media.enqueue("workers.channels.record_as_run", channel_id, **options)
+    return media.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)

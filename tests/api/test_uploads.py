@@ -146,8 +146,6 @@ def test_a_retried_slot_creation_returns_the_same_slot(client: httpx.Client) -> 
 
 def test_a_retried_asset_upload_returns_the_same_asset_and_one_job(
         client: httpx.Client, media_dir: Path) -> None:
-    from rq.job import Job
-
     from workers import pipeline
 
     clip = make_clip(media_dir / "idem-160x90.mp4", width=160, height=90, seconds=1)
@@ -163,6 +161,6 @@ def test_a_retried_asset_upload_returns_the_same_asset_and_one_job(
     assert answers[1].json()["id"] == asset_id
     listed = client.get("/v1/assets", params={"limit": 200}).json()["items"]
     assert [a["id"] for a in listed if a["title"] == key] == [asset_id]
-    Job.fetch(pipeline.job_id("probe", asset_id), connection=handles.redis_connection())
+    pipeline.fetch_job(pipeline.job_id("probe", asset_id), handles.redis_connection())
     third = upload(client, clip, title=key)
     assert third.json()["id"] != asset_id
