@@ -19,6 +19,7 @@ from api.routes import (
     live,
     play,
     speaker,
+    speaker_page,
     uploads,
     watch,
     webhooks,
@@ -44,8 +45,8 @@ def create_app() -> FastAPI:
                            allow_credentials=False, max_age=3600)
         # outermost: answers the speaker paths' preflights before the GET-only policy
         app.add_middleware(SpeakerCors, origins=origins)
-    for module in (assets, uploads, speaker, captions, glossary, webhooks, channels, play,
-                   live, watch, health, docs):
+    for module in (assets, uploads, speaker, speaker_page, captions, glossary, webhooks,
+                   channels, play, live, watch, health, docs):
         app.include_router(module.router)
 
     @app.middleware("http")

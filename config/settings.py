@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     """Base URL viewers and speakers reach the API at; used in playback and upload links."""
 
+    event_name: str = "Podium"
+    """Name of the event, shown on the speakers' upload page."""
+
     web_dir: Path | None = None
     """Where `npm ci --prefix web` installed the browser assets (hls.js, Swagger UI); unset:
     the checkout's `web/`."""

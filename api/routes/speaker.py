@@ -43,7 +43,7 @@ IDLE_TIMEOUT_S = 60.0
 closes on its own), so the transfer's lock is not held for ever."""
 
 
-def _opened(settings: Settings, slots: SlotLifecycle, transfers: Transfers, slot_id: str,
+def opened(settings: Settings, slots: SlotLifecycle, transfers: Transfers, slot_id: str,
             token: str | None, for_data: bool = False) -> UploadSlot:
     """The slot behind a valid token, expired on the way if its time is over; with
     ``for_data``, the reason it takes no bytes (cancelled, expired, locked...) is raised."""
@@ -160,7 +160,7 @@ async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
     if length > settings.max_upload_bytes:
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
-    slot = await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token, True)
+    slot = await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
     transfer = await run_in_threadpool(transfers.create, slot, length, metadata,
                                        settings.max_upload_bytes)
     # relative to the endpoint (tus allows it): right behind any proxy or path prefix
@@ -181,7 +181,7 @@ async def tus_head(slot_id: str, transfer_id: str, request: Request, settings: S
     """The transfer's offset (after any chunk still being written is committed)."""
     if (bad := _unsupported_version(request)) is not None:
         return bad
-    await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token)
+    await run_in_threadpool(opened, settings, slots, transfers, slot_id, token)
     transfer = await run_in_threadpool(transfers.current, slot_id, transfer_id)
     if transfer.done:  # finishes what a crash may have interrupted; a no-op otherwise
         await run_in_threadpool(_finish, slots, redis, slot_id, transfer.asset_id,
@@ -199,7 +199,7 @@ async def tus_patch(slot_id: str, transfer_id: str, request: Request, settings: 
     if request.headers.get("content-type") != tus.CONTENT_TYPE:
         raise UnsupportedMediaType(f"A PATCH body must be sent as {tus.CONTENT_TYPE}.")
     offset = tus.parse_int("Upload-Offset", request.headers.get("upload-offset"))
-    await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token, True)
+    await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
     transfer = await run_in_threadpool(transfers.get, slot_id, transfer_id)
     transfer = await _patch(request, slots, transfers, redis, transfer,
                             offset)
@@ -225,7 +225,7 @@ async def tus_terminate(slot_id: str, transfer_id: str, request: Request,
     """tus termination: the transfer and its bytes are dropped; later requests get 410."""
     if (bad := _unsupported_version(request)) is not None:
         return bad
-    await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token)
+    await run_in_threadpool(opened, settings, slots, transfers, slot_id, token)
     await run_in_threadpool(transfers.terminate, slot_id, transfer_id)
     return Response(status_code=204, headers=_headers())
 
@@ -240,7 +240,7 @@ async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots:
     if declared is not None and declared > settings.max_upload_bytes:
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
-    await run_in_threadpool(_opened, settings, slots, transfers, slot_id, token, True)
+    await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
     asset_id = new_asset_id()
     size = await _stream_to(request, storage, keys.source(asset_id),
                             settings.max_upload_bytes)
