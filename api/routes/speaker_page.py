@@ -49,7 +49,8 @@ def _size(n: int) -> str:
 def render_page(slot: UploadSlot, settings: Settings, nonce: str) -> str:
     """The page's HTML; every value is escaped for the context it lands in."""
     limit = slot.max_duration_s or settings.max_duration_s
-    length = f"{limit / 60:g} minutes" if limit >= 60 else f"{limit:g} seconds"
+    length = (f"{limit / 60:g} minute{'' if limit == 60 else 's'}" if limit >= 60
+              else f"{limit:g} seconds")
     return _template().substitute(
         nonce=nonce, slot_id=escape(slot.id, quote=True), title=escape(slot.title),
         event=escape(settings.event_name),

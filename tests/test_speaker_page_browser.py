@@ -1,0 +1,101 @@
+"""The speaker's page in Debian's Chromium (through playwright): a speaker opens the link,
+picks a generated clip, the page is reloaded in the middle of the upload, the same file is
+picked again and the upload continues from where it stopped (the same tus upload, not a new
+one), then the page follows the processing and the preview plays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from runtime import handles
+from tests.api.test_tus import new_slot
+from tests.conftest import ROOT
+from tests.support.media import make_clip
+from tests.support.wait import wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+UPLOAD_BYTES_PER_S = 400_000
+"""Chromium's network throttling: slow enough to reload in the middle of the upload."""
+STATE = "() => window.podiumSpeaker"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-speaker")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 390, "height": 844})  # a phone's screen
+        yield context
+        context.close()
+
+
+def throttle(page: Page, upload_bps: int) -> None:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": upload_bps})
+
+
+def transfers_of(slot_id: str) -> set[str]:
+    redis = handles.redis_connection()
+    prefix = handles.transfers()._prefix
+    return {m.decode() for m in redis.smembers(f"{prefix}:transfers-of:{slot_id}")}  # type: ignore[union-attr]
+
+
+def test_reload_mid_upload_resumes_and_the_preview_plays(
+        client: httpx.Client, worker: Path, media_dir: Path, browser: BrowserContext) -> None:
+    clip = make_clip(media_dir / "speaker-640x360.mp4", width=640, height=360, seconds=8,
+                     container_args=("-b:v", "8M", "-maxrate", "8M", "-bufsize", "2M"))
+    size = clip.stat().st_size
+    assert size > 8 * UPLOAD_BYTES_PER_S
+    slot = new_slot(client, max_duration_s=60)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    throttle(page, UPLOAD_BYTES_PER_S)
+    page.goto(slot["url"])
+    page.set_input_files("#file", str(clip))
+    wait_until(lambda: (page.evaluate(STATE).get("sent") or 0) > size * 0.3, timeout=60,
+               interval=0.2, what="a third of the file sent")
+    first = transfers_of(slot["id"])
+    assert len(first) == 1
+
+    page.reload()
+    hint = page.locator("#resume-hint")
+    hint.wait_for(state="visible", timeout=10_000)
+    assert "did not finish" in hint.inner_text()
+    throttle(page, 20 * UPLOAD_BYTES_PER_S)
+    page.set_input_files("#file", str(clip))
+    wait_until(lambda: page.evaluate(STATE)["resumedFrom"], timeout=20,
+               what="the page resuming its previous upload")
+    wait_until(lambda: page.evaluate(STATE)["state"] in {"sent", "ready", "failed"},
+               timeout=120, interval=0.3, what="upload finished")
+    assert page.evaluate(STATE)["state"] != "failed", page.evaluate(STATE)
+    assert transfers_of(slot["id"]) == first, "the reload started a new upload"
+
+    wait_until(lambda: page.evaluate(STATE)["state"] == "ready", timeout=240, interval=0.5,
+               what="the preview")
+    wait_until(lambda: page.evaluate("() => document.getElementById('player').readyState") >= 2,
+               timeout=30, what="the preview loaded")
+    page.evaluate("() => document.getElementById('player').play()")
+    wait_until(lambda: page.evaluate("() => document.getElementById('player').currentTime") > 0.5,
+               timeout=30, what="the preview playing")
+    page.screenshot(path=str(ROOT / "docs" / "speaker-page.png"), full_page=True)
+    body = client.get(f"/v1/uploads/{slot['id']}").json()
+    assert body["status"] == "asset_created"
+    assert not [e for e in errors if "Content Security Policy" in e], errors
