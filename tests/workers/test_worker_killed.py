@@ -81,7 +81,11 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
             time.sleep(1)
     finally:
         second.terminate()
-        second.wait(30)
+        try:
+            second.wait(60)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.wait(10)
     done = store.get(asset.id)
     assert done.status == AssetStatus.READY, done.error
     assert done.attempts >= 3  # probe, the killed transcode, the re-run (and publish)

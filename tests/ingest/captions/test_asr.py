@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -96,12 +95,10 @@ def test_transcribes_known_speech_with_word_timings(
 ) -> None:
     audio, second_starts = clip
     progress: list[float] = []
-    began = time.perf_counter()
     transcript = recognizer.transcribe(audio, "en-US", [], progress.append)
-    elapsed = time.perf_counter() - began
 
+    # Speed is bench/captions.py's business (ratios in one run); a test checks behaviour only.
     assert wer(f"{FIRST} {SECOND}", transcript.text) < MAX_WER
-    assert elapsed < second_starts + 5  # real time or better, even with the model load
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert transcript.language == "en-US"
