@@ -7,14 +7,16 @@ of computing one live media playlist with 5 and with 5,000 items in the queue.
 
 Against a running stack (`podium up`; the key is read from var/api-key or PODIUM_API_KEY): it
 uploads a short generated clip, waits until it is ready, queues it in a channel and starts it.
-The load generator is Python threads on the same machine, so absolute figures are a floor;
-compare the rows with each other.
+The load comes from wrk (`apt-get install wrk`) when installed, else from Python threads
+(a much weaker client); both run on the same machine, so compare the rows with each other.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,8 +65,23 @@ def pure_cost(items: int, runs: int = 2000) -> float:
     return (time.perf_counter() - began) / runs * 1e6
 
 
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, seconds: float, connections: int) -> tuple[float, float, int]:
+    """The same figures from wrk (2 threads), which the issue's reference numbers used."""
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+                          url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, float(value) * _UNITS[unit], int(bad.group(1)) if bad else 0
+
+
 def load(url: str, seconds: float, connections: int) -> tuple[float, float, int]:
     """Requests per second, p99 in ms and non-2xx/3xx answers, ``connections`` threads."""
+    if shutil.which("wrk"):
+        return wrk(url, seconds, connections)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()

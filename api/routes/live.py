@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import quote
 
@@ -43,6 +44,9 @@ _CAPTIONS_TTL_S = 30.0
 _bodies: dict[tuple[object, ...], tuple[str, str]] = {}
 _windows: dict[tuple[object, ...], tuple[float, str, str]] = {}
 """Media playlist bodies until the instant their window changes (the next segment's end)."""
+_flights: dict[tuple[object, ...], threading.Lock] = {}
+_presigned: dict[str, tuple[float, str]] = {}
+"""Presigned segment URLs, reused for half their lifetime (a window slides one at a time)."""
 _captions: dict[tuple[str, str], tuple[float, int]] = {}
 _guard = threading.Lock()
 
@@ -130,6 +134,17 @@ def live_media(channel_id: str, name: str, settings: SettingsDep, channels: Chan
     held = _windows.get(key)
     if held is not None and now < held[0]:  # the window changes when a segment ends
         return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
+    with _single_flight(key):  # viewers arrive together: one of them renders, the rest reuse
+        held = _windows.get(key)
+        if held is not None and now < held[0]:
+            return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
+        body, etag = _render_window(timeline, name, settings, store, token, now, key)
+    return _answer(body, etag, if_none_match, MEDIA_MAX_AGE_S)
+
+
+def _render_window(timeline: Timeline, name: str, settings: Settings, store: AssetStore,
+                   token: str | None, now: float, key: tuple[object, ...]) -> tuple[str, str]:
+    channel = timeline.channel
     window = timeline.window(now)
     uri = _uri_builder(channel, name, settings, store, token)
     last = channel.timeline[-1]
@@ -144,7 +159,18 @@ def live_media(channel_id: str, name: str, settings: SettingsDep, channels: Chan
         if len(_windows) >= _BODIES_MAX:
             _windows.clear()
         _windows[key] = (valid_until, body, etag)
-    return _answer(body, etag, if_none_match, MEDIA_MAX_AGE_S)
+    return body, etag
+
+
+@contextmanager
+def _single_flight(key: tuple[object, ...]) -> Iterator[None]:
+    with _guard:
+        lock = _flights.setdefault(key, threading.Lock())
+        if len(_flights) > _BODIES_MAX:
+            _flights.clear()
+            _flights[key] = lock
+    with lock:
+        yield
 
 
 def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetStore,
@@ -185,7 +211,15 @@ def segment_url(settings: Settings, store: AssetStore, asset_id: str, folder: st
                                 settings.playback_token_ttl_s)
         return (f"{settings.public_url.rstrip('/')}/play/{asset_id}/{folder}/{name}"
                 f"?token={quote(grant, safe='')}")
-    return store.storage.presign_get(key, settings.presign_ttl_s)
+    hit = _presigned.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    url = store.storage.presign_get(key, settings.presign_ttl_s)
+    with _guard:
+        if len(_presigned) >= 50_000:
+            _presigned.clear()
+        _presigned[key] = (time.monotonic() + settings.presign_ttl_s / 2, url)
+    return url
 
 
 def _caption_segments(store: AssetStore, asset_id: str, language: str) -> int:
