@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 
 class EventType(StrEnum):
     """Every event name of the contract (shared/contract.md, Webhooks)."""
@@ -45,6 +47,23 @@ class Event:
         """The body of a delivery (Standard Webhooks): `{"type", "timestamp", "data"}`."""
         return {"type": self.type.value, "timestamp": self.timestamp.isoformat(),
                 "data": dict(self.data)}
+
+
+class StoredEvent(BaseModel):
+    """An event kept with the record whose change caused it, until the sink has it (the
+    lifecycle's outbox): a retry or a later change sends it again under the same id."""
+
+    id: str
+    type: EventType
+    timestamp: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> StoredEvent:
+        return cls(id=event.id, type=event.type, timestamp=event.timestamp, data=dict(event.data))
+
+    def event(self) -> Event:
+        return Event(self.type, self.data, self.id, self.timestamp)
 
 
 class EventSink(Protocol):

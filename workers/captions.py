@@ -41,6 +41,8 @@ def caption_asset(asset_id: str, language: str | None = None,
         asset = store.get(asset_id)
     except NotFound:
         return "gone"
+    if asset.outbox:  # a run cut short after its save: its events go out now
+        asset_lifecycle().flush(asset_id)
     if asset.status == AssetStatus.ERRORED or asset.source is None or not asset.source.has_audio:
         log.info("captions %s: nothing to transcribe (%s)", asset_id, asset.status.value)
         return "skipped"

@@ -46,6 +46,8 @@ def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
         return "gone"
     if asset.status not in runnable or (stage != Stage.PROBE and asset.source is None):
         log.info("%s %s: asset is %s, nothing to do", stage.value, asset_id, asset.status.value)
+        if asset.outbox:  # a run cut short after its save: its events go out now
+            assets.flush(asset_id)
         return "skipped"
 
     def enter(a: Asset) -> None:

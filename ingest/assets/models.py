@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 from ingest.media.ladder import Rendition, h264_level, select_renditions
 from ingest.media.probe import MediaInfo
 
+from ingest.events import StoredEvent
+
 
 class AssetStatus(StrEnum):
     WAITING = "waiting"
@@ -107,6 +109,8 @@ class Asset(BaseModel):
     max_duration_s: float | None = None
     """A tighter duration limit than the service's, from the upload slot it came through."""
     attempts: int = 0
+    outbox: list[StoredEvent] = Field(default_factory=list)
+    """Events of saved transitions not yet handed to the event sink (ingest.lifecycle)."""
 
     @model_validator(mode="before")
     @classmethod

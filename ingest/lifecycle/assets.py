@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from ingest.assets.models import (
     Asset,
     AssetStatus,
@@ -32,7 +34,8 @@ from ingest.assets.models import (
 )
 from ingest.assets.public import public_asset, public_track
 from ingest.assets.store import AssetStore
-from ingest.events import Event, EventSink, EventType
+from ingest.errors import NotFound, TransientError
+from ingest.events import Event, EventSink, EventType, StoredEvent
 from ingest.lifecycle.machine import StateMachine
 
 log = logging.getLogger(__name__)
@@ -184,7 +187,15 @@ def events_between(before: Snapshot, after: Asset, public_url: str) -> list[Even
 
 
 class AssetLifecycle:
-    """Status changes of assets and tracks: validated, saved, then announced to the sink."""
+    """Status changes of assets and tracks: validated, saved, then announced to the sink.
+
+    The events of a change are saved with it, in the record's outbox, and handed to the sink
+    once the record is saved; the outbox is emptied when the sink has them. An event whose
+    hand-over was cut short (the process killed, the sink failing) stays in the outbox and goes
+    out, under the same id, with the asset's next change or when a job finds nothing left to
+    do (``flush``); the sink records one delivery per (event id, webhook), so nothing is sent
+    twice.
+    """
 
     def __init__(self, store: AssetStore, sink: EventSink, public_url: str) -> None:
         self.store = store
@@ -200,14 +211,14 @@ class AssetLifecycle:
                then: Callable[[Asset], None] | None = None) -> Asset:
         """``AssetStore.update`` (lock, reload, ``change``, save, ``then``) with the change
         checked against the state machines before saving, and its events emitted after."""
-        befores: list[Snapshot] = []
         saved: list[Asset] = []
 
         def checked(asset: Asset) -> None:
             before = Snapshot.of(asset)
             change(asset)
             check_change(before, asset)
-            befores.append(before)
+            fresh = events_between(before, asset, self.public_url)
+            asset.outbox = [*asset.outbox, *(StoredEvent.of(e) for e in fresh)]
 
         def after_save(asset: Asset) -> None:
             saved.append(asset)
@@ -218,16 +229,31 @@ class AssetLifecycle:
             return self.store.update(asset_id, checked, after_save)
         finally:
             # once saved, the events go out even if ``then`` failed: a retry of the work
-            # would find the state already changed and could not emit them again
+            # would find the state already changed and make no new ones
             if saved:
-                for event in events_between(befores[0], saved[0], self.public_url):
-                    self._emit(event)
+                self._send(saved[0])
 
-    def _emit(self, event: Event) -> None:
-        # The change is saved: a sink that fails must not fail (and retry) the work that made
-        # it, so the loss is logged loudly with the event's id instead.
+    def flush(self, asset_id: str) -> None:
+        """Hand the asset's pending events to the sink (a job that finds its work done)."""
+        self._send(self.store.get(asset_id))
+
+    def _send(self, asset: Asset) -> None:
+        sent: set[str] = set()
+        for pending in asset.outbox:
+            try:
+                self.sink.emit(pending.event())
+            except Exception:  # kept in the outbox: the next change or flush sends it again
+                log.exception("event %s (%s) could not be handed to the sink", pending.id,
+                              pending.type.value)
+                break
+            sent.add(pending.id)
+        if not sent:
+            return
+
+        def forget(a: Asset) -> None:
+            a.outbox = [e for e in a.outbox if e.id not in sent]
+
         try:
-            self.sink.emit(event)
-        except Exception:
-            log.exception("event %s (%s) could not be handed to the sink", event.id,
-                          event.type.value)
+            self.store.update(asset.id, forget)
+        except (NotFound, TransientError, RedisError) as exc:  # sent again later, same ids
+            log.warning("outbox of %s not emptied: %s", asset.id, exc)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.assets.models import Asset, AssetStatus, Stage, new_asset_id
-from ingest.events import CollectingSink, EventType
+from ingest.assets.public import public_asset
+from ingest.events import CollectingSink, Event, EventType
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.lifecycle.machine import InvalidTransition
@@ -77,4 +78,42 @@ def test_events_go_out_even_when_the_follow_up_fails(assets: AssetLifecycle) -> 
                       then=storage_hiccup)
     assert stored(asset.id).status == AssetStatus.ERRORED
     assert sink_of(assets).types == [EventType.ASSET_ERRORED]
+    handles.asset_store().delete(asset.id)
+
+
+class FailingOnce(CollectingSink):
+    """A sink that is down for its first hand-over (Redis gone, the process about to die)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def emit(self, event: Event) -> None:
+        if self.down:
+            self.down = False
+            raise ConnectionError("sink unavailable")
+        super().emit(event)
+
+
+def test_an_event_not_handed_over_is_kept_and_sent_later_under_its_id(stack: Stack) -> None:
+    sink = FailingOnce()
+    assets = AssetLifecycle(handles.asset_store(), sink, "http://podium.test")
+    asset = assets.create(Asset(id=new_asset_id(), title="outbox"))
+    assets.update(asset.id, lambda a: lifecycle.fail(a, "probe_failed", "Unreadable."))
+    assert sink.events == []
+    [pending] = stored(asset.id).outbox
+    assert pending.type == EventType.ASSET_ERRORED and pending.data["status"] == "errored"
+    assert pending.data.keys() == set(public_asset(stored(asset.id), "http://x"))
+    assets.flush(asset.id)
+    assert [(e.id, e.type) for e in sink.events] == [(pending.id, EventType.ASSET_ERRORED)]
+    assert stored(asset.id).outbox == []
+    assets.flush(asset.id)
+    assert len(sink.events) == 1, "sent once"
+    handles.asset_store().delete(asset.id)
+
+
+def test_a_normal_change_leaves_the_outbox_empty(assets: AssetLifecycle) -> None:
+    asset = assets.create(Asset(id=new_asset_id(), title="outbox"))
+    assets.update(asset.id, lambda a: lifecycle.fail(a, "probe_failed", "Unreadable."))
+    assert stored(asset.id).outbox == [] and sink_of(assets).types == [EventType.ASSET_ERRORED]
     handles.asset_store().delete(asset.id)
