@@ -9,10 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from ingest.events import StoredEvent
 from ingest.media.ladder import Rendition, h264_level, select_renditions
 from ingest.media.probe import MediaInfo
-
-from ingest.events import StoredEvent
 
 
 class AssetStatus(StrEnum):
