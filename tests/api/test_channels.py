@@ -195,3 +195,46 @@ def test_channel_survives_losing_redis(client: httpx.Client, anon: httpx.Client,
     assert min(after) >= min(before)
     common = set(before) & set(after)
     assert common and all(before[n] == after[n] for n in common)  # same URI, same number
+
+
+SRT = "1\n00:00:00,500 --> 00:00:03,000\nWelcome to the main stage.\n\n" \
+      "2\n00:00:04,500 --> 00:00:05,500\nThank you.\n"
+
+
+def test_subtitle_playlist_keeps_step_with_the_video(client: httpx.Client, anon: httpx.Client,
+                                                     media: dict) -> None:
+    """The keynote gets a caption track; the phone recording has none: empty cues stand in."""
+    keynote, phone = media["keynote"]["id"], media["phone"]["id"]
+    put = client.put(f"/v1/assets/{keynote}/captions/en", content=SRT.encode(),
+                     headers={"Content-Type": "text/plain"})
+    assert put.status_code in (200, 201), put.text
+    channel = _channel(client, media)
+    cid = channel["id"]
+    _add(client, cid, keynote)
+    _add(client, cid, phone)
+    client.post(f"/v1/channels/{cid}/start")
+    master = anon.get(f"/live/{cid}.m3u8").text
+    assert 'TYPE=SUBTITLES' in master and 'SUBTITLES="subs"' in master
+    subs_url = re.search(r'TYPE=SUBTITLES[^\n]*URI="([^"]+)"', master) or \
+        re.search(r'URI="([^"]+subs-en[^"]*)"', master)
+    assert subs_url is not None
+    video_url = _media_url(anon, cid)
+
+    head = r"#EXT-X-(?:MEDIA-SEQUENCE|DISCONTINUITY-SEQUENCE):\d+"
+
+    def both_past_the_boundary() -> tuple[str, str] | None:
+        video, subs = anon.get(video_url).text, anon.get(subs_url.group(1)).text
+        # (a segment may end between the two requests: then ask again)
+        same_window = re.findall(head, video) == re.findall(head, subs)
+        return (video, subs) if phone in video and same_window else None
+    video, subs = wait_until(both_past_the_boundary, timeout=30, what="the second item")
+    assert video.count("#EXT-X-DISCONTINUITY\n") == subs.count("#EXT-X-DISCONTINUITY\n")
+    cues = _segments(subs)
+    assert len(cues) == len(_segments(video))
+    assert any(f"{keynote}/hls/subs-en/seg-" in u for u in cues)
+    assert all(u.endswith("/empty.vtt") for u, v in zip(cues, _segments(video), strict=True)
+               if phone in v)
+    empty = anon.get(next(u for u in cues if u.endswith("/empty.vtt")))
+    assert empty.status_code == 200 and empty.text.startswith("WEBVTT")
+    cue = anon.get(next(u for u in cues if "subs-en" in u))
+    assert cue.status_code == 200 and "Welcome to the main stage." in cue.text
