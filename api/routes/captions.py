@@ -115,11 +115,16 @@ async def upload_captions(asset_id: str, lang: str, request: Request, _: Produce
     language = canonical_language(lang)
     await run_in_threadpool(_published, store, asset_id)
     body = await read_capped(request, settings.max_caption_bytes)
-    cues = parse_captions(body, settings.max_caption_bytes)
-    caption_store.check_cue_count(cues, settings.max_caption_cues)
-    track = StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
+    # Parsing costs up to seconds for a file at the size limit: never on the event loop.
+    track = await run_in_threadpool(_uploaded_track, body, language, settings)
     return await run_in_threadpool(
         _publisher(settings).replace, asset_id, language, lambda _current: track)
+
+
+def _uploaded_track(body: bytes, language: str, settings: Settings) -> StoredTrack:
+    cues = parse_captions(body, settings.max_caption_bytes)
+    caption_store.check_cue_count(cues, settings.max_caption_cues)
+    return StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
 
 
 @router.patch("/{asset_id}/captions/{lang}", response_model=CaptionTrack)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -11,7 +10,7 @@ from ingest.captions.text import (
     CLAUSE_END,
     MAX_LINE_CHARS,
     SENTENCE_END,
-    needs_space,
+    LineLengths,
     wrap_lines,
 )
 
@@ -40,7 +39,7 @@ def build_cues(words: Sequence[Word], *, media_end: float | None = None) -> list
     tokens = _clean_words(words)
     if not tokens:
         return []
-    lengths = _Lengths(tokens)
+    lengths = LineLengths([t.word for t in tokens])
     groups = _choose_groups(tokens, lengths)
     return _time_cues(tokens, groups, media_end)
 
@@ -54,28 +53,6 @@ def _clean_words(words: Sequence[Word]) -> list[Word]:
     return sorted(cleaned, key=lambda w: w.start)
 
 
-class _Lengths:
-    """Prefix sums of word lengths, so the length of any run of words is O(1)."""
-
-    def __init__(self, tokens: Sequence[Word]) -> None:
-        texts = [t.word for t in tokens]
-        self.sep = [0] + [int(needs_space(a, b)) for a, b in itertools.pairwise(texts)]
-        self.prefix = [0]
-        for text, sep in zip(texts, self.sep, strict=True):
-            self.prefix.append(self.prefix[-1] + sep + len(text))
-
-    def length(self, a: int, b: int) -> int:
-        """Characters of words[a:b] joined on one line."""
-        return self.prefix[b] - self.prefix[a] - self.sep[a]
-
-    def first_line_end(self, a: int) -> int:
-        """Greedy end of the first line from word a; greedy filling is optimal for 2 lines."""
-        b = a + 1
-        while b < len(self.sep) and self.length(a, b + 1) <= MAX_LINE_CHARS:
-            b += 1
-        return b
-
-
 def _boundary(tokens: Sequence[Word], k: int) -> tuple[str, float]:
     """Kind of the boundary after word k and the silence that follows it."""
     pause = tokens[k + 1].start - tokens[k].end if k + 1 < len(tokens) else math.inf
@@ -86,7 +63,7 @@ def _boundary(tokens: Sequence[Word], k: int) -> tuple[str, float]:
     return ("pause" if pause > PAUSE_S else "none"), pause
 
 
-def _choose_groups(tokens: Sequence[Word], lengths: _Lengths) -> list[tuple[int, int]]:
+def _choose_groups(tokens: Sequence[Word], lengths: LineLengths) -> list[tuple[int, int]]:
     n = len(tokens)
     best = [math.inf] * (n + 1)
     best[0] = 0.0
@@ -131,7 +108,7 @@ def _end_cost(tokens: Sequence[Word], j: int) -> float:
     return min(cost, _BREAK_COST["pause"]) if pause > PAUSE_S else cost
 
 
-def _reading_cost(tokens: Sequence[Word], lengths: _Lengths, i: int, j: int) -> float:
+def _reading_cost(tokens: Sequence[Word], lengths: LineLengths, i: int, j: int) -> float:
     start = tokens[i].start
     limit = tokens[j].start if j < len(tokens) else math.inf
     available = min(limit, start + MAX_CUE_S) - start

@@ -27,6 +27,13 @@ from ingest.errors import InvalidInput
 
 MAX_LINES = 2
 """Lines of one cue, in uploaded files and in built cues alike."""
+MAX_CUE_CHARS = 1000
+"""Most characters one cue of an uploaded file or an edit may hold (markup included)."""
+MAX_CUE_SOURCE_LINES = 8
+"""Most lines one cue of an uploaded file may hold; they are reflowed into MAX_LINES."""
+MAX_TIME_S = 100 * 3600.0
+"""Latest time a cue may start or end: far beyond any video message, and every time below it
+has an exact millisecond and an HH:MM:SS stamp."""
 
 @dataclass(frozen=True)
 class Word:
@@ -165,6 +172,8 @@ def _parse_vtt(text: str) -> list[_RawCue]:
         document = webvtt.WebVTT.from_string(text.lstrip(), strict=True)
     except (MalformedFileError, MalformedCaptionError) as exc:
         raise _diagnose(text, "vtt", str(exc)) from exc
+    except OverflowError as exc:
+        raise _time_too_large() from exc
     return [
         _RawCue(
             caption.start_time.in_milliseconds() / 1000,
@@ -181,10 +190,17 @@ def _parse_srt(text: str) -> list[_RawCue]:
         subtitles = list(srt.parse(text))
     except (srt.SRTParseError, ValueError) as exc:
         raise _diagnose(text, "srt", str(exc)) from exc
+    except OverflowError as exc:  # hours beyond what a timedelta holds
+        raise _time_too_large() from exc
     return [
         _RawCue(sub.start.total_seconds(), sub.end.total_seconds(), sub.content)
         for sub in subtitles
     ]
+
+
+def _time_too_large(where: str = "a cue") -> CaptionError:
+    return CaptionError("caption_time_too_large",
+                        f"{where} has a time beyond {MAX_TIME_S / 3600:.0f} hours")
 
 
 def _diagnose(text: str, fmt: Format, detail: str) -> CaptionError:
@@ -213,6 +229,7 @@ def _is_valid_timing(line: str, fmt: Format) -> bool:
 
 def _plain_text(raw: str, fmt: Format, number: int) -> str:
     """Reduce cue text to plain text, or refuse it if it carries markup we do not allow."""
+    check_cue_size(raw, f"cue {number}", MAX_CUE_SOURCE_LINES)
     for match in _TAG.finditer(raw):
         tag = match.group()
         name = _TAG_NAME.match(tag)
@@ -227,6 +244,18 @@ def _plain_text(raw: str, fmt: Format, number: int) -> str:
     text = _CONTROL.sub("", text)
     _check_text(text, f"cue {number}")
     return _normalise_lines(text)
+
+
+def check_cue_size(text: str, where: str, max_lines: int) -> None:
+    """Refuse a cue holding more than MAX_CUE_CHARS characters or ``max_lines`` lines, before
+    any work whose cost grows with its text."""
+    if len(text) > MAX_CUE_CHARS:
+        raise CaptionError("caption_cue_too_long",
+                           f"{where} holds {len(text)} characters; the limit is {MAX_CUE_CHARS}")
+    lines = text.count("\n") + 1
+    if lines > max_lines:
+        raise CaptionError("caption_cue_too_long",
+                           f"{where} holds {lines} lines; the limit is {max_lines}")
 
 
 def _check_text(text: str, where: str) -> None:
@@ -272,6 +301,8 @@ def _check_timing(cue: Cue, number: int) -> None:
         raise CaptionError("caption_bad_timing", f"cue {number} has a time that is not finite")
     if cue.start < 0 or cue.end < 0:
         raise CaptionError("caption_negative_time", f"cue {number} has a negative time")
+    if cue.start > MAX_TIME_S or cue.end > MAX_TIME_S:
+        raise _time_too_large(f"cue {number}")
     if _ms(cue.end) <= _ms(cue.start):
         raise CaptionError(
             "caption_bad_timing",

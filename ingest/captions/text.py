@@ -1,4 +1,8 @@
-"""Text of a cue: joining recognised words and wrapping them into at most two lines."""
+"""Text of a cue: joining recognised words and wrapping them into at most two lines.
+
+Everything here is linear in the number of words: line lengths come from prefix sums
+(``LineLengths``), never from joining the words again for each candidate break.
+"""
 
 from __future__ import annotations
 
@@ -17,29 +21,70 @@ CLAUSE_END = re.compile(f"[,;:\u3001\uff0c\uff1b\uff1a\u2013\u2014][{CLOSERS}]*$
 _NO_SPACE_SCRIPT = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
 )
+_FIRST_NO_SPACE = "\u3040"
+"""Below this code point no character belongs to those scripts (a fast path for most text)."""
 
 
 def needs_space(before: str, after: str) -> bool:
-    return not (_NO_SPACE_SCRIPT.match(before[-1]) and _NO_SPACE_SCRIPT.match(after[0]))
+    last, first = before[-1], after[0]
+    if last < _FIRST_NO_SPACE or first < _FIRST_NO_SPACE:
+        return True
+    return not (_NO_SPACE_SCRIPT.match(last) and _NO_SPACE_SCRIPT.match(first))
 
 
 def join_words(texts: Sequence[str]) -> str:
-    out = texts[0] if texts else ""
+    parts = list(texts[:1])
     for before, after in itertools.pairwise(texts):
-        out += (" " if needs_space(before, after) else "") + after
-    return out
+        if needs_space(before, after):
+            parts.append(" ")
+        parts.append(after)
+    return "".join(parts)
+
+
+class LineLengths:
+    """Prefix sums of word lengths, so the length of any run of words on one line is O(1)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.sep = [0] + [int(needs_space(a, b)) for a, b in itertools.pairwise(texts)]
+        self.prefix = [0]
+        for text, sep in zip(texts, self.sep, strict=True):
+            self.prefix.append(self.prefix[-1] + sep + len(text))
+
+    def length(self, a: int, b: int) -> int:
+        """Characters of words[a:b] joined on one line."""
+        return self.prefix[b] - self.prefix[a] - self.sep[a]
+
+    def first_line_end(self, a: int) -> int:
+        """Greedy end of the first line from word a; greedy filling is optimal for 2 lines."""
+        b = a + 1
+        while b < len(self.sep) and self.length(a, b + 1) <= MAX_LINE_CHARS:
+            b += 1
+        return b
 
 
 def wrap_lines(texts: Sequence[str]) -> str:
     """One line when it fits, else the most balanced two-line split (a comma helps)."""
-    if len(join_words(texts)) <= MAX_LINE_CHARS or len(texts) < 2:
+    n = len(texts)
+    if n < 2:
+        return join_words(texts)
+    lengths = LineLengths(texts)
+    if lengths.length(0, n) <= MAX_LINE_CHARS:
         return join_words(texts)
 
-    def score(k: int) -> tuple[int, int, bool]:
-        top, bottom = len(join_words(texts[:k])), len(join_words(texts[k:]))
+    # The first key is the overflow past MAX_LINE_CHARS, then the balance of the two lines
+    # (a break after punctuation counts as 6 characters better), then a longer bottom line.
+    best: tuple[int, int, bool] | None = None
+    best_k = 1
+    for k in range(1, n):
+        top, bottom = lengths.length(0, k), lengths.length(k, n)
         overflow = max(0, top - MAX_LINE_CHARS) + max(0, bottom - MAX_LINE_CHARS)
-        punctuated = bool(CLAUSE_END.search(texts[k - 1]) or SENTENCE_END.search(texts[k - 1]))
-        return overflow, abs(top - bottom) - (6 if punctuated else 0), top > bottom
-
-    k = min(range(1, len(texts)), key=score)
-    return join_words(texts[:k]) + "\n" + join_words(texts[k:])
+        balance = abs(top - bottom)
+        if best is not None and (overflow, balance - 6) > best[:2]:
+            continue  # cannot win even after punctuation: skip the regexes
+        word = texts[k - 1]
+        if CLAUSE_END.search(word) or SENTENCE_END.search(word):
+            balance -= 6
+        key = (overflow, balance, top > bottom)
+        if best is None or key < best:
+            best, best_k = key, k
+    return join_words(texts[:best_k]) + "\n" + join_words(texts[best_k:])
