@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.body_limit import BodyLimitMiddleware
 from api.metrics import HTTP_REQUESTS
 from api.routes import (
     assets,
@@ -58,6 +59,9 @@ def create_app() -> FastAPI:
         HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
         return response
 
+    # Added last, so it is the outermost: no body reaches anything past the cap.
+    app.add_middleware(BodyLimitMiddleware, default=get_settings().max_request_bytes,
+                       routes=[*assets.BODY_LIMITS, *captions.BODY_LIMITS])
     return app
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     api_keys: str = ""
     """Comma-separated producer API keys. Empty: `podium up` generates one into var/api-key."""
 
+    max_request_bytes: int = 4 * 1024 * 1024
+    """Largest request body of any route without a limit of its own (JSON bodies: a review
+    edit of max_caption_cues cues fits); uploads and caption files have their own limits."""
+
     signing_key: str | None = None
     """Secret for playback tokens. Unset: derived from the S3 secret key."""
     playback_token_ttl_s: int = 6 * 3600

@@ -11,7 +11,8 @@ from redis import Redis
 from starlette.concurrency import run_in_threadpool
 
 from api import idempotency, tokens
-from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep
+from api.body_limit import RouteLimit
+from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, StoreDep
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from config import Settings
@@ -23,9 +24,12 @@ from workers import pipeline
 from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/assets", tags=["assets"])
+router = APIRouter(prefix="/v1/assets", tags=["assets"], route_class=ProducerFirstRoute)
 FORM_OVERHEAD = 64 * 1024
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+BODY_LIMITS = [RouteLimit("POST", "/v1/assets", lambda s: s.max_upload_bytes + FORM_OVERHEAD,
+                          code=UploadTooLarge.code)]
+"""Uploads stream to storage under their own limit, far above the cap of other bodies."""
 
 
 @router.post("", status_code=202, response_model=AssetPublic)

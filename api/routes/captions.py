@@ -13,7 +13,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ProducerDep, RedisDep, SettingsDep, StoreDep, require_producer
+from api.body_limit import RouteLimit
+from api.deps import (
+    ProducerDep,
+    ProducerFirstRoute,
+    RedisDep,
+    SettingsDep,
+    StoreDep,
+    require_producer,
+)
 from api.routes.play import TokenQuery, playable
 from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic
 from config import Settings
@@ -28,8 +36,11 @@ from ingest.languages import canonical_language
 from workers import pipeline
 from workers.events import asset_lifecycle
 
-router = APIRouter(prefix="/v1/assets", tags=["captions"])
+router = APIRouter(prefix="/v1/assets", tags=["captions"], route_class=ProducerFirstRoute)
 AuthHeader = Annotated[str | None, Header(alias="Authorization")]
+BODY_LIMITS = [RouteLimit("PUT", "/v1/assets/{asset_id}/captions/{lang}",
+                          lambda s: s.max_caption_bytes, code="caption_too_large")]
+"""Caption files have their own limit (read_capped enforces it with a specific code)."""
 
 
 class NoAudio(Conflict):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ProducerDep, SettingsDep, StorageDep
+from api.deps import ProducerDep, ProducerFirstRoute, SettingsDep, StorageDep
 from api.schemas import Glossary
 from ingest.captions import store as caption_store
 
-router = APIRouter(prefix="/v1/glossary", tags=["captions"])
+router = APIRouter(prefix="/v1/glossary", tags=["captions"], route_class=ProducerFirstRoute)
 
 
 @router.get("", response_model=Glossary)
