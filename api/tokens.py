@@ -19,16 +19,24 @@ def issue(secret: str, subject: str, ttl_s: int, now: float | None = None) -> tu
     return f"{expires}.{_b64(mac[:18])}", expires
 
 
-def verify(secret: str, subject: str, token: str | None, now: float | None = None) -> bool:
+def verified_expiry(secret: str, subject: str, token: str | None,
+                    now: float | None = None) -> int | None:
+    """The unix time until which ``token`` grants ``subject``, or None when it does not."""
     if not token or "." not in token:
-        return False
+        return None
     raw_exp, _, _ = token.partition(".")
     try:
         expires = int(raw_exp)
     except ValueError:
-        return False
+        return None
     if expires < (now or time.time()):
-        return False
+        return None
     expected, _ = issue(secret, subject, 0, now=expires)
     # As bytes: compare_digest raises TypeError on non-ASCII str, and a query string holds anything.
-    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+    if not hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace")):
+        return None
+    return expires
+
+
+def verify(secret: str, subject: str, token: str | None, now: float | None = None) -> bool:
+    return verified_expiry(secret, subject, token, now) is not None

@@ -67,7 +67,11 @@ class Settings(BaseSettings):
     """How segments reach viewers: presigned storage URLs, a CDN base URL, or an API proxy."""
     cdn_base_url: str | None = None
     """With segment_delivery=cdn: base URL mapped onto the bucket root."""
-    presign_ttl_s: int = 6 * 3600
+    presign_ttl_s: int = 3600
+    """Life of presigned segment URLs of public assets (stretched to cover the asset's
+    duration); those of private assets end when the viewer's playback token does."""
+    playlist_cache_bytes: int = 32 * 1024 * 1024
+    """Memory one API process may spend on rewritten media playlists (an LRU bounded in bytes)."""
 
     # --- limits on untrusted media -----------------------------------------------------
     max_upload_bytes: int = 4 * 1024**3

@@ -9,16 +9,21 @@ Segment delivery (setting `segment_delivery`):
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api import tokens
 from api.deps import SettingsDep, StoreDep
-from config import Settings
+from api.playlist_cache import PlaylistCache
+from config import Settings, get_settings
 from ingest.assets.models import Asset, AssetStatus, Visibility
 from ingest.assets.store import AssetStore
 from ingest.errors import Forbidden, NotFound
@@ -27,28 +32,74 @@ from ingest.storage import keys
 
 router = APIRouter(prefix="/play", tags=["playback"])
 TokenQuery = Annotated[str | None, Query(max_length=200)]
-_CACHE_S = 300.0
-_media_cache: dict[tuple[str, str, str], tuple[float, str]] = {}
+CACHE_S = 300.0
+"""Longest a rewritten media playlist is reused (never more than a quarter of its URLs' life)."""
+MAX_PRESIGN_S = 7 * 24 * 3600
+"""The longest expiry an S3 (SigV4) presigned URL may have."""
+PLAYBACK_MARGIN_S = 900
+"""Public segment URLs outlive the asset's duration by this much: a VOD player loads the media
+playlist once and must be able to fetch its last segment at the end of the video."""
+
+CacheKey = tuple[str, str, int | None]
+"""(asset id, rendition, expiry of the viewer's token or None): all that changes the answer."""
+_cache_lock = threading.Lock()
+_media_cache: PlaylistCache[CacheKey] | None = None
+
+
+def media_cache() -> PlaylistCache[CacheKey]:
+    """The process's cache of rewritten media playlists (presign delivery), bounded in bytes."""
+    global _media_cache
+    with _cache_lock:
+        if _media_cache is None:
+            _media_cache = PlaylistCache(get_settings().playlist_cache_bytes)
+        return _media_cache
 
 
 class PlaybackForbidden(Forbidden):
     code = "playback_token_required"
 
 
-def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
-    """The asset if a viewer with ``token`` may play it: ready, and public or token-holding."""
+@dataclass(frozen=True)
+class Grant:
+    """What a viewer may play with: for a private asset, the verified token (the only thing of
+    the request that ever reaches a playlist URI) and its expiry; for a public one, nothing."""
+
+    token: str | None = None
+    expires_at: int | None = None
+
+    @property
+    def query(self) -> str:
+        return f"?token={quote(self.token, safe='')}" if self.token else ""
+
+    def url_lifetime(self, settings: Settings, asset: Asset, now: float) -> int:
+        """Seconds a presigned segment URL lives: until the token expires (private), else the
+        short public default, stretched to cover the asset's duration."""
+        if self.expires_at is not None:
+            return int(max(1, min(self.expires_at - now, MAX_PRESIGN_S)))
+        duration = math.ceil(asset.duration_s or 0) + PLAYBACK_MARGIN_S
+        return int(min(max(settings.presign_ttl_s, duration), MAX_PRESIGN_S))
+
+
+def authorise(store: AssetStore, settings: Settings, asset_id: str,
+              token: str | None) -> tuple[Asset, Grant]:
+    """The asset and the viewer's grant: ready, and public or with a valid token. An unverified
+    token of a public asset is ignored; of a private one, refused."""
     asset = store.get(asset_id)
-    if asset.visibility == Visibility.PRIVATE and not tokens.verify(
-            settings.playback_secret, f"asset:{asset_id}", token):
-        raise PlaybackForbidden("This asset is private: add a valid ?token= to the URL.")
+    grant = Grant()
+    if asset.visibility == Visibility.PRIVATE:
+        expires = tokens.verified_expiry(settings.playback_secret, f"asset:{asset_id}", token)
+        if expires is None:
+            raise PlaybackForbidden("This asset is private: add a valid ?token= to the URL.")
+        grant = Grant(token, expires)
     if asset.status != AssetStatus.READY:
         raise NotFound(f"Asset {asset_id} is not ready for playback ({asset.status.value}).",
                        code="asset_not_ready")
-    return asset
+    return asset, grant
 
 
-def _suffix(token: str | None) -> str:
-    return f"?token={token}" if token else ""
+def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
+    """The asset if a viewer with ``token`` may play it: ready, and public or token-holding."""
+    return authorise(store, settings, asset_id, token)[0]
 
 
 @router.get("/{asset_id}.m3u8", response_class=Response)
@@ -58,13 +109,13 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
 
     `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition.
     """
-    playable(store, settings, asset_id, token)
+    _, grant = authorise(store, settings, asset_id, token)
     text = store.storage.get_bytes(keys.master_playlist(asset_id)).decode()
     base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
 
     def resolve(uri: str) -> str:
         name = uri.removesuffix(f"/{MEDIA_PLAYLIST}")
-        return f"{base}/{name}.m3u8{_suffix(token)}"
+        return f"{base}/{name}.m3u8{grant.query}"
 
     return Response(rewrite_uris(text, resolve).dumps(), media_type=M3U8_TYPE,
                     headers={"Cache-Control": "max-age=10"})
@@ -76,29 +127,30 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     """A media playlist whose segment URIs a plain HTTP client can fetch."""
     if not keys.is_safe_name(rendition):
         raise NotFound("No such rendition.", code="rendition_not_found")
-    playable(store, settings, asset_id, token)
+    asset, grant = authorise(store, settings, asset_id, token)
     # Video renditions never change once published; subtitle tracks are edited and deleted.
     cacheable = not rendition.startswith("subs-") and settings.segment_delivery == "presign"
-    cache_key = (asset_id, rendition, token or "")
-    hit = _media_cache.get(cache_key) if cacheable else None
-    if hit and hit[0] > time.monotonic():
-        return Response(hit[1], media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=60"})
+    cache_key: CacheKey = (asset_id, rendition, grant.expires_at)
+    now = time.time()
+    hit = media_cache().get(cache_key, now) if cacheable else None
+    if hit is not None:
+        return Response(hit, media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=60"})
     try:
         text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
-    resolve = _segment_resolver(settings, store, asset_id, rendition, token)
+    lifetime = grant.url_lifetime(settings, asset, now)
+    resolve = _segment_resolver(settings, store, asset_id, rendition, grant, lifetime)
     body = rewrite_uris(text, resolve).dumps()
     if cacheable:
-        _media_cache[cache_key] = (time.monotonic() + _CACHE_S, body)
-    if len(_media_cache) > 5000:
-        _media_cache.clear()
+        media_cache().put(cache_key, body, now + min(CACHE_S, lifetime / 4))
     max_age = 60 if cacheable else 10
-    return Response(body, media_type=M3U8_TYPE, headers={"Cache-Control": f"max-age={max_age}"})
+    return Response(body, media_type=M3U8_TYPE,
+                    headers={"Cache-Control": f"max-age={max_age}"})
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rendition: str,
-                      token: str | None) -> Callable[[str], str]:
+                      grant: Grant, lifetime: int) -> Callable[[str], str]:
     def resolve(uri: str) -> str:
         if not keys.is_safe_name(uri):
             raise NotFound("Bad segment name in playlist.", code="playlist_corrupt")
@@ -107,8 +159,8 @@ def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rend
             return f"{settings.cdn_base_url.rstrip('/')}/{key}"
         if settings.segment_delivery == "proxy":
             base = settings.public_url.rstrip("/")
-            return f"{base}/play/{asset_id}/{rendition}/{uri}{_suffix(token)}"
-        return store.storage.presign_get(key, settings.presign_ttl_s)
+            return f"{base}/play/{asset_id}/{rendition}/{uri}{grant.query}"
+        return store.storage.presign_get(key, lifetime)
     return resolve
 
 

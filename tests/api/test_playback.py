@@ -53,10 +53,10 @@ def delivery() -> Iterator[Settings]:
     """Switch segment delivery for one test (the API runs in this process), then restore it."""
     settings = get_settings()
     saved = (settings.segment_delivery, settings.cdn_base_url)
-    play._media_cache.clear()  # media playlists are cached per (asset, rendition, token)
+    play.media_cache().clear()  # media playlists are cached per (asset, rendition, expiry)
     yield settings
     settings.segment_delivery, settings.cdn_base_url = saved
-    play._media_cache.clear()
+    play.media_cache().clear()
 
 
 def token_for(client: httpx.Client, asset_id: str) -> str:
