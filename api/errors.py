@@ -84,8 +84,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PodiumError)
     async def podium_error(_: Request, exc: PodiumError) -> JSONResponse:
         status = status_of(exc)
+        # The message is public; the detail (keys, endpoints, causes) only goes to the log.
         if status >= 500:
-            log.error("server error: %s", exc)
+            log.error("%s: %s", exc.code, exc)
+        elif exc.detail:
+            log.info("%s: %s", exc.code, exc)
         return error_response(status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)

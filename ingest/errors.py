@@ -1,7 +1,10 @@
 """Every error Podium raises on purpose, in one hierarchy.
 
 An error carries a stable snake_case ``code`` and a ``message`` for people; never an HTTP
-status (api/errors.py maps codes to statuses in one table). The base class says what kind of
+status (api/errors.py maps codes to statuses in one table). The message is public: the API
+answers it and asset/track records keep it, so it never holds an endpoint, a bucket, an object
+key, a local path, a command or another exception's text; those go into ``detail``, which only
+the logs show (``str(error)``). The base class says what kind of
 failure it is, which is what jobs act on:
 
 - ``InvalidInput``: a request, form field, caption file or id we refuse; nothing changed.
@@ -22,14 +25,19 @@ class PodiumError(Exception):
 
     code: str = "podium_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         if code is not None:
             self.code = code
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.detail}]" if self.detail else self.message
 
 
 # --- requests we refuse ----------------------------------------------------------------------
@@ -117,6 +125,13 @@ class TransientError(PodiumError):
 class StorageError(TransientError):
     code = "storage_unavailable"
 
+    PUBLIC_MESSAGE = "Storage is unavailable; try again shortly."
+
+    @classmethod
+    def during(cls, action: str, exc: BaseException) -> StorageError:
+        """The public message; ``action`` (with its key) and the cause only in the detail."""
+        return cls(cls.PUBLIC_MESSAGE, detail=f"{action}: {exc}")
+
 
 class QueueUnavailable(TransientError):
     code = "service_unavailable"
@@ -141,7 +156,7 @@ class FfmpegFailed(PodiumError):
 
     def __str__(self) -> str:
         cmd = " ".join(self.command)
-        return f"{self.message}\ncommand: {cmd}\nstderr tail:\n{self.stderr_tail}"
+        return f"{super().__str__()}\ncommand: {cmd}\nstderr tail:\n{self.stderr_tail}"
 
 
 class FfmpegTimeout(FfmpegFailed):

@@ -55,7 +55,7 @@ def caption_asset(asset_id: str, language: str | None = None,
         _forget(store, asset_id)
         return "gone"
     except (AsrError, PermanentError) as exc:
-        log.error("captions %s (%s): %s (%s)", asset_id, lang, exc.message, exc.code)
+        log.error("captions %s (%s): %s (%s)", asset_id, lang, exc, exc.code)  # with its detail
         publisher().fail(asset_id, lang, exc.code, exc.message)
         return "errored"
 

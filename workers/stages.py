@@ -67,7 +67,7 @@ def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
         workspace.clean(asset_id)
         return "gone"
     except PermanentError as exc:
-        log.error("%s %s: %s (%s)", stage.value, asset_id, exc.message, exc.code)
+        log.error("%s %s: %s (%s)", stage.value, asset_id, exc, exc.code)  # with its detail
         mark_errored(assets, asset_id, exc.code, exc.message)
         return "errored"
 

@@ -42,7 +42,8 @@ def asset_lock(store: HasRedis, prefix: str, asset_id: str) -> Iterator[None]:
     try:
         acquired = lock.acquire()
     except RedisError as exc:
-        raise AssetBusy(f"redis unavailable: {exc}") from exc
+        raise AssetBusy("The service is busy; try again shortly.",
+                        detail=f"redis unavailable: {exc}") from exc
     if not acquired:
         raise AssetBusy(f"Asset {asset_id} is being changed by another request; try again.")
     try:

