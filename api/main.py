@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import access_log, errors
 from api.body_limit import BodyLimitMiddleware
 from api.metrics import HTTP_REQUESTS
 from api.routes import (
@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
     )
     errors.install(app)
+    access_log.install()
     origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
     if origins:
         # Players on other sites fetch playlists and captions; nothing else crosses origins
