@@ -8,7 +8,9 @@ process where its resident memory is measured).
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import re
 import secrets
 import socket
@@ -17,10 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from api.deps import needs_producer
-from api.routes import assets, captions, glossary
+import api.routes
+from api.deps import ProducerFirstRoute, needs_producer
 from tests.api.test_upload_memory import RssSampler, rss_bytes
 from tests.conftest import Stack
 from tests.support import api_process as api_proc
@@ -33,11 +36,22 @@ CHUNK = 256 * 1024
 MAX_GROWTH = 8 * 1024 * 1024
 
 
+def routers() -> list[APIRouter]:
+    """The router of every module under api/routes (new resources are included by themselves)."""
+    found = []
+    for info in pkgutil.iter_modules(api.routes.__path__):
+        module = importlib.import_module(f"api.routes.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            found.append(router)
+    return found
+
+
 def producer_routes() -> list[tuple[str, str]]:
     """(method, path) of every route that needs the producer's key, ids filled in."""
     found = []
-    for module in (assets, captions, glossary):
-        for route in module.router.routes:
+    for router in routers():
+        for route in router.routes:
             if isinstance(route, APIRoute) and needs_producer(route.dependant):
                 path = re.sub(r"\{lang\}", "en", route.path)
                 path = re.sub(r"\{[^}]+\}", WELL_FORMED_ID, path)
@@ -50,6 +64,14 @@ def assert_error(resp: httpx.Response, status: int, code: str) -> None:
     body = resp.json()
     assert set(body) == {"error"} and body["error"]["code"] == code, body
     assert body["error"]["message"], body
+
+
+def test_every_producer_route_checks_the_key_first() -> None:
+    for router in routers():
+        for route in router.routes:
+            if isinstance(route, APIRoute) and needs_producer(route.dependant):
+                assert isinstance(route, ProducerFirstRoute), (
+                    f"{route.path}: declare APIRouter(route_class=ProducerFirstRoute)")
 
 
 def test_every_producer_route_is_known() -> None:
