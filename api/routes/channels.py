@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from redis import Redis
 
 from api import tokens
-from api.deps import ChannelsDep, ProducerDep, RedisDep, SettingsDep, StoreDep
+from api.deps import ChannelsDep, ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, StoreDep
 from api.schemas import (
     ChannelCreate,
     ChannelItemCreate,
@@ -36,7 +36,7 @@ from ingest.channels.schedule import Timeline
 from ingest.errors import InvalidInput
 from workers import pipeline
 
-router = APIRouter(prefix="/v1/channels", tags=["channels"])
+router = APIRouter(prefix="/v1/channels", tags=["channels"], route_class=ProducerFirstRoute)
 MAX_AHEAD = timedelta(hours=24)
 
 

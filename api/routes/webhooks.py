@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import DeliveriesDep, ProducerDep, SettingsDep, WebhooksDep
+from api.deps import DeliveriesDep, ProducerDep, ProducerFirstRoute, SettingsDep, WebhooksDep
 from api.schemas import DeliveryList, DeliveryPublic, WebhookCreate, WebhookList, WebhookPublic
 from ingest.webhooks.destinations import check_destination
 from ingest.webhooks.models import Webhook
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=ProducerFirstRoute)
 
 
 @router.post("", status_code=201, response_model=WebhookPublic)
