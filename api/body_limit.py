@@ -8,6 +8,7 @@ which they also enforce themselves; the cap then only stops what passes that lim
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_response, status_of
 from config import Settings, get_settings
 from ingest.errors import TooLarge
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(TooLarge):
@@ -70,8 +73,9 @@ class BodyLimitMiddleware:
 
 
 class _Counted:
-    """One request: count the bytes the app receives; past the limit, answer 413 and tell the
-    app the client went away (so it stops reading), dropping whatever it still sends."""
+    """One request: count the bytes the app receives. Past the limit, the app is told the
+    client went away (so it stops reading and cleans up, e.g. aborts a multipart upload);
+    once it has returned, the client gets the 413 and nothing the app tried to send."""
 
     def __init__(self, app: ASGIApp, limit: int, code: str) -> None:
         self.app, self.limit, self.code = app, limit, code
@@ -87,23 +91,25 @@ class _Counted:
             if message["type"] == "http.request":
                 self.received += len(message.get("body", b""))
                 if self.received > self.limit:
-                    return await self._refuse(scope, receive, send)
+                    self.refused = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
-            if self.refused:
-                return
+            if self.refused and not self.started:
+                return  # the app's answer to the "disconnect": the 413 replaces it
             if message["type"] == "http.response.start":
                 self.started = True
             await send(message)
 
-        await self.app(scope, counted_receive, guarded_send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> Message:
-        self.refused = True
-        if not self.started:
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not self.refused or self.started:
+                raise
+            log.info("request body passed %d bytes; the route stopped with an error", self.limit)
+        if self.refused and not self.started:
             await _refuse(self.limit, self.code)(scope, receive, send)
-        return {"type": "http.disconnect"}
 
 
 def _refuse(limit: int, code: str) -> ASGIApp:
