@@ -62,7 +62,7 @@ def create_app() -> FastAPI:
 
     # Added last, so it is the outermost: no body reaches anything past the cap.
     app.add_middleware(BodyLimitMiddleware, default=get_settings().max_request_bytes,
-                       routes=[*assets.BODY_LIMITS, *captions.BODY_LIMITS])
+                       routes=[*assets.BODY_LIMITS, *captions.BODY_LIMITS, *speaker.BODY_LIMITS])
     return app
 
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from api import upload_links
+from api.body_limit import RouteLimit
 from api.deps import RedisDep, SettingsDep, SlotsDep, StorageDep, TransfersDep
 from api.errors import error_response
 from config import Settings
@@ -37,6 +38,12 @@ from workers import pipeline
 from workers.events import asset_lifecycle
 
 router = APIRouter(prefix="/u/{slot_id}", tags=["speakers"])
+BODY_LIMITS = [RouteLimit(method, f"/u/{{slot_id}}{path}", lambda s: s.max_upload_bytes,
+                          code=TransferTooLarge.code)
+               for method, path in (("POST", "/tus"), ("PATCH", "/tus/{transfer_id}"),
+                                    ("PUT", "/file"))]
+"""The speaker's file streams to storage under the upload limit, far above the cap of other
+bodies (each route enforces it too, with tus's own answers)."""
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 IDLE_TIMEOUT_S = 60.0
 """A body that sends nothing for this long counts as dropped (a vanished connection never

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Header, Query
 from starlette.concurrency import run_in_threadpool
 
 from api import idempotency, upload_links
-from api.deps import ProducerDep, RedisDep, SettingsDep, SlotsDep, TransfersDep
+from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, SlotsDep, TransfersDep
 from api.schemas import UploadCreate, UploadList, UploadPublic
 from ingest.lifecycle.uploads import close_if_expired
 from ingest.uploads.models import UploadSlot, new_slot_id
 from workers import pipeline
 
-router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=ProducerFirstRoute)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
