@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from ingest.channels.models import Channel
 from runtime import handles
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
@@ -238,3 +239,19 @@ def test_subtitle_playlist_keeps_step_with_the_video(client: httpx.Client, anon:
     assert empty.status_code == 200 and empty.text.startswith("WEBVTT")
     cue = anon.get(next(u for u in cues if "subs-en" in u))
     assert cue.status_code == 200 and "Welcome to the main stage." in cue.text
+
+
+def test_an_item_that_cannot_play_is_refused_naming_the_difference(
+        client: httpx.Client, media: dict) -> None:
+    """A channel made for 6 s segments (another deployment's setting) refuses 4 s ones."""
+    cid = _channel(client, media)["id"]
+
+    def six_second_channel(ch: Channel) -> None:
+        ch.segment_s, ch.target_duration = 6.0, 6
+    handles.channel_store().update(cid, six_second_channel)
+    refused = client.post(f"/v1/channels/{cid}/items", json={"asset_id": media["phone"]["id"]})
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "segment_duration_mismatch"
+    assert "4 s segments" in error["message"] and "6 s segments" in error["message"]
+    assert client.get(f"/v1/channels/{cid}").json()["items"] == []
