@@ -111,11 +111,12 @@ def _reconcile(quiet: bool) -> None:
     from runtime import handles
     from workers.recovery import reconcile as run
 
-    report = run(handles.asset_store(), handles.redis_connection(), handles.channel_store())
+    report = run(handles.asset_store(), handles.redis_connection(), handles.channel_store(),
+                 handles.slot_store())
     if not quiet or report.requeued:
         typer.echo(f"reconcile: {report.indexed} assets indexed, {len(report.requeued)} re-queued"
                    + (f" ({', '.join(report.requeued)})" if report.requeued else "")
-                   + f", {report.channels} channels")
+                   + f", {report.channels} channels, {report.uploads} upload slots")
 
 
 def _client() -> httpx.Client:

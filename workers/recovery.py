@@ -11,6 +11,7 @@ from rq.job import JobStatus
 from ingest.assets.models import Asset
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
+from ingest.uploads.slots import SlotStore
 from workers import pipeline
 
 _ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
@@ -21,6 +22,7 @@ class ReconcileReport:
     indexed: int = 0
     requeued: list[str] = field(default_factory=list)
     channels: int = 0
+    uploads: int = 0
 
 
 def _has_live_job(conn: Redis, asset_id: str) -> bool:
@@ -42,9 +44,10 @@ def requeue(conn: Redis, asset: Asset) -> None:
         pipeline.after_probe(conn, asset.id, asset.source.duration_s)
 
 
-def reconcile(store: AssetStore, conn: Redis,
-              channels: ChannelStore | None = None) -> ReconcileReport:
-    """Re-index assets (re-queue the unfinished ones) and channel documents from the bucket."""
+def reconcile(store: AssetStore, conn: Redis, channels: ChannelStore | None = None,
+              slots: SlotStore | None = None) -> ReconcileReport:
+    """Re-index assets (re-queue the unfinished ones), channel documents and upload slots
+    (their expiry scheduled again) from the bucket."""
     unfinished = store.rebuild_index()
     report = ReconcileReport(indexed=int(conn.zcard(f"{pipeline.queue_prefix()}:assets")))
     for asset in unfinished:
@@ -53,4 +56,9 @@ def reconcile(store: AssetStore, conn: Redis,
             report.requeued.append(asset.id)
     if channels is not None:
         report.channels = channels.rebuild_index()
+    if slots is not None:
+        waiting = slots.rebuild_index()
+        for slot in waiting:
+            pipeline.expire_upload(conn, slot.id, slot.expires_at)
+        report.uploads = int(conn.zcard(f"{pipeline.queue_prefix()}:uploads"))
     return report

@@ -118,6 +118,24 @@ class SlotStore:
             self._write(slot)
             return slot
 
+    def rebuild_index(self) -> list[UploadSlot]:
+        """Re-index every slot record of the bucket (after Redis was lost); the waiting ones
+        are returned (their expiry job is gone with Redis)."""
+        waiting = []
+        for key in self.storage.list_keys("uploads/"):
+            if not key.endswith("/slot.json"):
+                continue
+            try:
+                slot = UploadSlot.model_validate_json(self.storage.get_bytes(key))
+            except (NotFound, ValueError) as exc:
+                log.warning("skipping unreadable slot record %s: %s", key, exc)
+                continue
+            self._cache(slot)
+            self.redis.zadd(self._index, {slot.id: slot.created_at.timestamp()})
+            if slot.status == UploadStatus.WAITING:
+                waiting.append(slot)
+        return waiting
+
     def _write(self, slot: UploadSlot) -> None:
         self.storage.put_bytes(keys.upload_slot(slot.id), slot.model_dump_json().encode(),
                                "application/json")

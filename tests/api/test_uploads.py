@@ -164,3 +164,23 @@ def test_a_retried_asset_upload_returns_the_same_asset_and_one_job(
     pipeline.fetch_job(pipeline.job_id("probe", asset_id), handles.redis_connection())
     third = upload(client, clip, title=key)
     assert third.json()["id"] != asset_id
+
+
+def test_reconcile_restores_the_slot_index_and_expiry_after_redis_is_lost(
+        client: httpx.Client, stack: Stack) -> None:
+    from workers import pipeline
+    from workers.recovery import reconcile
+
+    slot_id = str(create_slot(client)["id"])
+    conn = handles.redis_connection()
+    prefix = stack.env["PODIUM_QUEUE_PREFIX"]
+    conn.zrem(f"{prefix}:uploads", slot_id)
+    conn.delete(f"{prefix}:upload:{slot_id}")
+    pipeline.fetch_job(f"expire-{slot_id}", conn).delete()
+    listed = {s["id"] for s in client.get("/v1/uploads", params={"limit": 200}).json()["items"]}
+    assert slot_id not in listed
+    report = reconcile(handles.asset_store(), conn, handles.channel_store(), handles.slot_store())
+    assert report.uploads >= 1
+    listed = {s["id"] for s in client.get("/v1/uploads", params={"limit": 200}).json()["items"]}
+    assert slot_id in listed
+    assert pipeline.fetch_job(f"expire-{slot_id}", conn).get_status() == "scheduled"
