@@ -28,6 +28,7 @@ from ingest.languages import canonical_language
 from ingest.storage import keys
 from runtime import handles
 from workers import pipeline, stages, workspace
+from workers import probe as probe_job
 from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,6 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
     s = get_settings()
     assert asset.source is not None
     transcription.check_language(recognizer, language)  # before fetching gigabytes
-    opts = transcription.TranscriptionOptions(
-        language=language, glossary=caption_store.load_glossary(store.storage),
-        duration_s=asset.source.duration_s,
-        timeout_s=pipeline.captions_timeout_s(asset.source.duration_s), nice=s.ffmpeg_nice)
     asset_report = stages.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
                                           when=lambda: _asset_waits_for_captions(store, asset.id))
 
@@ -99,6 +96,15 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
     with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-",
                                      dir=workspace.work_root()) as tmp:
         source = _fetch_source(store, asset.id, Path(tmp))
+        _video, audio_stream = probe_job.recorded_streams(asset.source, source)
+        if audio_stream is None:
+            raise PermanentError("The source has no audio to transcribe.",
+                                 code="asset_has_no_audio")
+        opts = transcription.TranscriptionOptions(
+            language=language, audio_stream=audio_stream,
+            glossary=caption_store.load_glossary(store.storage),
+            duration_s=asset.source.duration_s,
+            timeout_s=pipeline.captions_timeout_s(asset.source.duration_s), nice=s.ffmpeg_nice)
         with stages.ffmpeg_failures(
                 timeout=PermanentError("Extracting the audio took longer than allowed.",
                                        code="captions_timeout"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, Progress, Stage
@@ -21,10 +22,9 @@ def probe_asset(asset_id: str) -> str:
     return stages.run_stage(asset_id, Stage.PROBE, runnable, _probe)
 
 
-def _probe(assets: AssetLifecycle, asset: Asset) -> str:
-    asset_id, store = asset.id, assets.store
+def examine(src: Path) -> probe.MediaInfo:
+    """Sniff, probe and validate a local source: the streams it names are the ones to decode."""
     s = get_settings()
-    src = workspace.local_source(store, asset_id)
     with src.open("rb") as fh:
         demuxer = probe.sniff_demuxer(fh.read(probe.SNIFF_BYTES))
     try:
@@ -35,6 +35,24 @@ def _probe(assets: AssetLifecycle, asset: Asset) -> str:
                            code="probe_failed") from exc
     info = probe.parse_probe(result.stdout, demuxer, size_bytes=src.stat().st_size)
     probe.validate(info, handles.limits(s))
+    return info
+
+
+def recorded_streams(source: probe.MediaInfo, src: Path) -> tuple[int, int | None]:
+    """The (video, audio) stream indexes the probe recorded; records written before indexes
+    were kept are probed again rather than decoded with a guess."""
+    if source.video_stream is not None and (source.audio_stream is not None
+                                            or not source.has_audio):
+        return source.video_stream, source.audio_stream
+    info = examine(src)
+    assert info.video_stream is not None, "validate refuses media without a video stream"
+    return info.video_stream, info.audio_stream
+
+
+def _probe(assets: AssetLifecycle, asset: Asset) -> str:
+    asset_id, store = asset.id, assets.store
+    src = workspace.local_source(store, asset_id)
+    info = examine(src)
     if asset.max_duration_s is not None and info.duration_s > asset.max_duration_s:
         raise LimitExceeded(
             f"The video lasts {info.duration_s:.0f} s; its upload link allows at most "

@@ -14,6 +14,7 @@ from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import packaging
 from runtime import handles
 from workers import pipeline, stages, workspace
+from workers import probe as probe_job
 
 log = logging.getLogger(__name__)
 PTS_PROBE_TIMEOUT_S = 30
@@ -30,8 +31,10 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     assert asset.source is not None, "probe runs first"
     src = workspace.local_source(store, asset_id)
     plans = stages.plans_for(asset)
+    video_stream, audio_stream = probe_job.recorded_streams(asset.source, src)
     opts = packaging.TranscodeOptions(
-        segment_s=s.segment_duration_s, preset=s.x264_preset, threads=s.ffmpeg_threads,
+        video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
+        preset=s.x264_preset, threads=s.ffmpeg_threads,
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
     report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
     with stages.ffmpeg_failures(

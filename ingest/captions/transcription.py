@@ -16,6 +16,8 @@ EXTRACT_SHARE = 0.1
 @dataclass(frozen=True)
 class TranscriptionOptions:
     language: str
+    audio_stream: int
+    """Index of the probed audio stream: the one track recognition hears."""
     glossary: Sequence[str]
     duration_s: float
     timeout_s: float
@@ -37,14 +39,14 @@ def transcribe_media(
     source: Path, demuxer: str, work_dir: Path, recognizer: SpeechRecognizer,
     opts: TranscriptionOptions, on_progress: Callable[[float], None],
 ) -> Transcript:
-    """Transcribe the first audio stream of ``source``; ``on_progress`` gets fractions 0..1.
+    """Transcribe the chosen audio stream of ``source``; ``on_progress`` gets fractions 0..1.
 
     Callers check the language first (`check_language`), before fetching any media.
     """
     wav = work_dir / "speech.wav"
     duration = max(opts.duration_s, 0.001)
-    ffmpeg.run(commands.audio_extract_command(source, demuxer, wav), timeout_s=opts.timeout_s,
-               nice=opts.nice, cwd=work_dir,
+    ffmpeg.run(commands.audio_extract_command(source, demuxer, opts.audio_stream, wav),
+               timeout_s=opts.timeout_s, nice=opts.nice, cwd=work_dir,
                on_progress=lambda s: on_progress(EXTRACT_SHARE * min(1.0, s / duration)))
     try:
         return recognizer.transcribe(

@@ -22,10 +22,15 @@ def _input_args(path: Path, demuxer: str) -> dict[str, str]:
 
 
 def probe_command(path: Path, demuxer: str) -> list[str]:
-    """ffprobe that reads only ``path`` with the sniffed demuxer and prints JSON."""
+    """ffprobe that reads only ``path`` with the sniffed demuxer and prints JSON.
+
+    ``-count_packets`` demuxes the whole file (no decoding) and reports ``nb_read_packets`` per
+    stream: what the file really holds, against what its headers claim (probe.check_plausible).
+    """
     return [
         "ffprobe", "-hide_banner", "-v", "error",
         "-protocol_whitelist", "file", "-f", demuxer,
+        "-count_packets",
         "-print_format", "json", "-show_format", "-show_streams",
         f"file:{path}",
     ]
@@ -47,19 +52,23 @@ def start_pts_command(segment: Path) -> list[str]:
 
 def hls_ladder_command(
     source: Path, demuxer: str, out_dir: Path, plans: Sequence[Rendition], *,
-    segment_s: int, preset: str, threads: int,
+    video_stream: int, audio_stream: int | None, segment_s: int, preset: str, threads: int,
 ) -> list[str]:
     """One ffmpeg that decodes once and encodes every rendition into HLS (MPEG-TS segments).
 
+    Only the streams the probe chose and validated are decoded (``[0:<index>]``): ``[0:v]``
+    would take the first video stream, which may be a cover picture stored before the video.
     Keyframes are forced every ``segment_s`` seconds in every rendition (and scene-cut keyframes
     are off) so segments align across renditions and players can switch at any boundary.
     """
     if not plans:
         raise ValueError("at least one rendition is needed")
     has_audio = plans[0].audio_kbps is not None
+    if has_audio and audio_stream is None:
+        raise ValueError("renditions with audio need the audio stream's index")
     inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
-    videos = inp.video.filter_multi_output("split", len(plans))
-    audios = inp.audio.filter("aresample", AUDIO_RATE).filter_multi_output(
+    videos = inp[str(video_stream)].filter_multi_output("split", len(plans))
+    audios = inp[str(audio_stream)].filter("aresample", AUDIO_RATE).filter_multi_output(
         "asplit", len(plans)) if has_audio else None
     streams = []
     stream_map = []
@@ -99,10 +108,16 @@ def hls_ladder_command(
     return args
 
 
-def audio_extract_command(source: Path, demuxer: str, out_wav: Path) -> list[str]:
-    """16 kHz mono PCM WAV of the first audio stream: the input of speech recognition."""
+def audio_extract_command(source: Path, demuxer: str, audio_stream: int,
+                          out_wav: Path) -> list[str]:
+    """16 kHz mono PCM WAV of the audio stream the probe chose: the input of speech recognition.
+
+    Exactly one stream (``-map 0:<index>``): mapping every audio track (``0:a``) asks the WAV
+    muxer for several streams, which it refuses.
+    """
     inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
-    out = ffmpeg.output(inp.audio, str(out_wav), ac=1, ar=16000, **{"c:a": "pcm_s16le", "f": "wav"})
+    out = ffmpeg.output(inp[str(audio_stream)], str(out_wav), ac=1, ar=16000,
+                        **{"c:a": "pcm_s16le", "f": "wav"})
     args: list[str] = out.global_args(
         "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
     ).compile(cmd="ffmpeg")

@@ -28,6 +28,9 @@ POLL_S = 0.5
 
 @dataclass(frozen=True)
 class TranscodeOptions:
+    video_stream: int
+    """Index of the probed video stream, the only one decoded (and audio_stream's, if any)."""
+    audio_stream: int | None
     segment_s: int
     preset: str
     threads: int
@@ -90,8 +93,9 @@ def transcode_to_storage(
     for plan in plans:
         (out_dir / plan.name).mkdir(parents=True, exist_ok=True)
     args = commands.hls_ladder_command(
-        source, demuxer, out_dir, plans,
-        segment_s=opts.segment_s, preset=opts.preset, threads=opts.threads,
+        source, demuxer, out_dir, plans, video_stream=opts.video_stream,
+        audio_stream=opts.audio_stream, segment_s=opts.segment_s, preset=opts.preset,
+        threads=opts.threads,
     )
     uploader = SegmentUploader(storage, asset_id, out_dir)
     uploader.start()

@@ -18,6 +18,14 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from ingest.errors import InvalidMedia, LimitExceeded
 
 SNIFF_BYTES = 4096
+MIN_FRAME_SHARE = 0.25
+"""A video must hold at least this share of the frames its duration and frame rate claim.
+Encoders drop some frames (variable frame rate), never three in four: a file that claims an
+hour at 60 fps but holds a few packets would keep a worker busy for hours filling the gap."""
+MIN_BYTES_PER_S = 125
+"""1 kbit/s: below this no real video is left; a few KB claiming hours is a crafted header."""
+DEFAULT_FPS = 25.0
+"""The rate a transcode assumes when the source does not say (ingest.media.ladder)."""
 
 # ffprobe's format_name for each container we accept -> the demuxer we force.
 _DEMUXERS = {
@@ -61,6 +69,13 @@ class MediaInfo(BaseModel):
     video_codec: str | None = None
     audio_codec: str | None = None
     audio_channels: int | None = None
+    video_stream: int | None = None
+    """ffprobe index of the chosen video stream: what ffmpeg maps (`0:<index>`), nothing else.
+    None in records written before streams were recorded: the transcode probes again."""
+    audio_stream: int | None = None
+    """ffprobe index of the chosen audio stream (the first one), or None without audio."""
+    video_packets: int | None = None
+    """Packets of the chosen video stream counted by demuxing the whole file (-count_packets)."""
     size_bytes: int = 0
 
     @computed_field  # type: ignore[prop-decorator]
@@ -127,8 +142,7 @@ def parse_probe(raw: str | bytes, demuxer: str, size_bytes: int = 0) -> MediaInf
         raise InvalidMedia("The file could not be read as media.", code="probe_failed") from exc
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
-    video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    video = next((s for s in streams if _is_moving_picture(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     duration = _duration(fmt, video, audio)
     fps = None
@@ -145,8 +159,26 @@ def parse_probe(raw: str | bytes, demuxer: str, size_bytes: int = 0) -> MediaInf
         video_codec=str(video["codec_name"]) if video and video.get("codec_name") else None,
         audio_codec=str(audio["codec_name"]) if audio and audio.get("codec_name") else None,
         audio_channels=int(audio.get("channels") or 0) if audio else None,
-        size_bytes=size_bytes,
+        video_stream=_int(video.get("index")) if video else None,
+        audio_stream=_int(audio.get("index")) if audio else None,
+        video_packets=_int(video.get("nb_read_packets")) if video else None,
+        size_bytes=size_bytes or _int(fmt.get("size")) or 0,
     )
+
+
+def _is_moving_picture(stream: dict[str, Any]) -> bool:
+    """A video stream that is the video: not a cover picture or thumbnail track stored beside
+    it (which may come first in the file, and may be far larger than the video)."""
+    disposition = stream.get("disposition") or {}
+    return (stream.get("codec_type") == "video" and not disposition.get("attached_pic")
+            and not disposition.get("timed_thumbnails"))
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 def _duration(fmt: dict[str, Any], *streams: dict[str, Any] | None) -> float:
@@ -194,3 +226,23 @@ def validate(info: MediaInfo, limits: Limits) -> None:
     if info.streams > limits.max_streams:
         raise LimitExceeded(f"The file has {info.streams} streams; the limit is "
                             f"{limits.max_streams}.", code="too_many_streams")
+    check_plausible(info)
+
+
+def check_plausible(info: MediaInfo) -> None:
+    """Refuse a file whose headers claim far more than it holds (InvalidMedia
+    `implausible_media`): the work of a transcode follows the claimed duration and frame rate,
+    so they must match the packets and bytes really in the file."""
+    duration = info.duration_s
+    if info.size_bytes and info.size_bytes < duration * MIN_BYTES_PER_S:
+        raise InvalidMedia(f"The file holds {info.size_bytes} bytes but claims to last "
+                           f"{duration:.0f} s: it cannot be real video.", code="implausible_media")
+    if info.video_packets is None:
+        return
+    fps = info.fps or DEFAULT_FPS
+    claimed = duration * fps
+    # one second of grace: short clips may lose a frame or two at either end
+    if info.video_packets < (claimed - fps) * MIN_FRAME_SHARE:
+        raise InvalidMedia(f"The video claims {claimed:.0f} frames ({duration:.0f} s at "
+                           f"{fps:g} fps) but holds {info.video_packets}.",
+                           code="implausible_media")

@@ -413,7 +413,8 @@ def test_avi_gab2_playlist_commands_open_nothing(tmp_path: Path) -> None:
         plans = select_renditions(320, 180, 10.0, False)
         for plan in plans:
             (out / plan.name).mkdir(parents=True)
-        ffmpeg.run(commands.hls_ladder_command(src, "avi", out, plans, segment_s=4,
+        ffmpeg.run(commands.hls_ladder_command(src, "avi", out, plans, video_stream=0,
+                                               audio_stream=None, segment_s=4,
                                                preset="ultrafast", threads=1),
                    timeout_s=60, cwd=tmp_path)
     trap.assert_untouched()

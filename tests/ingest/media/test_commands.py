@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ingest.hls.playlists import parse_media_segments
 from ingest.media import ffmpeg as runner
 from ingest.media.commands import audio_extract_command, hls_ladder_command, probe_command
-from ingest.media.ladder import Rendition
-from tests.support.media import make_clip
+from ingest.media.ladder import Rendition, select_renditions
+from ingest.media.probe import parse_probe
+from tests.support.media import make_clip, make_cover_first_mp4, make_two_audio_tracks
 
 P720 = Rendition(
     name="720p",
@@ -65,6 +68,7 @@ def test_probe_command() -> None:
         "file",
         "-f",
         "mov",
+        "-count_packets",
         "-print_format",
         "json",
         "-show_format",
@@ -74,7 +78,7 @@ def test_probe_command() -> None:
 
 
 def test_audio_extract_command() -> None:
-    assert audio_extract_command(Path("/in/src"), "matroska", Path("/work/a.wav")) == [
+    assert audio_extract_command(Path("/in/src"), "matroska", 3, Path("/work/a.wav")) == [
         "ffmpeg",
         "-f",
         "matroska",
@@ -83,7 +87,7 @@ def test_audio_extract_command() -> None:
         "-i",
         "file:/in/src",
         "-map",
-        "0:a",
+        "0:3",
         "-f",
         "wav",
         "-ac",
@@ -103,6 +107,8 @@ def test_hls_ladder_command_two_renditions_with_audio() -> None:
         "mov",
         Path("/out"),
         [P720, P480],
+        video_stream=1,
+        audio_stream=2,
         segment_s=4,
         preset="veryfast",
         threads=2,
@@ -116,10 +122,10 @@ def test_hls_ladder_command_two_renditions_with_audio() -> None:
         "-i",
         "file:/in/src",
         "-filter_complex",
-        "[0:v]split=2[s0][s1];"
+        "[0:1]split=2[s0][s1];"
         "[s0]fps=fps=30[s2];[s2]scale=1280:720:flags=bicubic[s3];[s3]setsar=1[s4];"
         "[s4]format=yuv420p[s5];"
-        "[0:a]aresample=48000[s6];[s6]asplit=2[s7][s8];"
+        "[0:2]aresample=48000[s6];[s6]asplit=2[s7][s8];"
         "[s1]fps=fps=30[s9];[s9]scale=854:480:flags=bicubic[s10];[s10]setsar=1[s11];"
         "[s11]format=yuv420p[s12]",
         "-map",
@@ -193,6 +199,8 @@ def test_hls_ladder_command_one_rendition_video_only() -> None:
         "matroska",
         Path("/out"),
         [P360_SILENT],
+        video_stream=0,
+        audio_stream=None,
         segment_s=2,
         preset="ultrafast",
         threads=0,
@@ -206,7 +214,7 @@ def test_hls_ladder_command_one_rendition_video_only() -> None:
         "-i",
         "file:/in/src",
         "-filter_complex",
-        "[0:v]split=1[s0];[s0]fps=fps=30000/1001[s1];[s1]scale=640:360:flags=bicubic[s2];"
+        "[0:0]split=1[s0];[s0]fps=fps=30000/1001[s1];[s1]scale=640:360:flags=bicubic[s2];"
         "[s2]setsar=1[s3];[s3]format=yuv420p[s4]",
         "-map",
         "[s4]",
@@ -256,8 +264,15 @@ def test_hls_ladder_command_one_rendition_video_only() -> None:
 def test_hls_ladder_command_needs_a_rendition() -> None:
     with pytest.raises(ValueError):
         hls_ladder_command(
-            Path("/in/src"), "mov", Path("/out"), [], segment_s=4, preset="veryfast", threads=0
+            Path("/in/src"), "mov", Path("/out"), [], video_stream=0, audio_stream=None,
+            segment_s=4, preset="veryfast", threads=0,
         )
+
+
+def test_hls_ladder_command_with_audio_needs_the_audio_stream() -> None:
+    with pytest.raises(ValueError):
+        hls_ladder_command(Path("/in/src"), "mov", Path("/out"), [P720], video_stream=0,
+                           audio_stream=None, segment_s=4, preset="veryfast", threads=0)
 
 
 def _keyframe_times(segment: Path) -> list[float]:
@@ -316,7 +331,8 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
         ),
     ]
     out = tmp_path / "hls"
-    args = hls_ladder_command(source, "mov", out, plans, segment_s=1, preset="ultrafast", threads=1)
+    args = hls_ladder_command(source, "mov", out, plans, video_stream=0, audio_stream=1,
+                              segment_s=1, preset="ultrafast", threads=1)
     runner.run(args, timeout_s=120)
 
     starts: dict[str, list[float]] = {}
@@ -344,3 +360,44 @@ def test_slate_card_command_is_lavfi_only_with_drawtext_and_silence() -> None:
     assert args[8:12] == ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
     plain = slate_card_command(Path("/tmp/slate.mp4"), text="x")
     assert plain[7] == "color=c=0x1b2a3a:s=1280x720:r=25:d=8"  # no font: a plain colour
+
+
+def _probe_json(path: Path, *entries: str) -> dict[str, Any]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                          ",".join(entries), "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    return dict(json.loads(out))
+
+
+def test_ladder_decodes_the_probed_video_not_a_cover_stored_first(tmp_path: Path) -> None:
+    """The first video stream is a 4000x4000 cover: the ladder encodes the 3 s video after it."""
+    source = make_cover_first_mp4(tmp_path / "cover-first.mp4", seconds=3)
+    info = parse_probe(runner.run(probe_command(source, "mov"), timeout_s=60,
+                                  capture_stdout=True).stdout, "mov")
+    assert info.video_stream is not None
+    plans = select_renditions(info.width or 0, info.height or 0, info.fps, info.has_audio)
+    out = tmp_path / "hls"
+    for plan in plans:
+        (out / plan.name).mkdir(parents=True)
+    runner.run(hls_ladder_command(source, "mov", out, plans, video_stream=info.video_stream,
+                                  audio_stream=info.audio_stream, segment_s=1,
+                                  preset="ultrafast", threads=1), timeout_s=120)
+    segments = parse_media_segments((out / plans[0].name / "index.m3u8").read_text())
+    assert sum(s.duration for s in segments) == pytest.approx(3, abs=0.1)
+    frames = sum(int(_probe_json(out / plans[0].name / s.uri, "stream=nb_read_frames")
+                     ["streams"][0]["nb_read_frames"]) for s in segments)
+    assert frames == 75  # 3 s x 25 fps of the real video, not one frame of the cover
+
+
+def test_audio_extract_takes_one_of_two_audio_tracks(tmp_path: Path) -> None:
+    source = make_two_audio_tracks(tmp_path / "two-audio.mp4", seconds=3)
+    info = parse_probe(runner.run(probe_command(source, "mov"), timeout_s=60,
+                                  capture_stdout=True).stdout, "mov")
+    assert info.audio_stream == 1
+    wav = tmp_path / "speech.wav"
+    runner.run(audio_extract_command(source, "mov", info.audio_stream, wav), timeout_s=60)
+    stream = _probe_json(wav, "stream=codec_name,sample_rate,channels,duration")["streams"]
+    assert len(stream) == 1
+    assert (stream[0]["codec_name"], stream[0]["sample_rate"], stream[0]["channels"]) == (
+        "pcm_s16le", "16000", 1)
+    assert float(stream[0]["duration"]) == pytest.approx(3, abs=0.1)

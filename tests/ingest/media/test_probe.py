@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +14,16 @@ from api.errors import status_of
 from ingest.errors import InvalidMedia, LimitExceeded, PodiumError
 from ingest.media import ffmpeg as runner
 from ingest.media.commands import probe_command
-from ingest.media.probe import SNIFF_BYTES, Limits, MediaInfo, parse_probe, sniff_demuxer, validate
-from tests.support.media import make_clip
+from ingest.media.probe import (
+    SNIFF_BYTES,
+    Limits,
+    MediaInfo,
+    check_plausible,
+    parse_probe,
+    sniff_demuxer,
+    validate,
+)
+from tests.support.media import make_clip, make_cover_first_mp4, make_sparse_clip
 
 # container suffix -> (extra ffmpeg args, video codec, demuxer expected from the sniff)
 CONTAINERS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -125,7 +135,69 @@ def test_parse_probe() -> None:
     assert info.model_copy(update={"fps": None}) == MediaInfo(
         demuxer="mov", format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_s=12.034, streams=4,
         width=1920, height=1080, fps=None, video_codec="h264",
-        audio_codec="aac", audio_channels=2)
+        audio_codec="aac", audio_channels=2, video_stream=1, audio_stream=2, size_bytes=123456)
+
+
+def test_parse_probe_skips_thumbnail_tracks() -> None:
+    raw = ('{"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "4"}, "streams": ['
+           '{"index": 0, "codec_type": "video", "codec_name": "mjpeg", "width": 4000,'
+           ' "height": 4000, "disposition": {"timed_thumbnails": 1}},'
+           '{"index": 1, "codec_type": "audio", "codec_name": "aac", "channels": 1},'
+           '{"index": 2, "codec_type": "video", "codec_name": "h264", "width": 320,'
+           ' "height": 180, "avg_frame_rate": "25/1", "nb_read_packets": "100"},'
+           '{"index": 3, "codec_type": "audio", "codec_name": "opus", "channels": 2}]}')
+    info = parse_probe(raw, "mov")
+    assert (info.video_stream, info.width, info.video_codec) == (2, 320, "h264")
+    assert (info.audio_stream, info.audio_codec, info.video_packets) == (1, "aac", 100)
+
+
+def test_cover_picture_stored_before_the_video(tmp_path: Path) -> None:
+    """A 4000x4000 cover listed first: the probe chooses (and limits judge) the real video."""
+    src = make_cover_first_mp4(tmp_path / "cover-first.mp4")
+    result = runner.run(probe_command(src, "mov"), timeout_s=60, capture_stdout=True)
+    streams = json.loads(result.stdout)["streams"]
+    assert (streams[0]["width"], streams[0]["disposition"]["attached_pic"]) == (4000, 1)
+    info = parse_probe(result.stdout, "mov")
+    assert (info.video_stream, info.audio_stream) == (1, 2)
+    assert (info.width, info.height, info.video_codec) == (320, 180, "h264")
+    validate(info, LIMITS)  # 1920x1080 at most: the cover is not what gets decoded
+
+
+@pytest.mark.parametrize("suffix", ["mkv", "ts"])
+def test_sparse_file_claiming_much_more_is_implausible(tmp_path: Path, suffix: str) -> None:
+    """10 frames whose timestamps say ~45 s of 25 fps video: refused, and quickly."""
+    src = make_sparse_clip(tmp_path / f"sparse.{suffix}")
+    demuxer = sniff_demuxer(head(src))
+    started = time.monotonic()
+    result = runner.run(probe_command(src, demuxer), timeout_s=60, capture_stdout=True)
+    info = parse_probe(result.stdout, demuxer)
+    assert 40 < info.duration_s < 55
+    assert info.video_packets == 10
+    with pytest.raises(InvalidMedia) as err:
+        validate(info, LIMITS)
+    assert err.value.code == "implausible_media"
+    assert status_of(err.value) == 422
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(("change", "plausible"), [
+    ({}, True),
+    ({"video_packets": 300, "size_bytes": 2_000_000}, True),  # all 10 s x 30 fps
+    ({"video_packets": 90}, True),  # variable frame rate: fewer frames than the nominal rate
+    ({"video_packets": 5}, False),  # 10 s x 30 fps claimed, 5 frames held
+    ({"video_packets": 40, "fps": None}, False),  # unknown rate: a transcode makes 25 fps
+    ({"video_packets": 3, "duration_s": 0.6, "fps": 25.0}, True),  # short clip: grace
+    ({"size_bytes": 1000}, False),  # 1 kB claiming 10 s of video
+    ({"size_bytes": 4096, "duration_s": 60.0, "video_packets": 1800}, False),
+])
+def test_check_plausible(change: dict[str, object], plausible: bool) -> None:
+    info = replace(GOOD, **change)  # type: ignore[arg-type]
+    if plausible:
+        check_plausible(info)
+        return
+    with pytest.raises(InvalidMedia) as err:
+        check_plausible(info)
+    assert err.value.code == "implausible_media"
 
 
 def test_parse_probe_falls_back_to_stream_duration_and_r_frame_rate() -> None:
