@@ -168,3 +168,24 @@ def test_language_the_model_cannot_hear(client: httpx.Client, anon: httpx.Client
     assert client.get(f"/v1/assets/{asset_id}/captions/fr.vtt").json()["error"]["code"] == (
         "caption_not_found")
 
+
+
+def test_a_second_audio_track_does_not_stop_captions(client: httpx.Client, worker: Path,
+                                                     spoken: tuple[Path, list[Placed]]) -> None:
+    """Speech on the first audio track, a tone on a second: the first one is transcribed."""
+    clip = spoken[0].with_name("captions-two-audio.mp4")
+    subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-y", "-i", str(spoken[0]),
+                    "-f", "lavfi", "-i", f"sine=frequency=880:duration={SECONDS}",
+                    "-map", "0:v", "-map", "0:a", "-map", "1:a", "-c:v", "copy",
+                    "-c:a", "aac", str(clip)], check=True, capture_output=True, timeout=120)
+    resp = upload(client, clip, title="Two audio tracks", language="en")
+    assert resp.status_code == 202, resp.text
+    asset_id = str(resp.json()["id"])
+    try:
+        assert wait_for(client, asset_id)["status"] == "ready"
+        track = wait_for_track(client, asset_id, "en")
+        assert track["status"] == "ready", track
+        text = client.get(f"/v1/assets/{asset_id}/transcript").json()["text"]
+        assert wer(" ".join(s for s, _ in SENTENCES), text) <= MAX_WER, text
+    finally:
+        client.delete(f"/v1/assets/{asset_id}")

@@ -41,6 +41,8 @@ ffmpeg's own (specific) timeout must fire before RQ's generic one."""
 SERIALIZER = JSONSerializer
 """Jobs are JSON in Redis, never pickle: unpickling runs code, so whoever could write to Redis
 could run it in the workers. Job arguments are strings, bools and None."""
+ENQUEUE_LOCK_S = 30
+"""Longest one check-and-enqueue may hold its job id's lock (a few Redis round trips)."""
 _PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
@@ -94,14 +96,18 @@ def _enqueue(into: Queue, func: str, asset_id: str, stage: str, timeout: int,
              args: tuple[Any, ...] = (), on_failure: str = "workers.stages.on_job_failure",
              **extra: Any) -> Job:
     jid = job_id(stage, asset_id)
-    pending = _pending_or_drop(into.connection, jid)
-    if pending is not None:
-        return pending  # already queued or running: a second copy would do the work twice
-    return into.enqueue(
-        func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
-        result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
-        on_failure=Callback(on_failure), **extra,
-    )
+    # Check and enqueue as one step: two callers at once (a probe run twice, an upload and
+    # `podium reconcile`) would both find no job and both push it, and it would run twice.
+    with into.connection.lock(f"{queue_prefix()}:lock:enqueue:{jid}", timeout=ENQUEUE_LOCK_S,
+                              blocking_timeout=ENQUEUE_LOCK_S):
+        pending = _pending_or_drop(into.connection, jid)
+        if pending is not None:
+            return pending  # already queued or running: a second copy would do the work twice
+        return into.enqueue(
+            func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
+            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+            on_failure=Callback(on_failure), **extra,
+        )
 
 
 def _pending_or_drop(conn: Redis, jid: str) -> Job | None:

@@ -228,12 +228,17 @@ class AssetStore:
             log.warning("could not cache asset %s: %s", asset.id, exc)
 
     def delete(self, asset_id: str) -> int:
-        """Remove every stored object of the asset; jobs still running see the tombstone."""
+        """Remove every stored object of the asset; jobs still running see the tombstone.
+
+        Under the asset's lock: a writer in the middle of `update` (it checked the tombstone,
+        and is writing `asset.json`) finishes first, and every later one finds the tombstone,
+        so no record comes back after the delete."""
         self.get(asset_id)
-        self.redis.set(self._tombstone_key(asset_id), "1", ex=TOMBSTONE_TTL_S)
-        removed = self.storage.delete_prefix(keys.asset_prefix(asset_id))
-        self.redis.delete(self._cache_key(asset_id), self._progress_key(asset_id))
-        self.redis.zrem(self._index, asset_id)
+        with self.locked(asset_id):
+            self.redis.set(self._tombstone_key(asset_id), "1", ex=TOMBSTONE_TTL_S)
+            removed = self.storage.delete_prefix(keys.asset_prefix(asset_id))
+            self.redis.delete(self._cache_key(asset_id), self._progress_key(asset_id))
+            self.redis.zrem(self._index, asset_id)
         return removed
 
     def is_deleted(self, asset_id: str) -> bool:

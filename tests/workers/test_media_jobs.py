@@ -4,6 +4,7 @@ and that running it again, on a deleted asset or on a finished one does no harm.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ingest.hls.playlists import parse_media_segments
 from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
-from tests.support.media import make_clip
+from tests.support.media import make_clip, make_cover_first_mp4, make_sparse_clip
 from workers import pipeline, stages
 from workers import probe as probe_job
 from workers import publish as publish_job
@@ -236,3 +237,39 @@ def test_failure_callback_marks_errored_only_when_retries_are_spent(
     assert failed.error is not None and failed.error.code == "processing_failed"
     store.delete(asset.id)
     stages.on_job_failure(job, conn, RuntimeError, exc, None)  # deleted meanwhile: no error
+
+
+def test_cover_picture_stored_first_is_not_what_gets_transcoded(
+        store: AssetStore, media_dir: Path) -> None:
+    """A 4000x4000 cover is the first video stream; renditions follow the 320x180 video."""
+    source = make_cover_first_mp4(media_dir / "jobs-cover-first.mp4", seconds=3)
+    asset = new_asset(store, source)
+    assert probe_job.probe_asset(asset.id) == "probed"
+    src = store.get(asset.id).source
+    assert src is not None
+    assert (src.video_stream, src.audio_stream, src.width, src.height) == (1, 2, 320, 180)
+    # a record written before stream indexes were kept: the transcode probes again
+    old = src.model_copy(update={"video_stream": None, "audio_stream": None})
+    assert probe_job.recorded_streams(old, source) == (1, 2)
+
+    assert transcode_job.transcode_asset(asset.id) == "transcoded"
+    assert publish_job.publish_asset(asset.id) == "ready"
+    ready = store.get(asset.id)
+    assert [(r.width, r.height) for r in ready.renditions] == [(320, 180)]
+    assert ready.duration_s == pytest.approx(3, abs=0.2)
+    playlist = store.storage.get_bytes(keys.media_playlist(asset.id, ready.renditions[0].name))
+    assert sum(s.duration for s in parse_media_segments(playlist.decode())) == pytest.approx(
+        3, abs=0.2)
+
+
+def test_file_claiming_far_more_than_it_holds_is_refused_at_probe(
+        store: AssetStore, media_dir: Path) -> None:
+    """10 frames whose timestamps claim ~45 s at 25 fps: errored before any transcode."""
+    asset = new_asset(store, make_sparse_clip(media_dir / "jobs-sparse.mkv"))
+    started = time.monotonic()
+    assert probe_job.probe_asset(asset.id) == "errored"
+    assert time.monotonic() - started < 20
+    error = store.get(asset.id).error
+    assert error is not None and error.code == "implausible_media"
+    with pytest.raises(NoSuchJobError):
+        fetch_job("transcode", asset.id)
