@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     segment_delivery: str = Field(default="presign", pattern="^(presign|cdn|proxy)$")
     """How segments reach viewers: presigned storage URLs, a CDN base URL, or an API proxy."""
     cdn_base_url: str | None = None
-    """With segment_delivery=cdn: base URL mapped onto the bucket root."""
+    """With segment_delivery=cdn: base URL mapped onto the bucket root, for public assets only
+    (private ones stay presigned). The CDN must forward `assets/*/hls/*` and nothing else."""
     presign_ttl_s: int = 3600
     """Life of presigned segment URLs of public assets (stretched to cover the asset's
     duration); those of private assets end when the viewer's playback token does."""

@@ -3,7 +3,9 @@
 Segment delivery (setting `segment_delivery`):
 - `presign` (default): media playlists list presigned storage URLs, so segment bytes go from
   S3 to the player and never through Python;
-- `cdn`: media playlists list `cdn_base_url/<object key>` (a CDN in front of the bucket);
+- `cdn`: media playlists of PUBLIC assets list `cdn_base_url/<object key>` (a CDN in front of
+  the bucket, whose origin must serve `assets/*/hls/*` only: see the README); private assets
+  never get a bare CDN URL, their segments are presigned as in `presign`;
 - `proxy`: the API streams segments itself (a fallback when storage is not reachable by viewers).
 """
 
@@ -140,7 +142,8 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
     lifetime = grant.url_lifetime(settings, asset, now)
-    resolve = _segment_resolver(settings, store, asset_id, rendition, grant, lifetime)
+    resolve = _segment_resolver(settings, store, asset_id, rendition, grant, lifetime,
+                                private=asset.visibility == Visibility.PRIVATE)
     body = rewrite_uris(text, resolve).dumps()
     if cacheable:
         media_cache().put(cache_key, body, now + min(CACHE_S, lifetime / 4))
@@ -150,12 +153,13 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rendition: str,
-                      grant: Grant, lifetime: int) -> Callable[[str], str]:
+                      grant: Grant, lifetime: int, private: bool) -> Callable[[str], str]:
     def resolve(uri: str) -> str:
         if not keys.is_safe_name(uri):
             raise NotFound("Bad segment name in playlist.", code="playlist_corrupt")
+        # only ever an object of the HLS tree: never the source, the record or caption data
         key = keys.hls_object(asset_id, f"{rendition}/{uri}")
-        if settings.segment_delivery == "cdn" and settings.cdn_base_url:
+        if settings.segment_delivery == "cdn" and settings.cdn_base_url and not private:
             return f"{settings.cdn_base_url.rstrip('/')}/{key}"
         if settings.segment_delivery == "proxy":
             base = settings.public_url.rstrip("/")

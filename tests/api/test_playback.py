@@ -206,6 +206,43 @@ def test_cdn_delivery_lists_urls_under_the_cdn_base(anon: httpx.Client,
             assert handles.storage().exists(key), "the CDN path maps onto the object key"
 
 
+def test_cdn_delivery_keeps_private_segments_signed(client: httpx.Client, anon: httpx.Client,
+                                                    assets: dict[str, str],
+                                                    delivery: Settings) -> None:
+    """A CDN serves whoever asks: a private asset's segments never get a bare CDN URL."""
+    settings = get_settings()
+    settings.segment_delivery, settings.cdn_base_url = "cdn", CDN
+    asset_id = assets["private"]
+    playlists = media_playlists(anon, asset_id, f"?token={token_for(client, asset_id)}")
+    for text in playlists.values():
+        segs = uris(text)
+        assert segs
+        for seg in segs:
+            assert not seg.startswith(CDN), seg
+            assert "X-Amz-Signature=" in seg, seg
+        assert fetch_segments(text) == len(segs)
+
+
+@pytest.mark.parametrize("mode", ["presign", "cdn", "proxy"])
+def test_playlists_point_only_into_the_hls_tree(client: httpx.Client, anon: httpx.Client,
+                                                assets: dict[str, str], delivery: Settings,
+                                                mode: str) -> None:
+    """Whatever the delivery, no URI names the source, the record or caption data."""
+    settings = get_settings()
+    settings.segment_delivery, settings.cdn_base_url = mode, CDN
+    for kind in ("public", "private"):
+        asset_id = assets[kind]
+        query = f"?token={token_for(client, asset_id)}" if kind == "private" else ""
+        master = anon.get(f"/play/{asset_id}.m3u8{query}").text
+        for text in [master, *media_playlists(anon, asset_id, query).values()]:
+            for uri in uris(text):
+                path = httpx.URL(uri).path
+                assert "/source/" not in path and not path.endswith("asset.json"), uri
+                assert "/captions/" not in path, uri
+                if uri.startswith(CDN):
+                    assert path.startswith(f"/podium/{keys.hls_prefix(asset_id)}"), uri
+
+
 @pytest.mark.parametrize("path", [
     "/play/{id}/..%2F..%2Fasset.json.m3u8",
     "/play/{id}/%2E%2E.m3u8",
