@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_api_key": 403,
     "not_found": 404,
     "conflict": 409,
+    "quota_exceeded": 429,
     "processing_failed": 422,
     "invalid_media": 422,
     "limit_exceeded": 422,
@@ -58,6 +59,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_tus_header": 400,
     "transfer_locked": 423,
     "upload_busy": 503,
+    "too_many_jobs": 429,
 }
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         "aac,mp3,opus,vorbis,flac,pcm_s16le,pcm_s24le,pcm_f32le,ac3,eac3,alac,mp2"
     )
 
+    max_active_assets_per_key: int = Field(default=20, ge=1)
+    """Assets one producer key may have waiting or preparing at once; the next upload is refused
+    with 429 `too_many_jobs` before any of its bytes are stored."""
+    max_transcodes_per_key: int = Field(default=2, ge=1)
+    """Transcodes of one producer key queued or running at once; its other probed assets wait
+    their turn outside the queue, so one key cannot take every worker."""
+
     # --- transcoding ---------------------------------------------------------------------
     ffmpeg_threads: int = 0
     """Threads per ffmpeg process (0 = ffmpeg decides)."""

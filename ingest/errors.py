@@ -89,6 +89,16 @@ class Conflict(PodiumError):
     code = "conflict"
 
 
+class QuotaExceeded(PodiumError):
+    """The caller already has as much work in flight as it may; try again once some is done."""
+
+    code = "quota_exceeded"
+
+
+class TooManyJobs(QuotaExceeded):
+    code = "too_many_jobs"
+
+
 # --- processing outcomes -----------------------------------------------------------------------
 class PermanentError(PodiumError):
     """Retrying cannot help: the input is bad or breaks a limit. The asset ends `errored`."""

@@ -14,16 +14,21 @@ idempotent: outputs go to deterministic keys and the multivariant playlist is wr
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.lock import Lock
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from config import get_settings
+from ingest.assets.models import AssetStatus
+from ingest.assets.store import AssetStore
+from ingest.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +133,110 @@ def start(conn: Redis, asset_id: str) -> Job:
                     asset_id, "probe", PROBE_TIMEOUT_S)
 
 
-def after_probe(conn: Redis, asset_id: str, duration_s: float) -> Job:
-    """Transcode, then publish; the timeout is known now that the duration is."""
+def after_probe(conn: Redis, asset_id: str, duration_s: float,
+                owner: str | None = None) -> Job | None:
+    """Transcode, then publish; the timeout is known now that the duration is.
+
+    An ``owner`` (producer key) with `max_transcodes_per_key` transcodes queued or running
+    already gets None: the asset waits outside the queue, and the end of one of that owner's
+    transcodes (`transcode_ended`) queues it. RQ takes jobs first come, first served and knows
+    nothing of owners, so the limit is kept where jobs enter the queue, not where they leave.
+    """
+    if owner is not None and not _admit(conn, owner, asset_id):
+        return None
+    return _transcode_then_publish(conn, asset_id, duration_s)
+
+
+def _transcode_then_publish(conn: Redis, asset_id: str, duration_s: float) -> Job:
     media = queue(media_queue_name(), conn)
     transcode = _enqueue(media, "workers.transcode.transcode_asset", asset_id, "transcode",
                          transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S)
     _enqueue(media, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
              depends_on=transcode)
     return transcode
+
+
+def _transcoding_key(owner: str) -> str:
+    return f"{queue_prefix()}:transcoding:{owner}"
+
+
+def _waiting_key(owner: str) -> str:
+    return f"{queue_prefix()}:transcode-waiting:{owner}"
+
+
+def _owner_lock(conn: Redis, owner: str) -> Lock:
+    return conn.lock(f"{queue_prefix()}:lock:transcoding:{owner}", timeout=ENQUEUE_LOCK_S,
+                     blocking_timeout=ENQUEUE_LOCK_S)
+
+
+def _transcoding(conn: Redis, owner: str, ended: str | None = None) -> set[str]:
+    """The owner's assets whose transcode is queued or running; entries whose job ended (or is
+    ``ended``, a job returning right now) are dropped, so a lost release heals itself."""
+    key = _transcoding_key(owner)
+    live = set()
+    for asset_id in _members(conn, key):
+        if asset_id != ended and _is_pending(conn, job_id("transcode", asset_id)):
+            live.add(asset_id)
+        else:
+            conn.zrem(key, asset_id)
+    return live
+
+
+def _members(conn: Redis, key: str) -> list[str]:
+    """A sorted set's members, oldest (lowest score) first."""
+    raw: list[bytes] = conn.zrange(key, 0, -1)  # type: ignore[assignment]
+    return [m.decode() for m in raw]
+
+
+def _is_pending(conn: Redis, jid: str) -> bool:
+    try:
+        return Job.fetch(jid, connection=conn).get_status(refresh=True) in _PENDING
+    except NoSuchJobError:
+        return False
+
+
+def _admit(conn: Redis, owner: str, asset_id: str) -> bool:
+    """Whether the asset's transcode may be queued now; if not, it waits its owner's turn."""
+    with _owner_lock(conn, owner):
+        live = _transcoding(conn, owner)
+        if asset_id in live or len(live) < get_settings().max_transcodes_per_key:
+            conn.zadd(_transcoding_key(owner), {asset_id: time.time()})
+            conn.zrem(_waiting_key(owner), asset_id)
+            return True
+        conn.zadd(_waiting_key(owner), {asset_id: time.time()}, nx=True)
+        return False
+
+
+def transcode_ended(conn: Redis, store: AssetStore, owner: str, asset_id: str) -> list[str]:
+    """One transcode of ``owner`` is over (done, errored, deleted, out of retries): queue the
+    transcodes waiting their turn, oldest first, skipping assets that no longer need one.
+    Returns the assets queued."""
+
+    def durations(waiting_id: str) -> float | None:
+        try:
+            asset = store.get(waiting_id)
+        except NotFound:
+            return None
+        if asset.status != AssetStatus.PREPARING or asset.source is None:
+            return None
+        return asset.source.duration_s
+
+    queued: list[str] = []
+    with _owner_lock(conn, owner):
+        live = _transcoding(conn, owner, ended=asset_id)
+        room = get_settings().max_transcodes_per_key - len(live)
+        for waiting_id in _members(conn, _waiting_key(owner)):
+            if room <= 0:
+                break
+            conn.zrem(_waiting_key(owner), waiting_id)
+            duration = durations(waiting_id)
+            if duration is None:
+                continue
+            conn.zadd(_transcoding_key(owner), {waiting_id: time.time()})
+            _transcode_then_publish(conn, waiting_id, duration)
+            queued.append(waiting_id)
+            room -= 1
+    return queued
 
 
 def captions(conn: Redis, asset_id: str, duration_s: float, language: str | None = None,

@@ -64,5 +64,6 @@ def _probe(assets: AssetLifecycle, asset: Asset) -> str:
         a.progress = Progress(stage=Stage.TRANSCODE, percent=0)
 
     assets.update(asset_id, change)
-    pipeline.after_probe(handles.redis_connection(), asset_id, info.duration_s)
+    pipeline.after_probe(handles.redis_connection(), asset_id, info.duration_s,
+                         owner=asset.owner)
     return "probed"

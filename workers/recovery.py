@@ -41,7 +41,7 @@ def requeue(conn: Redis, asset: Asset) -> None:
     if asset.source is None:
         pipeline.start(conn, asset.id)
     else:
-        pipeline.after_probe(conn, asset.id, asset.source.duration_s)
+        pipeline.after_probe(conn, asset.id, asset.source.duration_s, owner=asset.owner)
 
 
 def reconcile(store: AssetStore, conn: Redis, channels: ChannelStore | None = None,

@@ -23,7 +23,7 @@ from ingest.lifecycle.assets import AssetLifecycle
 from ingest.lifecycle.machine import InvalidTransition
 from ingest.media.ladder import Rendition, select_renditions
 from ingest.storage import keys
-from workers import workspace
+from workers import pipeline, workspace
 from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
@@ -85,13 +85,18 @@ def on_job_failure(job: Any, connection: Any, exc_type: type[BaseException],
         return
     asset_id = str(job.args[0])
     log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
+    assets = asset_lifecycle()
     try:
-        mark_errored(asset_lifecycle(), asset_id, "processing_failed",
+        owner = assets.store.get(asset_id).owner
+        mark_errored(assets, asset_id, "processing_failed",
                      f"Processing failed after retries ({exc_type.__name__}).")
     except NotFound:  # deleted meanwhile: nothing to mark
-        pass
+        return
     except InvalidTransition as exc_state:  # already ready or errored: a final state stays
         log.info("job %s: %s", job.id, exc_state.message)
+    if owner is not None and str(job.id).startswith("transcode-"):
+        # that transcode is over: the next of its key may enter the queue
+        pipeline.transcode_ended(assets.store.redis, assets.store, owner, asset_id)
 
 
 def progress_reporter(store: AssetStore, asset_id: str, stage: Stage, total: float,

@@ -6,7 +6,7 @@ import logging
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stage
-from ingest.errors import InvalidMedia, PermanentError
+from ingest.errors import InvalidMedia, NotFound, PermanentError
 from ingest.hls import publishing
 from ingest.languages import canonical_language
 from ingest.lifecycle import assets as lifecycle
@@ -22,7 +22,19 @@ PTS_PROBE_TIMEOUT_S = 30
 
 def transcode_asset(asset_id: str) -> str:
     """Encode the ladder in one ffmpeg pass, uploading segments while it runs."""
-    return stages.run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
+    owner = _owner(asset_id)
+    outcome = stages.run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
+    if owner is not None:  # over (a transient error raised instead: RQ retries, still ours)
+        pipeline.transcode_ended(handles.redis_connection(), handles.asset_store(), owner,
+                                 asset_id)
+    return outcome
+
+
+def _owner(asset_id: str) -> str | None:
+    try:
+        return handles.asset_store().get(asset_id).owner
+    except NotFound:
+        return None
 
 
 def _transcode(assets: AssetLifecycle, asset: Asset) -> str:

@@ -16,6 +16,7 @@ from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, Sto
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from config import Settings
+from ingest.assets import quotas
 from ingest.assets.models import Asset, new_asset_id
 from ingest.assets.store import AssetStore
 from ingest.errors import PodiumError, UploadTooLarge
@@ -42,15 +43,20 @@ async def create_asset(request: Request, api_key: ProducerDep, settings: Setting
     if declared and declared.isdigit() and int(declared) > limit:
         raise UploadTooLarge(f"The upload is larger than the limit of "
                              f"{settings.max_upload_bytes} bytes.")
-    asset_id = new_asset_id()
+    asset_id, owner = new_asset_id(), quotas.owner_of(api_key)
     claim = await run_in_threadpool(idempotency.claim, redis, settings.queue_prefix, "assets",
                                     api_key, idempotency_key, asset_id)
     if claim.existing is not None:  # a retry: the first request's asset, no second upload
         return AssetPublic.of(await run_in_threadpool(store.get, claim.existing),
                               settings.public_url)
+    active = quotas.ActiveAssets(store, settings.queue_prefix)
     try:
-        asset = await _receive(request, settings, store, redis, asset_id)
+        # before a byte is read: a key at its limit costs neither storage nor a worker
+        await run_in_threadpool(active.reserve, owner, asset_id,
+                                settings.max_active_assets_per_key)
+        asset = await _receive(request, settings, store, redis, asset_id, owner)
     except BaseException:
+        await run_in_threadpool(active.release, owner, asset_id)
         await run_in_threadpool(claim.release)
         raise
     await run_in_threadpool(claim.done, asset_id)
@@ -58,7 +64,7 @@ async def create_asset(request: Request, api_key: ProducerDep, settings: Setting
 
 
 async def _receive(request: Request, settings: Settings, store: AssetStore, redis: Redis,
-                   asset_id: str) -> Asset:
+                   asset_id: str, owner: str) -> Asset:
     """Stream the form into the source object, record the asset and queue its processing."""
     key = keys.source(asset_id)
     form = await stream_form_to_storage(request.stream(), request.headers.get("content-type", ""),
@@ -70,7 +76,7 @@ async def _receive(request: Request, settings: Settings, store: AssetStore, redi
         raise
     asset = Asset(id=asset_id, title=fields.title, speaker=fields.speaker,
                   language=fields.language, visibility=fields.visibility,
-                  caption_mode=fields.captions, source_filename=form.filename)
+                  caption_mode=fields.captions, source_filename=form.filename, owner=owner)
     await run_in_threadpool(asset_lifecycle().create, asset)
     await run_in_threadpool(pipeline.start, redis, asset_id)
     log.info("asset %s uploaded: %d bytes (%s)", asset_id, form.size, form.demuxer)
@@ -97,9 +103,11 @@ def get_asset(asset_id: str, _: ProducerDep, settings: SettingsDep,
 @router.delete("/{asset_id}", status_code=204)
 def delete_asset(asset_id: str, _: ProducerDep, store: StoreDep, redis: RedisDep) -> Response:
     """Delete the asset and every object stored for it."""
-    store.get(asset_id)
+    owner = store.get(asset_id).owner
     pipeline.cancel_all(redis, asset_id)
     store.delete(asset_id)
+    if owner is not None:  # a transcode of its key may have been cancelled: let the next in
+        pipeline.transcode_ended(redis, store, owner, asset_id)
     return Response(status_code=204)
 
 

@@ -110,6 +110,9 @@ class Asset(BaseModel):
     attempts: int = 0
     outbox: list[StoredEvent] = Field(default_factory=list)
     """Events of saved transitions not yet handed to the event sink (ingest.lifecycle)."""
+    owner: str | None = None
+    """Fingerprint of the producer key that uploaded it (ingest.assets.quotas.owner_of): whose
+    limits on work in flight it counts against. Never the key itself."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,19 +1,28 @@
-"""Enqueueing against real Redis: callers racing to start the same asset make one job."""
+"""Enqueueing against real Redis: callers racing to start the same asset make one job, and one
+producer key has at most its limit of transcodes in the queue."""
 
 from __future__ import annotations
 
 import secrets
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from config import get_settings
-from ingest.assets.models import new_asset_id
+from ingest.assets.models import Asset, AssetStatus, new_asset_id
+from ingest.assets.store import AssetStore
+from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
+from tests.support.media import make_clip
 from workers import pipeline
+from workers import probe as probe_job
+from workers import transcode as transcode_job
 
 CALLERS = 8
 ROUNDS = 5
@@ -63,3 +72,47 @@ def test_concurrent_starts_make_exactly_one_job(own_prefix: str) -> None:
         jid = pipeline.job_id("probe", asset_id)
         assert start_at_once(asset_id) == [jid] * CALLERS
         assert queue.job_ids.count(jid) == 1, queue.job_ids
+
+
+@pytest.fixture
+def one_transcode_per_key(own_prefix: str) -> Iterator[AssetStore]:
+    settings = get_settings()
+    saved = settings.max_transcodes_per_key
+    settings.max_transcodes_per_key = 1
+    store = handles.asset_store()
+    yield store
+    for raw in store.redis.zrange(store._index, 0, -1):  # type: ignore[union-attr]
+        store.delete(raw.decode())
+    settings.max_transcodes_per_key = saved
+
+
+def probed(store: AssetStore, clip: Path, owner: str) -> str:
+    asset = Asset(id=new_asset_id(), title="limits", owner=owner)
+    store.storage.put_file(keys.source(asset.id), clip, "video/mp4")
+    store.create(asset)
+    assert probe_job.probe_asset(asset.id) == "probed"
+    return asset.id
+
+
+def transcode_job_exists(asset_id: str) -> bool:
+    try:
+        Job.fetch(pipeline.job_id("transcode", asset_id), connection=handles.redis_connection())
+    except NoSuchJobError:
+        return False
+    return True
+
+
+def test_a_key_has_at_most_its_limit_of_transcodes_in_the_queue(
+        one_transcode_per_key: AssetStore, media_dir: Path) -> None:
+    store = one_transcode_per_key
+    clip = make_clip(media_dir / "pipeline-limits.mp4", width=160, height=90, seconds=1)
+    first, second = probed(store, clip, "k-busy"), probed(store, clip, "k-busy")
+    elsewhere = probed(store, clip, "k-other")
+    assert transcode_job_exists(first) and transcode_job_exists(elsewhere)
+    assert not transcode_job_exists(second), "waits for the key's running transcode"
+    assert store.get(second).status == AssetStatus.PREPARING
+
+    assert transcode_job.transcode_asset(first) == "transcoded"
+    assert transcode_job_exists(second), "queued once the key's transcode ended"
+    queue = Queue(pipeline.media_queue_name(), connection=handles.redis_connection())
+    assert pipeline.job_id("transcode", second) in queue.job_ids
