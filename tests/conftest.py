@@ -95,6 +95,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PODIUM_SIGNING_KEY": secrets.token_urlsafe(16),
         "PODIUM_MAINTENANCE_INTERVAL_S": "10", "PODIUM_JOB_MONITORING_INTERVAL_S": "5",
         "PODIUM_FFMPEG_THREADS": "2", "PODIUM_MAX_DURATION_S": "120",
+        # the whole suite uploads with one key: the per-key limits are tested on their own
+        "PODIUM_MAX_ACTIVE_ASSETS_PER_KEY": "1000", "PODIUM_MAX_TRANSCODES_PER_KEY": "1000",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
