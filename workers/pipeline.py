@@ -142,9 +142,12 @@ def after_probe(conn: Redis, asset_id: str, duration_s: float,
     transcodes (`transcode_ended`) queues it. RQ takes jobs first come, first served and knows
     nothing of owners, so the limit is kept where jobs enter the queue, not where they leave.
     """
-    if owner is not None and not _admit(conn, owner, asset_id):
-        return None
-    return _transcode_then_publish(conn, asset_id, duration_s)
+    if owner is None:
+        return _transcode_then_publish(conn, asset_id, duration_s)
+    with _owner_lock(conn, owner):  # admitted and queued in one step
+        if not _admit(conn, owner, asset_id):
+            return None
+        return _transcode_then_publish(conn, asset_id, duration_s)
 
 
 def _transcode_then_publish(conn: Redis, asset_id: str, duration_s: float) -> Job:
@@ -196,15 +199,15 @@ def _is_pending(conn: Redis, jid: str) -> bool:
 
 
 def _admit(conn: Redis, owner: str, asset_id: str) -> bool:
-    """Whether the asset's transcode may be queued now; if not, it waits its owner's turn."""
-    with _owner_lock(conn, owner):
-        live = _transcoding(conn, owner)
-        if asset_id in live or len(live) < get_settings().max_transcodes_per_key:
-            conn.zadd(_transcoding_key(owner), {asset_id: time.time()})
-            conn.zrem(_waiting_key(owner), asset_id)
-            return True
-        conn.zadd(_waiting_key(owner), {asset_id: time.time()}, nx=True)
-        return False
+    """Whether the asset's transcode may be queued now; if not, it waits its owner's turn.
+    Called under the owner's lock."""
+    live = _transcoding(conn, owner)
+    if asset_id in live or len(live) < get_settings().max_transcodes_per_key:
+        conn.zadd(_transcoding_key(owner), {asset_id: time.time()})
+        conn.zrem(_waiting_key(owner), asset_id)
+        return True
+    conn.zadd(_waiting_key(owner), {asset_id: time.time()}, nx=True)
+    return False
 
 
 def transcode_ended(conn: Redis, store: AssetStore, owner: str, asset_id: str) -> list[str]:
