@@ -193,7 +193,7 @@ def _members(conn: Redis, key: str) -> list[str]:
 
 def _is_pending(conn: Redis, jid: str) -> bool:
     try:
-        return Job.fetch(jid, connection=conn).get_status(refresh=True) in _PENDING
+        return fetch_job(jid, conn).get_status(refresh=True) in _PENDING
     except NoSuchJobError:
         return False
 

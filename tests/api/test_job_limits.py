@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rq import Queue
 
 from config import get_settings
 from runtime import handles
@@ -34,7 +33,7 @@ def limited_key(api_server: str, stack: Stack) -> Iterator[str]:
     store = handles.asset_store()
     for raw in store.redis.zrange(f"{prefix}:assets", 0, -1):  # type: ignore[union-attr]
         store.delete(raw.decode())
-    Queue(pipeline.media_queue_name(), connection=store.redis).empty()
+    pipeline.queue(pipeline.media_queue_name(), store.redis).empty()
     for k in store.redis.scan_iter(match=f"{prefix}*"):
         store.redis.delete(k)
     settings.queue_prefix, settings.api_keys, settings.max_active_assets_per_key = saved

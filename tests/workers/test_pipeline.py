@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, new_asset_id
@@ -36,7 +34,7 @@ def own_prefix(stack: Stack) -> Iterator[str]:
     settings.queue_prefix = prefix = f"{old}race{secrets.token_hex(2)}"
     yield prefix
     conn = handles.redis_connection()
-    Queue(pipeline.media_queue_name(), connection=conn).empty()
+    pipeline.queue(pipeline.media_queue_name(), conn).empty()
     for key in conn.scan_iter(match=f"{prefix}*"):
         conn.delete(key)
     settings.queue_prefix = old
@@ -66,7 +64,7 @@ def start_at_once(asset_id: str) -> list[str]:
 
 
 def test_concurrent_starts_make_exactly_one_job(own_prefix: str) -> None:
-    queue = Queue(pipeline.media_queue_name(), connection=handles.redis_connection())
+    queue = pipeline.queue(pipeline.media_queue_name(), handles.redis_connection())
     for _ in range(ROUNDS):
         asset_id = new_asset_id()
         jid = pipeline.job_id("probe", asset_id)
@@ -96,7 +94,7 @@ def probed(store: AssetStore, clip: Path, owner: str) -> str:
 
 def transcode_job_exists(asset_id: str) -> bool:
     try:
-        Job.fetch(pipeline.job_id("transcode", asset_id), connection=handles.redis_connection())
+        pipeline.fetch_job(pipeline.job_id("transcode", asset_id), handles.redis_connection())
     except NoSuchJobError:
         return False
     return True
@@ -114,5 +112,5 @@ def test_a_key_has_at_most_its_limit_of_transcodes_in_the_queue(
 
     assert transcode_job.transcode_asset(first) == "transcoded"
     assert transcode_job_exists(second), "queued once the key's transcode ended"
-    queue = Queue(pipeline.media_queue_name(), connection=handles.redis_connection())
+    queue = pipeline.queue(pipeline.media_queue_name(), handles.redis_connection())
     assert pipeline.job_id("transcode", second) in queue.job_ids
