@@ -191,7 +191,7 @@ def test_sparse_file_claiming_much_more_is_implausible(tmp_path: Path, suffix: s
     ({"size_bytes": 4096, "duration_s": 60.0, "video_packets": 1800}, False),
 ])
 def test_check_plausible(change: dict[str, object], plausible: bool) -> None:
-    info = replace(GOOD, **change)  # type: ignore[arg-type]
+    info = GOOD.model_copy(update=change)
     if plausible:
         check_plausible(info)
         return
