@@ -18,6 +18,7 @@ import hmac
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
@@ -48,6 +49,10 @@ LOCK_WAIT_S = 10.0
 """How long a request waits for another one on the same transfer (a dropped PATCH still
 committing what it got) before answering 423."""
 KEEPALIVE_S = 10.0
+PARTS_IN_FLIGHT = 3
+"""Parts of one chunk uploaded at once: keeps storage busy while the body is read; memory per
+request is about this many parts plus one."""
+_PART_UPLOADS = ThreadPoolExecutor(max_workers=12, thread_name_prefix="transfer-part")
 STATE_GRACE_S = 24 * 3600
 """A transfer's state outlives its slot's expiry by this (a finished one, for HEAD)."""
 
@@ -196,7 +201,8 @@ class AppendSession:
         self.start = transfer.offset
         self.received = 0
         self._buf = bytearray()
-        self._new_etags: list[str] = []
+        self._parts: list[Future[str]] = []
+        """Parts of this chunk being (or done being) uploaded, in part-number order."""
         self._pending = list(transfer.pending)
         self._consumed: list[int] = []
         self._last_refresh = time.monotonic()
@@ -250,7 +256,7 @@ class AppendSession:
                                           bytes(self._buf), "application/octet-stream")
                 self._pending.append(first)
             self._buf.clear()
-            t.etags = t.etags + self._new_etags
+            t.etags = t.etags + self._settled_etags()
             t.pending = self._pending
             t.offset = end
             self._refresh()
@@ -272,6 +278,9 @@ class AppendSession:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            # a part still travelling must land before another request may take the lock,
+            # or it could replace that request's upload of the same part number
+            wait(self._parts)
             _release(self._lock, self.transfer.id)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -292,12 +301,25 @@ class AppendSession:
         return data
 
     def _upload_part(self, data: bytes) -> None:
+        """Start uploading the next part; at most PARTS_IN_FLIGHT of a chunk at once, so the
+        body keeps being read while earlier parts travel to storage."""
         t = self.transfer
-        number = len(t.etags) + len(self._new_etags) + 1
+        number = len(t.etags) + len(self._parts) + 1
         if number == 1:
             sniff_demuxer(data[:SNIFF_BYTES])  # InvalidMedia before a 3 GB non-video arrives
         self._refresh()
-        self._new_etags.append(self._t.storage.upload_part(t.key, t.multipart_id, number, data))
+        running = [f for f in self._parts if not f.done()]
+        if len(running) >= PARTS_IN_FLIGHT:
+            wait(running, return_when=FIRST_COMPLETED)
+        failed = next((f.exception() for f in self._parts if f.done() and f.exception()), None)
+        if failed is not None:  # storage refused a part: stop reading this chunk now
+            raise failed
+        self._parts.append(_PART_UPLOADS.submit(self._t.storage.upload_part, t.key,
+                                                t.multipart_id, number, data))
+
+    def _settled_etags(self) -> list[str]:
+        """The ETags of this chunk's parts, once every one is stored (StorageError if not)."""
+        return [f.result() for f in self._parts]
 
     def _refresh(self) -> None:
         try:
