@@ -16,7 +16,8 @@ from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
-REQUIRED = {"PODIUM_S3_SECRET_KEY": "test-secret-1234", "PODIUM_API_KEYS": "test-key-1,test-key-2"}
+REQUIRED = {"PODIUM_S3_SECRET_KEY": "test-secret-1234", "PODIUM_API_KEYS": "test-key-1,test-key-2",
+            "PODIUM_REDIS_PASSWORD": "0123abcdredispw"}
 APP_SERVICES = ("api", "worker", "createbucket")
 
 needs_compose = pytest.mark.skipif(shutil.which("docker-compose") is None,
@@ -82,10 +83,22 @@ def test_worker_scales(config: dict[str, Any]) -> None:
 
 def test_redis_keeps_an_append_only_file_on_a_volume(config: dict[str, Any]) -> None:
     redis = config["services"]["redis"]
-    assert redis["command"] == ["redis-server", "--appendonly", "yes"]
+    assert redis["command"][:2] == ["sh", "-c"]
+    assert redis["command"][2].startswith("exec redis-server --appendonly yes ")
     assert any(str(v).startswith("redis-data:/data") or
                (isinstance(v, dict) and v.get("target") == "/data") for v in redis["volumes"])
     assert "redis-data" in config["volumes"]
+
+
+def test_redis_needs_the_password_from_the_environment(config: dict[str, Any]) -> None:
+    """Finding 12: Redis is not open to anyone who reaches it; the password is never written
+    in the file, only required from the environment."""
+    redis = config["services"]["redis"]
+    assert redis["environment"]["REDIS_PASSWORD"] == REQUIRED["PODIUM_REDIS_PASSWORD"]
+    # compose shows `$$` (a literal `$` for the container's shell) as it is in the file
+    assert '--requirepass "$$REDIS_PASSWORD"' in redis["command"][2]
+    assert 'REDISCLI_AUTH="$$REDIS_PASSWORD" redis-cli ping' in _healthcheck(config, "redis")
+    assert REQUIRED["PODIUM_REDIS_PASSWORD"] not in COMPOSE.read_text()
 
 
 def test_minio_credentials_come_from_the_environment(config: dict[str, Any]) -> None:
@@ -100,14 +113,16 @@ def test_minio_credentials_come_from_the_environment(config: dict[str, Any]) -> 
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_app_services_are_wired_to_redis_and_minio(config: dict[str, Any], service: str) -> None:
     env = config["services"][service]["environment"]
-    assert env["PODIUM_REDIS_URL"] == "redis://redis:6379/0"
+    password = REQUIRED["PODIUM_REDIS_PASSWORD"]
+    assert env["PODIUM_REDIS_URL"] == f"redis://:{password}@redis:6379/0"
     assert env["PODIUM_S3_ENDPOINT"] == "http://minio:9000"
     assert env["PODIUM_S3_PUBLIC_ENDPOINT"] == "http://localhost:9000"
     assert env["PODIUM_PUBLIC_URL"] == "http://localhost:8000"
     assert env["PODIUM_S3_ACCESS_KEY"] == config["services"]["minio"]["environment"][
         "MINIO_ROOT_USER"]
     for key, value in REQUIRED.items():
-        assert env[key] == value
+        if key != "PODIUM_REDIS_PASSWORD":  # in the URL above
+            assert env[key] == value
 
 
 @pytest.mark.parametrize("service", ["api", "worker"])
