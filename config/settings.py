@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     s3_access_key: str = "podium-dev"
     s3_secret_key: str | None = None
     """Unset: `podium up` generates one into var/s3-secret (never committed)."""
+    s3_connect_timeout_s: float = 2.0
+    """Connect limit of one storage call: a store that is down answers 503 in seconds."""
+    s3_read_timeout_s: float = 15.0
+    """Read limit of one storage call (a hung store), per attempt."""
+    s3_max_attempts: int = 3
+    """Attempts per storage call (boto3 standard retries), the first one included."""
 
     # --- auth --------------------------------------------------------------------------
     api_keys: str = ""
@@ -143,6 +149,9 @@ class Settings(BaseSettings):
     """How often a worker looks for jobs abandoned by dead workers (RQ's default is 600 s)."""
     job_monitoring_interval_s: int = 10
     """Heartbeat period of a running job; an abandoned job is noticed ~60 s after it stops."""
+    job_retry_intervals_s: str = "10,30,90"
+    """Seconds before each retry of a job that failed transiently (storage or Redis away,
+    ffmpeg killed); one retry per value, comma-separated."""
 
     @property
     def api_key_list(self) -> list[str]:
@@ -159,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def webhook_retry_intervals(self) -> list[int]:
         return [int(x) for x in self.webhook_retry_schedule.split(",") if x]
+
+    @property
+    def job_retry_intervals(self) -> list[int]:
+        return [int(x) for x in self.job_retry_intervals_s.split(",") if x.strip()]
 
     @property
     def allowed_format_set(self) -> frozenset[str]:

@@ -21,7 +21,9 @@ def storage_config(s: Settings) -> StorageConfig:
         raise RuntimeError("PODIUM_S3_SECRET_KEY is not set (podium up generates one)")
     return StorageConfig(endpoint=s.s3_endpoint, region=s.s3_region, bucket=s.s3_bucket,
                          access_key=s.s3_access_key, secret_key=s.s3_secret_key,
-                         public_endpoint=s.s3_public_endpoint)
+                         public_endpoint=s.s3_public_endpoint,
+                         connect_timeout_s=s.s3_connect_timeout_s,
+                         read_timeout_s=s.s3_read_timeout_s, max_attempts=s.s3_max_attempts)
 
 
 def limits(s: Settings) -> Limits:
@@ -37,6 +39,17 @@ def limits(s: Settings) -> Limits:
 @lru_cache
 def redis_connection() -> Redis:
     return Redis.from_url(get_settings().redis_url)
+
+
+READY_REDIS_TIMEOUT_S = 1.0
+
+
+@lru_cache
+def readiness_redis() -> Redis:
+    """A connection for readiness probes only: a Redis that hangs fails the probe in a second
+    (the shared one has no read timeout, as RQ's blocking dequeues need)."""
+    return Redis.from_url(get_settings().redis_url, socket_connect_timeout=READY_REDIS_TIMEOUT_S,
+                          socket_timeout=READY_REDIS_TIMEOUT_S)
 
 
 @lru_cache
@@ -67,6 +80,7 @@ def reset() -> None:
     """Forget cached handles (tests change settings between runs)."""
     get_settings.cache_clear()
     redis_connection.cache_clear()
+    readiness_redis.cache_clear()
     storage.cache_clear()
     channel_store.cache_clear()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,19 @@ class StorageConfig:
     access_key: str
     secret_key: str
     public_endpoint: str | None = None
+    connect_timeout_s: float = 2.0
+    """Short: a store that is down must turn into StorageError (503) in seconds, not minutes."""
+    read_timeout_s: float = 15.0
+    max_attempts: int = 3
+    """boto3's attempts per call (standard retry mode), the first one included."""
 
 
-def _client(cfg: StorageConfig, endpoint: str | None) -> Any:
+PING_TIMEOUT_S = 1.0
+"""Connect and read limit of one readiness probe (no retry): a hung store fails it quickly."""
+
+
+def _client(cfg: StorageConfig, endpoint: str | None, *, connect_timeout_s: float | None = None,
+            read_timeout_s: float | None = None, max_attempts: int | None = None) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -40,9 +51,10 @@ def _client(cfg: StorageConfig, endpoint: str | None) -> Any:
         config=Config(
             s3={"addressing_style": "path"},
             signature_version="s3v4",
-            retries={"max_attempts": 4, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            retries={"total_max_attempts": max_attempts or cfg.max_attempts,
+                     "mode": "standard"},
+            connect_timeout=connect_timeout_s or cfg.connect_timeout_s,
+            read_timeout=read_timeout_s or cfg.read_timeout_s,
         ),
     )
 
@@ -122,6 +134,8 @@ class Storage:
         self.client = _client(cfg, cfg.endpoint)
         public = cfg.public_endpoint or cfg.endpoint
         self._presign_client = self.client if public == cfg.endpoint else _client(cfg, public)
+        self._probe_client: Any = None
+        self._probe_lock = threading.Lock()
 
     def ensure_bucket(self) -> None:
         try:
@@ -140,8 +154,14 @@ class Storage:
                 raise StorageError.during(f"could not create bucket {self.bucket}", exc) from exc
 
     def ping(self) -> bool:
+        """Whether the bucket answers, within PING_TIMEOUT_S per step and without retries."""
+        with self._probe_lock:
+            if self._probe_client is None:
+                self._probe_client = _client(self.cfg, self.cfg.endpoint,
+                                             connect_timeout_s=PING_TIMEOUT_S,
+                                             read_timeout_s=PING_TIMEOUT_S, max_attempts=1)
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            self._probe_client.head_bucket(Bucket=self.bucket)
             return True
         except (ClientError, BotoCoreError):
             return False

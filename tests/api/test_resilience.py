@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from runtime import handles
 from tests.conftest import Stack, _free_port, upload
 from tests.support.api_process import api_process
+from tests.support.hung import hung_server
 from tests.support.media import make_clip
 
 
@@ -53,3 +55,31 @@ def test_players_on_other_sites_may_read_playlists(anon: httpx.Client) -> None:
         "Access-Control-Request-Headers": "authorization"})
     assert preflight.status_code == 400  # producer calls never cross origins
     assert "Disallowed CORS" in preflight.text
+
+
+@pytest.mark.parametrize("hung", ["storage", "redis"])
+def test_readyz_answers_within_2_s_while_a_dependency_hangs(
+        stack: Stack, tmp_path: Path, hung: str) -> None:
+    """A store that accepts connections and never answers makes /readyz fail fast (503 within
+    2 s, the other checks still reported), and /healthz stays 200."""
+    port = _free_port()
+    with hung_server() as hung_port:
+        target = ({"PODIUM_S3_ENDPOINT": f"http://127.0.0.1:{hung_port}"} if hung == "storage"
+                  else {"PODIUM_REDIS_URL": f"redis://127.0.0.1:{hung_port}/0"})
+        env = {**os.environ, **stack.env, **target,
+               "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        with api_process(env, port, tmp_path / "api.log"), \
+                httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            for _ in range(3):  # again and again: hung checks must not pile up
+                started = time.monotonic()
+                ready = c.get("/readyz")
+                elapsed = time.monotonic() - started
+                assert ready.status_code == 503, ready.text
+                assert elapsed < 2.0, f"/readyz took {elapsed:.2f} s"
+                checks = ready.json()["checks"]
+                assert checks[hung] is False
+                assert checks["ffmpeg"] is True
+                assert checks["redis" if hung == "storage" else "storage"] is True
+                started = time.monotonic()
+                assert c.get("/healthz").status_code == 200
+                assert time.monotonic() - started < 1.0
