@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 600
 """Download of the source (up to the size limit) plus ffprobe."""
 PUBLISH_TIMEOUT_S = 300
-TRANSIENT_RETRY = Retry(max=3, interval=[10, 30, 90])
 RESULT_TTL_S = 24 * 3600
 FAILURE_TTL_S = 30 * 24 * 3600
 STAGES = ("probe", "transcode", "publish", "captions")
@@ -83,6 +82,12 @@ def fetch_job(jid: str, conn: Redis) -> Job:
     return Job.fetch(jid, connection=conn, serializer=SERIALIZER)
 
 
+def transient_retry() -> Retry:
+    """RQ's retries of a transiently failed job: one per `job_retry_intervals_s` value."""
+    intervals = get_settings().job_retry_intervals
+    return Retry(max=len(intervals), interval=intervals)
+
+
 def job_id(stage: str, asset_id: str) -> str:
     return f"{stage}-{asset_id}"
 
@@ -109,7 +114,7 @@ def _enqueue(into: Queue, func: str, asset_id: str, stage: str, timeout: int,
         if pending is not None:
             return pending  # already queued or running: a second copy would do the work twice
         return into.enqueue(
-            func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=TRANSIENT_RETRY,
+            func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=transient_retry(),
             result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
             on_failure=Callback(on_failure), **extra,
         )

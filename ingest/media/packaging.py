@@ -72,6 +72,11 @@ class SegmentUploader:
             uploaded += 1
         return uploaded
 
+    def raise_if_failed(self) -> None:
+        """An upload that failed (storage away) ends the run now, not after a useless encode."""
+        if self._error is not None:
+            raise self._error
+
     def finish(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
@@ -98,10 +103,15 @@ def transcode_to_storage(
         threads=opts.threads,
     )
     uploader = SegmentUploader(storage, asset_id, out_dir)
+
+    def progress(done: float) -> None:
+        uploader.raise_if_failed()
+        on_progress(done)
+
     uploader.start()
     try:
         ffmpeg.run(args, timeout_s=opts.timeout_s, nice=opts.nice, cwd=work_dir,
-                   on_progress=on_progress)
+                   on_progress=progress)
     finally:
         uploader.finish()
     return {plan.name: out_dir / plan.name / "index.m3u8" for plan in plans}

@@ -82,7 +82,7 @@ def test_probe_stores_source_info_and_queues_transcode_then_publish(
     probe = pipeline.start(handles.redis_connection(), asset.id)
     assert probe.id == f"probe-{asset.id}"
     assert probe.timeout is not None and probe.timeout > 180
-    assert probe.retries_left == pipeline.TRANSIENT_RETRY.max
+    assert probe.retries_left == pipeline.transient_retry().max
     assert probe_job.probe_asset(asset.id) == "probed"
 
     probed = store.get(asset.id)
@@ -106,8 +106,8 @@ def test_probe_stores_source_info_and_queues_transcode_then_publish(
     assert transcode.args == [asset.id] or tuple(transcode.args) == (asset.id,)
     assert transcode.origin == pipeline.media_queue_name()
     for job in (transcode, publish):
-        assert job.retries_left == pipeline.TRANSIENT_RETRY.max >= 1
-        assert job.retry_intervals == pipeline.TRANSIENT_RETRY.intervals
+        assert job.retries_left == pipeline.transient_retry().max >= 1
+        assert job.retry_intervals == pipeline.transient_retry().intervals
     # timeouts fit the media: RQ's flat 180 s default would kill a long transcode
     assert publish.timeout is not None and publish.timeout > 180
     # ffmpeg's own limit fires first (a specific error code), RQ's only after the download
