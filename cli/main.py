@@ -26,7 +26,7 @@ app.add_typer(channels_app, name="channels")
 def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")] = -1) -> None:
     """Start Redis, SeaweedFS, the API and workers on loopback; Ctrl-C stops them all."""
     from cli.services import port_open
-    from cli.stack import Stack, api_port, prepare_environment
+    from cli.stack import Stack, api_port, prepare_environment, private_data_dir
 
     s = get_settings()
     port = api_port(s.public_url)
@@ -34,7 +34,7 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
         typer.echo(f"port {port} is already in use: stop what runs there or set "
                    "PODIUM_PUBLIC_URL to another port", err=True)
         raise typer.Exit(1)
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(s.data_dir)
     own_s3 = not s.s3_endpoint
     env_extra = prepare_environment(s)
     os.environ.update(env_extra)
@@ -47,6 +47,11 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
         stack.stop()
         typer.echo(f"could not start the stack: {exc}", err=True)
         raise typer.Exit(1) from exc
+    os.environ.update(env_extra)  # the Redis URL with the password of our own redis-server
+    from runtime import handles
+
+    handles.reset()
+    s = get_settings()
     env = dict(os.environ)
     _reconcile(quiet=True)
     count = workers if workers >= 0 else (s.workers or os.cpu_count() or 1)

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from cli import services
 from cli.services import Service
@@ -31,6 +31,27 @@ def secret_file(path: Path, nbytes: int = 24) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
     return value
+
+
+def private_data_dir(data: Path) -> None:
+    """var/ for this user only: the directory 0700, its logs 0600, and everything podium up and
+    its children create from now on without group/other bits (umask 077)."""
+    os.umask(0o077)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data.chmod(0o700)
+    logs = data / "logs"
+    if logs.is_dir():
+        logs.chmod(0o700)
+        for log in logs.iterdir():
+            if log.is_file():
+                log.chmod(0o600)
+
+
+def with_password(url: str, password: str) -> str:
+    """The Redis URL with ``password`` in it (children get the whole URL)."""
+    parts = urlparse(url)
+    host = f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+    return urlunparse(parts._replace(netloc=f":{password}@{host}"))
 
 
 def prepare_environment(s: Settings) -> dict[str, str]:
@@ -63,8 +84,9 @@ class Supervised:
 
     name: str
     args: list[str]
-    env: dict[str, str]
+    env: dict[str, str] | None
     service: Service | None = None
+    cwd: Path | None = None
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default_factory=time.monotonic)
@@ -74,25 +96,34 @@ class Stack:
     def __init__(self, s: Settings, log_dir: Path) -> None:
         self.settings = s
         self.log_dir = log_dir
-        self.infra: list[Service] = []
+        self.infra: list[Supervised] = []
         self.children: list[Supervised] = []
         self.stopping = False
 
     def start_infra(self, env: dict[str, str], own_s3: bool) -> None:
+        """Redis and SeaweedFS when they are ours to run; an own Redis gets a generated password,
+        which reaches the children in ``env["PODIUM_REDIS_URL"]``."""
         s = self.settings
         if services.redis_answers(s.redis_url):
             print(f"redis      using {s.redis_url}")
         else:
-            self.infra.append(services.start_redis(s.redis_url, s.data_dir / "redis", self.log_dir))
-            print(f"redis      started on {s.redis_url} (data in {s.data_dir / 'redis'})")
+            url = with_password(s.redis_url, secret_file(s.data_dir / "redis-password"))
+            self._keep(services.start_redis(url, s.data_dir / "redis", self.log_dir))
+            env["PODIUM_REDIS_URL"] = url
+            print(f"redis      started on {s.redis_url} with a password (data in "
+                  f"{s.data_dir / 'redis'}, password in {s.data_dir / 'redis-password'})")
         if own_s3:
-            self.infra.append(services.start_seaweed(
+            self._keep(services.start_seaweed(
                 s.data_dir / "s3", self.log_dir, s.s3_bucket, s.s3_access_key,
                 env["PODIUM_S3_SECRET_KEY"], s3_port=s.s3_port))
             print(f"seaweedfs  started, S3 on {env['PODIUM_S3_ENDPOINT']} "
                   f"(data in {s.data_dir / 's3'})")
         wait_for_storage(Storage(storage_config(s)))
         print(f"storage    bucket '{s.s3_bucket}' ready")
+
+    def _keep(self, svc: Service) -> None:
+        """Supervise a store we started: restarted like a worker (same data, ports, keys)."""
+        self.infra.append(Supervised(svc.name, svc.args, svc.env, service=svc, cwd=svc.cwd))
 
     def add(self, name: str, args: list[str], env: dict[str, str]) -> None:
         child = Supervised(name, args, env)
@@ -108,13 +139,10 @@ class Stack:
         try:
             while not self.stopping:
                 time.sleep(1)
-                for child in self.children:
+                # A store that dies is restarted like a worker; meanwhile the API answers 503
+                # and jobs retry (transient errors), so nothing else has to stop.
+                for child in [*self.infra, *self.children]:
                     self._check(child)
-                for svc in self.infra:
-                    if svc.proc.poll() is not None:
-                        print(f"{svc.name} exited ({svc.proc.returncode}); see {svc.log_path}",
-                              file=sys.stderr)
-                        self.stopping = True
         except KeyboardInterrupt:
             pass
         finally:
@@ -134,14 +162,17 @@ class Stack:
             if now - child.started_at > 60:
                 child.restarts = 0
                 delay = RESTART_BACKOFF_S[0]
-            print(f"{child.name} exited ({code}); restarting in {delay} s", file=sys.stderr)
+            print(f"{child.name} exited ({code}); restarting in {delay} s (see {svc.log_path})",
+                  file=sys.stderr, flush=True)
             child.service = None
             child.next_start = now + delay
             return
         if now >= child.next_start:
             child.restarts += 1
             child.started_at = now
-            child.service = services.spawn(child.name, child.args, self.log_dir, env=child.env)
+            child.service = services.spawn(child.name, child.args, self.log_dir, env=child.env,
+                                           cwd=child.cwd)
+            print(f"{child.name} restarted (pid {child.service.proc.pid})", flush=True)
 
     def stop(self) -> None:
         print("\nstopping...")
@@ -151,8 +182,9 @@ class Stack:
         for child in self.children:
             if child.service:
                 child.service.stop(grace_s=15)
-        for svc in reversed(self.infra):
-            svc.stop()
+        for infra in reversed(self.infra):
+            if infra.service:
+                infra.service.stop()
         print("stopped")
 
 

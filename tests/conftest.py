@@ -4,6 +4,7 @@ the API (uvicorn in a thread) and an RQ worker process. Nothing is faked."""
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -37,10 +38,13 @@ def _free_port() -> int:
 
 
 def _weed_port() -> int:
-    """An S3 port whose whole shifted port family (and gRPC +10000) is free."""
+    """An S3 port whose whole shifted port family (and gRPC +10000) is free. The search starts
+    at a random family, so test runs started side by side do not pick the same one."""
     from cli import services
 
-    for s3_port in range(18333, 30000, 97):
+    families = list(range(18333, 30000, 97))
+    start = random.randrange(len(families))
+    for s3_port in families[start:] + families[:start]:
         offset = s3_port - services.DEFAULT_S3_PORT
         family = [s3_port, *(p + offset for p in services._WEED_PORTS.values())]
         family += [p + 10000 for p in family]
@@ -78,9 +82,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         secret = os.environ["PODIUM_TEST_S3_SECRET_KEY"]
     else:
         access = "podium-test"
-        port = _weed_port()
-        started.append(services.start_seaweed(base / "s3", logs, "podium-test", access, secret,
-                                              s3_port=port))
+        for attempt in range(3):  # a parallel run may take the free family first
+            port = _weed_port()
+            try:
+                started.append(services.start_seaweed(base / "s3", logs, "podium-test", access,
+                                                      secret, s3_port=port))
+                break
+            except services.ServiceError:
+                if attempt == 2:
+                    raise
         s3_endpoint = f"http://127.0.0.1:{port}"
     api_port = _free_port()
     api_key = secrets.token_urlsafe(16)

@@ -8,80 +8,77 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
+from redis import Redis
+from redis.exceptions import AuthenticationError
 
-from tests.conftest import ROOT, _free_port, _weed_port, upload, wait_for
+from tests.conftest import ROOT, upload, wait_for
 from tests.support.media import make_clip
-from tests.support.procs import alive, children, cmdline, descendants
+from tests.support.podium_up import UpStack, podium_up, stop_and_check_nothing_outlives
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def _workers(pid: int) -> list[int]:
-    """Worker processes `podium up` started (not their forked schedulers or work horses)."""
-    return [p for p in children(pid) if "cli.main worker" in cmdline(p)]
+def _private(data_dir: Path) -> list[str]:
+    """Everything under var/ that another local user could read or enter."""
+    loose = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if path.is_symlink() or path.is_socket():
+            continue
+        if path.suffix == ".vif":  # SeaweedFS writes its volume info files 0644 whatever the
+            continue               # umask; behind var/ (0700) nobody else can reach them
+        if path.stat().st_mode & 0o077:
+            loose.append(f"{oct(path.stat().st_mode & 0o777)} {path}")
+    return loose
 
 
 def test_podium_up_runs_and_supervises_the_stack(tmp_path: Path, media_dir: Path) -> None:
-    api_port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env.update({
-        "PODIUM_DATA_DIR": str(tmp_path / "var"),
-        "PODIUM_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",  # nothing answers there
-        "PODIUM_S3_PORT": str(_weed_port()),
-        "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "PODIUM_WORKERS": "1",
-    })
-    out = (tmp_path / "up.out").open("w+")
-    # Started the way a shell starts a background job: with SIGINT ignored.
-    up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=ROOT, env=env,
-                          stdout=out, stderr=subprocess.STDOUT,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        deadline = time.monotonic() + 120
-        while "Podium is up" not in (tmp_path / "up.out").read_text():
-            assert up.poll() is None, (tmp_path / "up.out").read_text()
-            assert time.monotonic() < deadline, (tmp_path / "up.out").read_text()
-            time.sleep(0.3)
-        printed = (tmp_path / "up.out").read_text()
-        key = (tmp_path / "var" / "api-key").read_text().strip()
-        assert re.search(rf"API key\s+{re.escape(key)}", printed)
+    with podium_up(tmp_path) as up:
+        printed = up.output()
+        var = up.data_dir
+        assert re.search(rf"API key\s+{re.escape(up.api_key)}", printed)
         assert "redis      started" in printed and "seaweedfs  started" in printed
-        assert oct((tmp_path / "var" / "api-key").stat().st_mode & 0o777) == "0o600"
+        assert oct((var / "api-key").stat().st_mode & 0o777) == "0o600"
 
-        base = f"http://127.0.0.1:{api_port}"
-        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
-                          timeout=60) as client:
+        # finding 13: var/ is this user's only, logs and secrets included
+        assert oct(var.stat().st_mode & 0o777) == "0o700"
+        assert (var / "logs" / "api.log").exists() and (var / "logs" / "seaweedfs.log").exists()
+        assert oct((var / "s3" / "security.toml").stat().st_mode & 0o777) == "0o600"
+        assert _private(var) == []
+
+        # finding 12: our own redis-server wants the generated password (0600 in var/)
+        port = urlparse(_redis_url(up)).port
+        password = (var / "redis-password").read_text().strip()
+        with pytest.raises(AuthenticationError):
+            Redis(port=port, socket_timeout=5).ping()
+        assert Redis(port=port, password=password, socket_timeout=5).ping()
+
+        assert httpx.get(f"{up.base_url}/readyz", timeout=5).status_code == 200
+        with httpx.Client(base_url=up.base_url, timeout=60,
+                          headers={"Authorization": f"Bearer {up.api_key}"}) as client:
             clip = make_clip(media_dir / "up-smoke.mp4", seconds=2)
             resp = upload(client, clip, title="via podium up")
             assert resp.status_code == 202, resp.text
             assert wait_for(client, resp.json()["id"], timeout_s=120)["status"] == "ready"
+        assert _private(var) == []  # worker scratch, redis AOF, volumes: created under umask 077
 
-        (old,) = _workers(up.pid)
+        (old,) = up.children_running("cli.main worker")
         os.kill(old, signal.SIGKILL)
-        deadline = time.monotonic() + 20
-        while not [p for p in _workers(up.pid) if p != old and alive(p)]:
-            assert time.monotonic() < deadline, "dead worker was not restarted"
-            time.sleep(0.3)
+        wait_until(lambda: [p for p in up.children_running("cli.main worker") if p != old],
+                   timeout=20, interval=0.3, what="dead worker restarted")
+        stop_and_check_nothing_outlives(up)
 
-        tree = descendants(up.pid)
-        up.send_signal(signal.SIGINT)
-        up.wait(60)
-        deadline = time.monotonic() + 10
-        while any(alive(p) for p in tree) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not [p for p in tree if alive(p)], "children outlived podium up"
-    finally:
-        if up.poll() is None:
-            up.kill()
-            up.wait()
-        for p in descendants(up.pid):
-            os.kill(p, signal.SIGKILL)
+
+def _redis_url(up: UpStack) -> str:
+    """The Redis URL podium up printed (without its password)."""
+    found = re.search(r"redis\s+started on (\S+)", up.output())
+    assert found, up.output()
+    return found.group(1)
 
 
 def test_podium_up_refuses_a_taken_api_port(tmp_path: Path) -> None:
