@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
         title="Podium",
         version="0.1.0",
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
+        lifespan=health.warm_checks,
     )
     errors.install(app)
     access_log.install()

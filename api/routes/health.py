@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
@@ -24,6 +25,21 @@ CHECK_TIMEOUT_S = 1.5
 # Checks block on sockets: they run here, never on the event loop nor in the pool that serves
 # sync routes. Each check has its own socket timeouts too, so a hung one frees its thread.
 _CHECKS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readyz")
+
+
+def _warm() -> None:
+    try:  # the clients, built once: the first probe should not pay for that within its limit
+        handles.storage()
+        handles.readiness_redis()
+    except Exception as exc:  # the probes themselves will say what is wrong
+        log.warning("readiness clients not ready: %s", exc)
+
+
+@asynccontextmanager
+async def warm_checks(_: FastAPI) -> AsyncIterator[None]:
+    """App lifespan: build the readiness probes' clients in the background at start-up."""
+    asyncio.get_running_loop().run_in_executor(_CHECKS, _warm)
+    yield
 
 
 @router.get("/healthz")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,8 +133,10 @@ class Storage:
         self.client = _client(cfg, cfg.endpoint)
         public = cfg.public_endpoint or cfg.endpoint
         self._presign_client = self.client if public == cfg.endpoint else _client(cfg, public)
-        self._probe_client: Any = None
-        self._probe_lock = threading.Lock()
+        # made now, not on the first readiness probe: building a client can take a second on a
+        # busy machine, more than a probe may take
+        self._probe_client = _client(cfg, cfg.endpoint, connect_timeout_s=PING_TIMEOUT_S,
+                                     read_timeout_s=PING_TIMEOUT_S, max_attempts=1)
 
     def ensure_bucket(self) -> None:
         try:
@@ -155,11 +156,6 @@ class Storage:
 
     def ping(self) -> bool:
         """Whether the bucket answers, within PING_TIMEOUT_S per step and without retries."""
-        with self._probe_lock:
-            if self._probe_client is None:
-                self._probe_client = _client(self.cfg, self.cfg.endpoint,
-                                             connect_timeout_s=PING_TIMEOUT_S,
-                                             read_timeout_s=PING_TIMEOUT_S, max_attempts=1)
         try:
             self._probe_client.head_bucket(Bucket=self.bucket)
             return True
