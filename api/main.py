@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import access_log, errors
+from api import access_log, errors, responses
 from api.body_limit import BodyLimitMiddleware
 from api.metrics import HTTP_REQUESTS
 from api.routes import (
@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     access_log.install()
+    responses.install(app)
     origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
     if origins:
         # Players on other sites fetch playlists and captions; nothing else crosses origins

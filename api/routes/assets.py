@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api import idempotency, tokens
 from api.body_limit import RouteLimit
 from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, StoreDep
+from api.responses import PRODUCER, errors
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from config import Settings
@@ -25,15 +26,25 @@ from workers import pipeline
 from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/assets", tags=["assets"], route_class=ProducerFirstRoute)
+router = APIRouter(prefix="/v1/assets", tags=["assets"], route_class=ProducerFirstRoute,
+                   responses=errors(*PRODUCER, 503))
 FORM_OVERHEAD = 64 * 1024
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 BODY_LIMITS = [RouteLimit("POST", "/v1/assets", lambda s: s.max_upload_bytes + FORM_OVERHEAD,
                           code=UploadTooLarge.code)]
 """Uploads stream to storage under their own limit, far above the cap of other bodies."""
+# The body is parsed as it streams (api.streaming_form), not by FastAPI: described here.
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "title": {"type": "string"}, "speaker": {"type": "string"},
+        "language": {"type": "string", "description": "BCP-47, or `auto`"},
+        "captions": {"type": "string", "enum": ["auto", "none"]},
+        "visibility": {"type": "string", "enum": ["public", "private"]}}}}}}}
 
 
-@router.post("", status_code=202, response_model=AssetPublic)
+@router.post("", status_code=202, response_model=AssetPublic, responses=errors(400, 409, 415, 429),
+             openapi_extra=UPLOAD_BODY)
 async def create_asset(request: Request, api_key: ProducerDep, settings: SettingsDep,
                        store: StoreDep, redis: RedisDep,
                        idempotency_key: IdempotencyKey = None) -> AssetPublic:
@@ -83,7 +94,7 @@ async def _receive(request: Request, settings: Settings, store: AssetStore, redi
     return asset
 
 
-@router.get("", response_model=AssetList)
+@router.get("", response_model=AssetList, responses=errors(400))
 def list_assets(_: ProducerDep, settings: SettingsDep, store: StoreDep,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
                 cursor: Annotated[str | None, Query(max_length=64)] = None) -> AssetList:
@@ -93,14 +104,14 @@ def list_assets(_: ProducerDep, settings: SettingsDep, store: StoreDep,
                      next_cursor=next_cursor)
 
 
-@router.get("/{asset_id}", response_model=AssetPublic)
+@router.get("/{asset_id}", response_model=AssetPublic, responses=errors(404))
 def get_asset(asset_id: str, _: ProducerDep, settings: SettingsDep,
               store: StoreDep) -> AssetPublic:
     """One asset with its live progress."""
     return AssetPublic.of(store.get(asset_id), settings.public_url)
 
 
-@router.delete("/{asset_id}", status_code=204)
+@router.delete("/{asset_id}", status_code=204, responses=errors(404))
 def delete_asset(asset_id: str, _: ProducerDep, store: StoreDep, redis: RedisDep) -> Response:
     """Delete the asset and every object stored for it."""
     owner = store.get(asset_id).owner
@@ -111,7 +122,8 @@ def delete_asset(asset_id: str, _: ProducerDep, store: StoreDep, redis: RedisDep
     return Response(status_code=204)
 
 
-@router.post("/{asset_id}/playback-tokens", status_code=201, response_model=PlaybackToken)
+@router.post("/{asset_id}/playback-tokens", status_code=201, response_model=PlaybackToken,
+             responses=errors(404))
 def create_playback_token(asset_id: str, _: ProducerDep, settings: SettingsDep,
                           store: StoreDep) -> PlaybackToken:
     """A token that lets a viewer play a private asset (`?token=`)."""

@@ -22,6 +22,7 @@ from api.deps import (
     StoreDep,
     require_producer,
 )
+from api.responses import PRODUCER, errors
 from api.routes.play import TokenQuery, playable
 from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic
 from config import Settings
@@ -36,7 +37,11 @@ from ingest.languages import canonical_language
 from workers import pipeline
 from workers.events import asset_lifecycle
 
-router = APIRouter(prefix="/v1/assets", tags=["captions"], route_class=ProducerFirstRoute)
+router = APIRouter(prefix="/v1/assets", tags=["captions"], route_class=ProducerFirstRoute,
+                   responses=errors(*PRODUCER, 404, 503))
+# Bodies read as they stream (read_capped), not by FastAPI: described here.
+CAPTION_BODY = {"requestBody": {"required": True, "content": {
+    media: {"schema": {"type": "string"}} for media in ("application/x-subrip", "text/vtt")}}}
 AuthHeader = Annotated[str | None, Header(alias="Authorization")]
 BODY_LIMITS = [RouteLimit("PUT", "/v1/assets/{asset_id}/captions/{lang}",
                           lambda s: s.max_caption_bytes, code="caption_too_large")]
@@ -76,7 +81,8 @@ def _track_file(store: AssetStore, settings: Settings, asset_id: str, lang: str,
     return caption_store.load_track(store.storage, asset_id, canonical_language(lang))
 
 
-@router.get("/{asset_id}/captions/{lang}.vtt", response_class=Response)
+@router.get("/{asset_id}/captions/{lang}.vtt", response_class=Response,
+            responses={200: {"content": {"text/vtt": {}}}})
 def caption_vtt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
                 token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
     """The track as WebVTT."""
@@ -85,7 +91,8 @@ def caption_vtt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep
                     headers={"Cache-Control": "max-age=10"})
 
 
-@router.get("/{asset_id}/captions/{lang}.srt", response_class=Response)
+@router.get("/{asset_id}/captions/{lang}.srt", response_class=Response,
+            responses={200: {"content": {"application/x-subrip": {}}}})
 def caption_srt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
                 token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
     """The track as SubRip."""
@@ -119,7 +126,8 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.put("/{asset_id}/captions/{lang}", response_model=CaptionTrack)
+@router.put("/{asset_id}/captions/{lang}", response_model=CaptionTrack,
+            responses=errors(409, 415), openapi_extra=CAPTION_BODY)
 async def upload_captions(asset_id: str, lang: str, request: Request, _: ProducerDep,
                           settings: SettingsDep, store: StoreDep) -> CaptionTrack:
     """Replace the track with an SRT or WebVTT file, parsed strictly and stored re-serialised."""
@@ -138,7 +146,8 @@ def _uploaded_track(body: bytes, language: str, settings: Settings) -> StoredTra
     return StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues)
 
 
-@router.patch("/{asset_id}/captions/{lang}", response_model=CaptionTrack)
+@router.patch("/{asset_id}/captions/{lang}", response_model=CaptionTrack,
+              responses=errors(400, 409))
 def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
                   settings: SettingsDep, store: StoreDep) -> CaptionTrack:
     """Review: replace the track's cues (text and times); the track becomes `edited`."""
@@ -150,7 +159,8 @@ def edit_captions(asset_id: str, lang: str, edit: CaptionEdit, _: ProducerDep,
             CaptionReview.EDITED, cues))
 
 
-@router.post("/{asset_id}/captions/{lang}/approve", response_model=CaptionTrack)
+@router.post("/{asset_id}/captions/{lang}/approve", response_model=CaptionTrack,
+             responses=errors(409))
 def approve_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
                      store: StoreDep) -> CaptionTrack:
     """Review: a person vouches for the track as it stands."""
@@ -167,7 +177,7 @@ def _existing(current: StoredTrack | None, asset_id: str, language: str) -> Stor
     return current
 
 
-@router.delete("/{asset_id}/captions/{lang}", status_code=204)
+@router.delete("/{asset_id}/captions/{lang}", status_code=204, responses=errors(409))
 def delete_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
                     store: StoreDep) -> Response:
     """Remove the track and its subtitle rendition."""
@@ -175,7 +185,8 @@ def delete_captions(asset_id: str, lang: str, _: ProducerDep, settings: Settings
     return Response(status_code=204)
 
 
-@router.post("/{asset_id}/captions/{lang}/generate", status_code=202, response_model=CaptionTrack)
+@router.post("/{asset_id}/captions/{lang}/generate", status_code=202, response_model=CaptionTrack,
+             responses=errors(409))
 def generate_captions(asset_id: str, lang: str, _: ProducerDep, settings: SettingsDep,
                       store: StoreDep, redis: RedisDep) -> CaptionTrack:
     """Run speech recognition; its track replaces the current one (even an edited one)."""

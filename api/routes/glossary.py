@@ -9,10 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ProducerDep, ProducerFirstRoute, SettingsDep, StorageDep
+from api.responses import PRODUCER, errors
 from api.schemas import Glossary
 from ingest.captions import store as caption_store
 
-router = APIRouter(prefix="/v1/glossary", tags=["captions"], route_class=ProducerFirstRoute)
+router = APIRouter(prefix="/v1/glossary", tags=["captions"], route_class=ProducerFirstRoute,
+                   responses=errors(*PRODUCER, 503))
 
 
 @router.get("", response_model=Glossary)
@@ -21,7 +23,7 @@ def get_glossary(_: ProducerDep, storage: StorageDep) -> Glossary:
     return Glossary(terms=caption_store.load_glossary(storage))
 
 
-@router.put("", response_model=Glossary)
+@router.put("", response_model=Glossary, responses=errors(400))
 def put_glossary(body: Glossary, _: ProducerDep, settings: SettingsDep,
                  storage: StorageDep) -> Glossary:
     """Replace the glossary; terms are trimmed and de-duplicated, within the configured caps."""

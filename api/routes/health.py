@@ -12,14 +12,25 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from api.deps import RedisDep
 from api.metrics import refresh_queue_gauges
+from api.responses import errors
 from runtime import handles
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
+
+
+class Readiness(BaseModel):
+    status: str
+    """`ready` or `not_ready`."""
+    checks: dict[str, bool]
+    """`redis`, `storage`, `ffmpeg`: whether each answered in time."""
+
+
 CHECK_TIMEOUT_S = 1.5
 """Each readiness check's limit; they run side by side, so /readyz answers within about this."""
 # Checks block on sockets: they run here, never on the event loop nor in the pool that serves
@@ -75,7 +86,9 @@ async def _check(fn: Callable[[], bool]) -> bool:
         return False
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={
+    200: {"model": Readiness, "description": "Every dependency answered"},
+    503: {"model": Readiness, "description": "A dependency failed or did not answer in time"}})
 async def readyz() -> JSONResponse:
     """Redis, storage and ffmpeg are all reachable (each checked within 1.5 s, side by side)."""
     names = ("redis", "storage", "ffmpeg")
@@ -86,7 +99,8 @@ async def readyz() -> JSONResponse:
                         status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response, responses={
+    200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}, **errors(503)})
 def metrics(redis: RedisDep) -> Response:
     """Prometheus text format."""
     refresh_queue_gauges(redis)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
@@ -25,6 +25,7 @@ from fastapi.responses import StreamingResponse
 from api import tokens
 from api.deps import SettingsDep, StoreDep
 from api.playlist_cache import PlaylistCache
+from api.responses import errors
 from config import Settings, get_settings
 from ingest.assets.models import Asset, AssetStatus, Visibility
 from ingest.assets.store import AssetStore
@@ -32,7 +33,8 @@ from ingest.errors import Forbidden, NotFound
 from ingest.hls.playlists import M3U8_TYPE, MEDIA_PLAYLIST, rewrite_uris
 from ingest.storage import keys
 
-router = APIRouter(prefix="/play", tags=["playback"])
+router = APIRouter(prefix="/play", tags=["playback"], responses=errors(403, 404, 422, 503))
+PLAYLIST: dict[int | str, dict[str, Any]] = {200: {"content": {M3U8_TYPE: {}}}}
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 CACHE_S = 300.0
 """Longest a rewritten media playlist is reused (never more than a quarter of its URLs' life)."""
@@ -104,7 +106,7 @@ def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | 
     return authorise(store, settings, asset_id, token)[0]
 
 
-@router.get("/{asset_id}.m3u8", response_class=Response)
+@router.get("/{asset_id}.m3u8", response_class=Response, responses=PLAYLIST)
 def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
                  token: TokenQuery = None) -> Response:
     """The multivariant playlist: every rendition and subtitle track of the asset.
@@ -123,7 +125,7 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
                     headers={"Cache-Control": "max-age=10"})
 
 
-@router.get("/{asset_id}/{rendition}.m3u8", response_class=Response)
+@router.get("/{asset_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
 def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
           token: TokenQuery = None) -> Response:
     """A media playlist whose segment URIs a plain HTTP client can fetch."""
@@ -168,7 +170,8 @@ def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rend
     return resolve
 
 
-@router.get("/{asset_id}/{rendition}/{segment}")
+@router.get("/{asset_id}/{rendition}/{segment}", response_class=StreamingResponse,
+            responses={200: {"content": {"video/mp2t": {}, "text/vtt": {}}}})
 def segment(asset_id: str, rendition: str, segment: str, settings: SettingsDep,
             store: StoreDep, token: TokenQuery = None) -> StreamingResponse:
     """Proxy delivery of one segment (only with segment_delivery=proxy)."""

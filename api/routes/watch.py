@@ -20,12 +20,14 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import ChannelsDep, SettingsDep, StoreDep
+from api.responses import errors
 from api.routes.live import watchable
 from api.routes.play import TokenQuery, playable
 from config import Settings, get_settings
 from ingest.errors import NotFound
 
 router = APIRouter(tags=["viewer"])
+
 _REPO = Path(__file__).resolve().parents[2]
 _TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "watch.html"
 _MISSING = ('<p class="notice">The player script (hls.js) is not installed on this server: '
@@ -88,7 +90,8 @@ def render_watch_page(asset_id: str, title: str, speaker: str | None, token: str
     )
 
 
-@router.get("/watch/{asset_id}", response_class=HTMLResponse)
+@router.get("/watch/{asset_id}", response_class=HTMLResponse,
+            responses=errors(403, 404, 422, 503))
 def watch(asset_id: str, settings: SettingsDep, store: StoreDep,
           token: TokenQuery = None) -> HTMLResponse:
     """A viewer page playing the asset in the browser (hls.js, or native HLS without MSE)."""
@@ -104,7 +107,8 @@ def watch(asset_id: str, settings: SettingsDep, store: StoreDep,
     })
 
 
-@router.get("/watch/live/{channel_id}", response_class=HTMLResponse)
+@router.get("/watch/live/{channel_id}", response_class=HTMLResponse,
+            responses=errors(403, 404, 422, 503))
 def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
                token: TokenQuery = None) -> HTMLResponse:
     """A viewer page playing a channel's live stream (the same player as `/watch/{id}`)."""
@@ -126,7 +130,8 @@ def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
     })
 
 
-@router.get("/static/hls.min.js", response_class=FileResponse)
+@router.get("/static/hls.min.js", response_class=FileResponse,
+            responses={200: {"content": {"text/javascript": {}}}, **errors(404)})
 def hls_script() -> FileResponse:
     """hls.js as installed from npm (web/package-lock.json pins the version)."""
     path = hls_script_path()
