@@ -305,14 +305,14 @@ def make_slate(conn: Redis) -> Job:
         return pending
     return queue(media_queue_name(), conn).enqueue(
         "workers.slate.render_default_slate", job_id=jid, job_timeout=SLATE_TIMEOUT_S,
-        retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
 
 
 def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
     """At the slot's expiry: `timed_out` if still waiting, unfinished transfers aborted."""
     return queue(media_queue_name(), conn).enqueue_at(
         when, "workers.uploads.expire_slot", slot_id, job_id=f"expire-{slot_id}",
-        retry=TRANSIENT_RETRY, result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
 
 
 AS_RUN_TIMEOUT_S = 60
@@ -327,7 +327,7 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
         return pending
     media = queue(media_queue_name(), conn)
     options: dict[str, Any] = {"job_id": jid, "job_timeout": AS_RUN_TIMEOUT_S,
-                               "retry": TRANSIENT_RETRY, "result_ttl": 3600,
+                               "retry": transient_retry(), "result_ttl": 3600,
                                "failure_ttl": FAILURE_TTL_S}
     when = datetime.fromtimestamp(at, UTC)
     if when <= datetime.now(UTC):
