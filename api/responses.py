@@ -39,10 +39,14 @@ DESCRIPTIONS: dict[int, str] = {
     403: "The key (or the playback token) does not allow this",
     404: "No such thing",
     409: "The thing is not in a state that allows this",
+    410: "The upload slot or transfer has expired, was cancelled or is gone",
+    412: "The client speaks another tus version (send Tus-Resumable: 1.0.0)",
     413: "The body is larger than its limit",
     415: "The body is not of a type this route takes",
     422: "A field or parameter is invalid",
+    423: "The transfer is being written by another request",
     429: "Too many requests or jobs for this key: try again later",
+    460: "The chunk's checksum does not match (tus checksum extension)",
     503: "Storage or Redis is unavailable: try again shortly",
 }
 

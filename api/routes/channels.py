@@ -14,6 +14,7 @@ from redis import Redis
 
 from api import tokens
 from api.deps import ChannelsDep, ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, StoreDep
+from api.responses import PRODUCER, errors
 from api.schemas import (
     ChannelCreate,
     ChannelItemCreate,
@@ -36,7 +37,8 @@ from ingest.channels.schedule import Timeline
 from ingest.errors import InvalidInput
 from workers import pipeline
 
-router = APIRouter(prefix="/v1/channels", tags=["channels"], route_class=ProducerFirstRoute)
+router = APIRouter(prefix="/v1/channels", tags=["channels"], route_class=ProducerFirstRoute,
+                   responses=errors(*PRODUCER, 400, 404, 409, 503))
 MAX_AHEAD = timedelta(hours=24)
 
 

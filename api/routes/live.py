@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
 
 from api import tokens
 from api.deps import ChannelsDep, SettingsDep, StoreDep
+from api.responses import errors
 from api.routes.play import PlaybackForbidden
 from config import Settings
 from ingest.assets.models import CaptionStatus
@@ -32,7 +33,9 @@ from ingest.hls.playlists import M3U8_TYPE, parse_media_segments
 from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
 from ingest.storage import keys
 
-router = APIRouter(prefix="/live", tags=["live"])
+router = APIRouter(prefix="/live", tags=["live"], responses=errors(403, 404, 409, 422, 503))
+PLAYLIST: dict[int | str, dict[str, Any]] = {
+    200: {"content": {M3U8_TYPE: {}}}, 304: {"description": "Not modified (If-None-Match)"}}
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 EMPTY_VTT = "WEBVTT\n\n"
 MEDIA_MAX_AGE_S = 2
@@ -97,7 +100,7 @@ def _cached(key: tuple[object, ...], render: Callable[[], str]) -> tuple[str, st
     return entry
 
 
-@router.get("/{channel_id}.m3u8", response_class=Response)
+@router.get("/{channel_id}.m3u8", response_class=Response, responses=PLAYLIST)
 def live_multivariant(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
                       token: TokenQuery = None,
                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
@@ -115,14 +118,15 @@ def live_multivariant(channel_id: str, settings: SettingsDep, channels: Channels
     return _answer(body, etag, if_none_match, MULTIVARIANT_MAX_AGE_S)
 
 
-@router.get("/{channel_id}/empty.vtt", response_class=Response)
+@router.get("/{channel_id}/empty.vtt", response_class=Response,
+            responses={200: {"content": {"text/vtt": {}}}})
 def empty_cues(channel_id: str) -> Response:
     """An empty WebVTT segment: stands in for items without a subtitle track."""
     return Response(EMPTY_VTT, media_type="text/vtt",
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/{channel_id}/{name}.m3u8", response_class=Response)
+@router.get("/{channel_id}/{name}.m3u8", response_class=Response, responses=PLAYLIST)
 def live_media(channel_id: str, name: str, settings: SettingsDep, channels: ChannelsDep,
                store: StoreDep, token: TokenQuery = None,
                if_none_match: Annotated[str | None, Header()] = None) -> Response:

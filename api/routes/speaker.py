@@ -22,6 +22,7 @@ from api import upload_links
 from api.body_limit import RouteLimit
 from api.deps import RedisDep, SettingsDep, SlotsDep, StorageDep, TransfersDep
 from api.errors import error_response
+from api.responses import errors
 from config import Settings
 from ingest.assets.models import new_asset_id
 from ingest.errors import InvalidInput, InvalidMedia, UnsupportedMediaType
@@ -37,7 +38,8 @@ from ingest.uploads.transfers import AppendSession, Transfers
 from workers import pipeline
 from workers.events import asset_lifecycle
 
-router = APIRouter(prefix="/u/{slot_id}", tags=["speakers"])
+router = APIRouter(prefix="/u/{slot_id}", tags=["speakers"], responses=errors(
+    400, 403, 404, 409, 410, 412, 413, 415, 422, 423, 460, 503))
 BODY_LIMITS = [RouteLimit(method, f"/u/{{slot_id}}{path}", lambda s: s.max_upload_bytes,
                           code=TransferTooLarge.code)
                for method, path in (("POST", "/tus"), ("PATCH", "/tus/{transfer_id}"),

@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api import idempotency, upload_links
 from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, SlotsDep, TransfersDep
+from api.responses import PRODUCER, errors
 from api.schemas import UploadCreate, UploadList, UploadPublic
 from ingest.lifecycle.uploads import close_if_expired
 from ingest.uploads.models import UploadSlot, new_slot_id
 from workers import pipeline
 
-router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=ProducerFirstRoute)
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=ProducerFirstRoute,
+                   responses=errors(*PRODUCER, 400, 404, 409, 410, 503))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 

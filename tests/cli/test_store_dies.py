@@ -54,17 +54,25 @@ def test_store_killed_mid_transcode_comes_back_and_the_asset_ends_ready(
         assert time.monotonic() - started < 2.0
         assert client.get("/healthz").status_code == 200
 
-        # podium up restarts the store (same data dir, ports, keys), with backoff: killed again
-        # as soon as it is back, it waits longer; the outage outlasts a segment upload's retries
-        (second,) = wait_until(lambda: [p for p in up.children_running("weed mini") if p != weed],
-                               timeout=30, interval=0.05, what="weed restarted")
-        os.kill(second, signal.SIGKILL)
-        wait_until(lambda: [p for p in up.children_running("weed mini")
-                            if p not in (weed, second)], timeout=30, interval=0.2,
-                   what="weed restarted again")
+        # podium up restarts the store (same data dir, ports, keys), with backoff. Each new one
+        # is killed again (twice at least) until the transcode has failed on the missing store,
+        # so the retry path is what brings the asset to ready, however slow the machine is.
+        worker_log = up.data_dir / "logs" / "worker-1.log"
+        dead = [weed]
+        deadline = time.monotonic() + 240
+        while True:
+            (new,) = wait_until(
+                lambda: [p for p in up.children_running("weed mini") if p not in dead],
+                timeout=60, interval=0.05, what="weed restarted")
+            if len(dead) >= 2 and "StorageError" in worker_log.read_text():
+                break
+            assert time.monotonic() < deadline, "the transcode never failed on the dead store"
+            os.kill(new, signal.SIGKILL)
+            dead.append(new)
+            last_kill = time.monotonic()
         wait_until(lambda: client.get("/readyz").status_code == 200, timeout=120,
                    interval=0.2, what="storage back")
-        store_back = time.monotonic() - killed
+        back_at = time.monotonic()
         printed = up.output()
         assert "seaweedfs exited (-9); restarting in 1 s" in printed
         assert "seaweedfs exited (-9); restarting in 2 s" in printed
@@ -75,11 +83,9 @@ def test_store_killed_mid_transcode_comes_back_and_the_asset_ends_ready(
         assert asset["status"] == "ready", asset
         assert client.get(f"/play/{asset_id}.m3u8").status_code == 200
         assert client.get("/v1/glossary").status_code == 200
-        worker_log = (up.data_dir / "logs" / "worker-1.log").read_text()
-        assert "StorageError" in worker_log  # the transcode failed while the store was away
-        assert worker_log.count(f"workers.transcode.transcode_asset('{asset_id}')") >= 2
-        print(f"\nstore kill: kill -> store back {store_back:.1f} s, "
-              f"kill -> asset ready {asset_ready:.1f} s")
-        (up.data_dir / "logs" / "store-kill-timings.txt").write_text(
-            f"kill_to_store_back_s={store_back:.1f}\nkill_to_ready_s={asset_ready:.1f}\n")
+        log = worker_log.read_text()
+        assert log.count(f"workers.transcode.transcode_asset('{asset_id}')") >= 2  # retried
+        print(f"\nstore kill: {len(dead)} kills; last kill -> store back "
+              f"{back_at - last_kill:.1f} s; first kill -> store back {back_at - killed:.1f} s; "
+              f"first kill -> asset ready {asset_ready:.1f} s")
         stop_and_check_nothing_outlives(up)
