@@ -61,13 +61,25 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for status in sorted(set(statuses))}
 
 
+def pages(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a page that answers these statuses with an HTML error page (503 may
+    also come as the JSON error body, from a Redis outage)."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    json_error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    return {status: {"description": DESCRIPTIONS[status],
+                     "content": {**html, **(json_error if status == 503 else {})}}
+            for status in sorted(set(statuses))}
+
+
 def _error_bodies_as_json(document: dict[str, Any]) -> dict[str, Any]:
     """FastAPI files a route's extra responses under the route's own media type (text/html for
     a page); error answers are always JSON."""
     for operation in (op for ops in document.get("paths", {}).values() for op in ops.values()):
         for status, response in operation.get("responses", {}).items():
             content = response.get("content", {})
-            if int(status) >= 400 and content and "application/json" not in content:
+            refs = [str(c.get("schema", {}).get("$ref", "")) for c in content.values()]
+            if (int(status) >= 400 and "application/json" not in content
+                    and any(ref.endswith("/ErrorBody") for ref in refs)):
                 response["content"] = {"application/json": next(iter(content.values()))}
     return document
 

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api import tokens
 from api.deps import SettingsDep, SlotsDep, StoreDep, TransfersDep
 from api.errors import status_of
+from api.responses import errors, pages
 from api.routes.speaker import TokenQuery, opened
 from api.routes.watch import content_security_policy, web_dir
 from config import Settings
@@ -31,6 +32,7 @@ from ingest.errors import NotFound, PodiumError
 from ingest.uploads.models import UploadSlot
 
 router = APIRouter(tags=["speakers"])
+SCRIPT = {200: {"content": {"text/javascript": {}}}, **errors(404)}
 _TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "speaker.html"
 _SCRIPT = Path(__file__).resolve().parents[1] / "static" / "speaker.js"
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -68,7 +70,8 @@ def _error_page(exc: PodiumError) -> HTMLResponse:
         **PAGE_HEADERS, "Content-Security-Policy": "default-src 'none'"})
 
 
-@router.get("/u/{slot_id}", response_class=HTMLResponse)
+@router.get("/u/{slot_id}", response_class=HTMLResponse,
+            responses={**errors(422), **pages(400, 403, 404, 409, 410, 503)})
 async def speaker_page(slot_id: str, settings: SettingsDep, slots: SlotsDep,
                        transfers: TransfersDep, token: TokenQuery = None) -> HTMLResponse:
     """The page a speaker opens from the link: rules, drop zone, progress, preview."""
@@ -81,7 +84,7 @@ async def speaker_page(slot_id: str, settings: SettingsDep, slots: SlotsDep,
         **PAGE_HEADERS, "Content-Security-Policy": content_security_policy(settings, nonce)})
 
 
-@router.get("/u/{slot_id}/status")
+@router.get("/u/{slot_id}/status", responses=errors(400, 403, 404, 409, 410, 422, 503))
 def speaker_status(slot_id: str, settings: SettingsDep, slots: SlotsDep, store: StoreDep,
                    transfers: TransfersDep, token: TokenQuery = None) -> JSONResponse:
     """What the page shows after sending: the slot, then its asset's progress and preview."""
@@ -121,14 +124,14 @@ def _static(path: Path, what: str) -> FileResponse:
                                  "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("/static/tus.min.js", response_class=FileResponse)
+@router.get("/static/tus.min.js", response_class=FileResponse, responses=SCRIPT)
 def tus_script() -> FileResponse:
     """tus-js-client as installed from npm (web/package-lock.json pins the version)."""
     return _static(web_dir() / "node_modules" / "tus-js-client" / "dist" / "tus.min.js",
                    "tus-js-client")
 
 
-@router.get("/static/speaker.js", response_class=FileResponse)
+@router.get("/static/speaker.js", response_class=FileResponse, responses=SCRIPT)
 def speaker_script() -> FileResponse:
     return _static(_SCRIPT, "The speaker page's script")
 
