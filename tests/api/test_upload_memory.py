@@ -143,3 +143,51 @@ def test_large_upload_streams_without_growing_the_api(
     assert sizes["source/original"] == UPLOAD_BYTES
     assert httpx.delete(f"{url}/v1/assets/{asset_id}", headers=headers).status_code == 204
     assert list(storage.list_keys(keys.asset_prefix(asset_id))) == []
+
+
+def tus_body(size: int) -> Iterator[bytes]:
+    """A PATCH body of ``size`` bytes (ftyp, then noise), produced as it is sent."""
+    rng = random.Random(3)
+    blocks = [rng.randbytes(CHUNK) for _ in range(8)]
+    yield FTYP
+    left, i = size - len(FTYP), 0
+    while left > 0:
+        block = blocks[i % len(blocks)][: min(CHUNK, left)]
+        yield block
+        left -= len(block)
+        i += 1
+
+
+def test_a_large_tus_chunk_streams_without_growing_the_api(
+        stack: Stack, api_process: tuple[str, int, str]) -> None:
+    """One PATCH of the whole file (what tus-js-client sends by default): parts go to storage
+    as they fill, a few at a time, and the API's memory stays flat."""
+    url, pid, _ = api_process
+    headers = {"Authorization": f"Bearer {stack.api_key}"}
+    tus = {"Tus-Resumable": "1.0.0"}
+
+    def send(size: int) -> str:
+        slot = httpx.post(f"{url}/v1/uploads", json={"title": "memory"}, headers=headers).json()
+        created = httpx.post(slot["tus_endpoint"], headers={**tus, "Upload-Length": str(size)})
+        assert created.status_code == 201, created.text
+        transfer = str(httpx.URL(slot["tus_endpoint"]).join(created.headers["location"]))
+        resp = httpx.patch(transfer, content=tus_body(size), timeout=httpx.Timeout(30, read=300),
+                           headers={**tus, "Upload-Offset": "0", "Content-Length": str(size),
+                                    "Content-Type": "application/offset+octet-stream"})
+        assert resp.status_code == 204, resp.text
+        asset_id = httpx.get(f"{url}/v1/uploads/{slot['id']}", headers=headers).json()["asset_id"]
+        assert asset_id
+        return str(asset_id)
+
+    warm = send(20 * 1024 * 1024)  # the part threads and boto3 loaded
+    assert httpx.delete(f"{url}/v1/assets/{warm}", headers=headers).status_code == 204
+    time.sleep(0.5)
+    baseline = rss_bytes(pid)
+    with RssSampler(pid) as sampler:
+        asset_id = send(UPLOAD_BYTES)
+    growth = sampler.peak - baseline
+    assert growth < MAX_GROWTH, (
+        f"API grew by {growth / 2**20:.0f} MB while a {UPLOAD_BYTES / 2**20:.0f} MB tus chunk "
+        f"streamed (baseline {baseline / 2**20:.0f} MB)")
+    assert handles.storage().object_sizes(keys.asset_prefix(asset_id))["source/original"] == \
+        UPLOAD_BYTES
