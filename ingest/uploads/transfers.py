@@ -49,7 +49,7 @@ LOCK_WAIT_S = 10.0
 """How long a request waits for another one on the same transfer (a dropped PATCH still
 committing what it got) before answering 423."""
 KEEPALIVE_S = 10.0
-PARTS_IN_FLIGHT = 3
+PARTS_IN_FLIGHT = 2
 """Parts of one chunk uploaded at once: keeps storage busy while the body is read; memory per
 request is about this many parts plus one."""
 _PART_UPLOADS = ThreadPoolExecutor(max_workers=12, thread_name_prefix="transfer-part")
@@ -232,8 +232,11 @@ class AppendSession:
         size = self.transfer.part_size
         while self._pending_bytes() + len(self._buf) >= size:
             take = size - self._pending_bytes()
-            self._upload_part(self._read_pending() + bytes(self._buf[:take]))
+            head = self._read_pending()
+            with memoryview(self._buf) as view:  # one copy of the part, not three
+                part = head + view[:take] if head else bytes(view[:take])
             del self._buf[:take]
+            self._upload_part(part)
         self._refresh()
 
     def commit(self) -> Transfer:
