@@ -8,17 +8,14 @@ holder blocks others for at most LOCK_TTL_S.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from redis import Redis
-from redis.exceptions import LockError, RedisError
 
 from ingest.errors import TransientError
+from ingest.locks import record_lock
 
-log = logging.getLogger(__name__)
 LOCK_TTL_S = 60
 """Longest a holder may keep the lock; holders do a few storage requests, never media work."""
 WAIT_S = 30
@@ -34,22 +31,7 @@ class HasRedis(Protocol):
     redis: Redis
 
 
-@contextmanager
-def asset_lock(store: HasRedis, prefix: str, asset_id: str) -> Iterator[None]:
+def asset_lock(store: HasRedis, prefix: str, asset_id: str) -> AbstractContextManager[None]:
     """Hold the asset's lock for the block; AssetBusy when it cannot be had within WAIT_S."""
-    lock = store.redis.lock(f"{prefix}:lock:asset:{asset_id}", timeout=LOCK_TTL_S,
-                            blocking_timeout=WAIT_S)
-    try:
-        acquired = lock.acquire()
-    except RedisError as exc:
-        raise AssetBusy("The service is busy; try again shortly.",
-                        detail=f"redis unavailable: {exc}") from exc
-    if not acquired:
-        raise AssetBusy(f"Asset {asset_id} is being changed by another request; try again.")
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("lock of asset %s expired while held (> %d s)", asset_id, LOCK_TTL_S)
+    return record_lock(store.redis, f"{prefix}:lock:asset:{asset_id}", busy=AssetBusy,
+                       what=f"Asset {asset_id}", ttl_s=LOCK_TTL_S, wait_s=WAIT_S)

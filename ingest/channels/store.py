@@ -11,14 +11,15 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 
 from redis import Redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from ingest.channels.models import AsRun, Channel
 from ingest.channels.schedule import Timeline
 from ingest.errors import NotFound, StorageError, TransientError
+from ingest.locks import record_lock
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
@@ -165,23 +166,10 @@ class ChannelStore:
     def as_run_locked(self, channel_id: str) -> AbstractContextManager[None]:
         return self._locked(channel_id, "as-run")
 
-    @contextmanager
-    def _locked(self, channel_id: str, what: str = "channel") -> Iterator[None]:
-        lock = self.redis.lock(f"{self._prefix}:lock:{what}:{channel_id}", timeout=LOCK_TTL_S,
-                               blocking_timeout=LOCK_WAIT_S)
-        try:
-            acquired = lock.acquire()
-        except RedisError as exc:
-            raise ChannelBusy(f"redis unavailable: {exc}") from exc
-        if not acquired:
-            raise ChannelBusy(f"Channel {channel_id} is being changed; try again.")
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except LockError:
-                log.warning("lock of channel %s expired while held", channel_id)
+    def _locked(self, channel_id: str, what: str = "channel") -> AbstractContextManager[None]:
+        return record_lock(self.redis, f"{self._prefix}:lock:{what}:{channel_id}",
+                           busy=ChannelBusy, what=f"Channel {channel_id}",
+                           ttl_s=LOCK_TTL_S, wait_s=LOCK_WAIT_S)
 
     # --- recovery --------------------------------------------------------------------------
     def iter_stored(self) -> Iterator[Channel]:

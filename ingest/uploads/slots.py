@@ -6,15 +6,16 @@ Status changes go through ingest.lifecycle.uploads, on top of ``SlotStore.update
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from redis import Redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from ingest.assets.store import parse_cursor
 from ingest.errors import NotFound, TransientError
+from ingest.locks import record_lock
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 from ingest.uploads.errors import SlotCancelled, SlotClosed, SlotExpired, SlotNotFound
@@ -91,23 +92,10 @@ class SlotStore:
         self.redis.zadd(self._index, {slot.id: slot.created_at.timestamp()})
         return slot
 
-    @contextmanager
-    def locked(self, slot_id: str) -> Iterator[None]:
-        lock = self.redis.lock(f"{self._prefix}:lock:upload:{slot_id}", timeout=LOCK_TTL_S,
-                               blocking_timeout=LOCK_WAIT_S, thread_local=False)
-        try:
-            acquired = lock.acquire()
-        except RedisError as exc:
-            raise SlotBusy(f"redis unavailable: {exc}") from exc
-        if not acquired:
-            raise SlotBusy(f"Upload {slot_id} is being changed by another request; try again.")
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except LockError:
-                log.warning("lock of upload %s expired while held", slot_id)
+    def locked(self, slot_id: str) -> AbstractContextManager[None]:
+        return record_lock(self.redis, f"{self._prefix}:lock:upload:{slot_id}", busy=SlotBusy,
+                           what=f"Upload {slot_id}", ttl_s=LOCK_TTL_S, wait_s=LOCK_WAIT_S,
+                           thread_local=False)
 
     def update(self, slot_id: str, change: Callable[[UploadSlot], None]) -> UploadSlot:
         """Reload, change and save the record under the slot's lock."""
