@@ -222,11 +222,17 @@ class Timeline:
         return None
 
     def window(self, now: float) -> list[PlayedSegment]:
-        """Segments that have ended by ``now``, over the last ``window_s`` seconds."""
+        """Segments that have ended by ``now``, over the last ``window_s`` seconds.
+
+        Right after a start nothing has ended yet: the segment in progress is listed then, so
+        a player never gets an empty live playlist (hls.js treats one as fatal,
+        `levelEmptyError`). Its content exists already; it keeps its URI and sequence."""
         since = now - self.channel.window_s
         out = []
         for segment in self.segments_from(since):
             if segment.end > now + EPS:
+                if not out and segment.start <= now + EPS:
+                    out.append(segment)
                 break
             if segment.end > since + EPS:
                 out.append(segment)

@@ -16,12 +16,18 @@ from workers.slate import render_default_slate
 
 def test_default_slate_is_rendered_once_and_fills_an_empty_channel(
         client: httpx.Client, anon: httpx.Client, worker: Path) -> None:
+    storage = handles.storage()
+    # The slate is rendered once per deployment: an earlier test of the session (any channel
+    # without a slate of its own) may have asked for it already.
+    made_before = default_slate_id(storage)
     channel = client.post("/v1/channels", json={"name": "Side stage", "window_s": 30}).json()
     cid = channel["id"]
-    assert channel["slate_asset_id"] is None
-    early = client.post(f"/v1/channels/{cid}/start")
-    assert early.status_code == 409 and early.json()["error"]["code"] == "slate_not_ready"
-    storage = handles.storage()
+    if made_before is None:
+        assert channel["slate_asset_id"] is None
+        early = client.post(f"/v1/channels/{cid}/start")
+        assert early.status_code == 409 and early.json()["error"]["code"] == "slate_not_ready"
+    else:
+        assert channel["slate_asset_id"] in (None, made_before)
     slate_id = wait_until(lambda: default_slate_id(storage), timeout=120, what="a slate record")
     asset = wait_for(client, slate_id, timeout_s=300)
     assert asset["status"] == "ready", asset

@@ -126,3 +126,15 @@ def test_cost_does_not_grow_with_the_queue() -> None:
             tl.window(T0 + 36000 + k * 7.3)
         return time.perf_counter() - began
     assert cost(t_big) < cost(t_small) * 3 + 0.05
+
+
+def test_a_channel_just_started_lists_the_segment_in_progress() -> None:
+    """hls.js treats an empty live playlist as fatal (`levelEmptyError`): right after a start,
+    before any segment has ended, the one in progress is listed, then it stays as it was."""
+    ch = channel(window_s=60)
+    editing.add(ch, Item(id="it-1", asset_id=A), None, T0)
+    editing.start(ch, T0)
+    assert _played(ch, T0) == [(0, "as-a", 0, 0.0)]
+    assert _played(ch, T0 + 1) == [(0, "as-a", 0, 0.0)]
+    assert _played(ch, T0 + 5) == [(0, "as-a", 0, 0.0)]
+    assert _played(ch, T0 + 8) == [(0, "as-a", 0, 0.0), (1, "as-a", 1, 4.0)]
