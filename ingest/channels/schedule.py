@@ -228,7 +228,7 @@ class Timeline:
         a player never gets an empty live playlist (hls.js treats one as fatal,
         `levelEmptyError`). Its content exists already; it keeps its URI and sequence."""
         since = now - self.channel.window_s
-        out = []
+        out: list[PlayedSegment] = []
         for segment in self.segments_from(since):
             if segment.end > now + EPS:
                 if not out and segment.start <= now + EPS:
