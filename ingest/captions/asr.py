@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ingest.captions.files import Word
+from ingest.captions.text import needs_space
 from ingest.errors import PermanentError
 from ingest.languages import primary_subtag
 
@@ -370,13 +371,27 @@ def _segments(
         raise AsrError("asr_failed", "Speech recognition failed.", detail=str(exc)) from exc
 
 
-def _words(segment: Any, offset: float) -> Iterator[Word]:
-    for word in segment.words or ():
-        text = word.word.strip()
-        if text:
-            yield Word(
-                text, round(offset + float(word.start), 3), round(offset + float(word.end), 3)
-            )
+def _words(segment: Any, offset: float) -> list[Word]:
+    pieces = [(w.word, offset + float(w.start), offset + float(w.end))
+              for w in segment.words or ()]
+    return join_pieces(pieces)
+
+
+def join_pieces(pieces: Sequence[tuple[str, float, float]]) -> list[Word]:
+    """Whisper's word pieces as written: a piece without a leading space continues the word
+    before it ("ill" + "-disposed" is one word, "ill-disposed"), except between characters of
+    scripts written without spaces (Chinese, Japanese), where every piece keeps its timing."""
+    words: list[Word] = []
+    for raw, start, end in pieces:
+        text = raw.strip()
+        if not text:
+            continue
+        previous = words[-1] if words else None
+        if previous is not None and not raw[:1].isspace() and needs_space(previous.word, text):
+            words[-1] = Word(previous.word + text, previous.start, round(max(previous.end, end), 3))
+        else:
+            words.append(Word(text, round(start, 3), round(end, 3)))
+    return words
 
 
 @contextlib.contextmanager

@@ -26,10 +26,12 @@ _FIRST_NO_SPACE = "\u3040"
 
 
 def needs_space(before: str, after: str) -> bool:
+    """Whether two words are written with a space between them: not when either side is a
+    character of a script written without spaces ("2024" + "年" is "2024年")."""
     last, first = before[-1], after[0]
-    if last < _FIRST_NO_SPACE or first < _FIRST_NO_SPACE:
+    if last < _FIRST_NO_SPACE and first < _FIRST_NO_SPACE:
         return True
-    return not (_NO_SPACE_SCRIPT.match(last) and _NO_SPACE_SCRIPT.match(first))
+    return not (_NO_SPACE_SCRIPT.match(last) or _NO_SPACE_SCRIPT.match(first))
 
 
 def join_words(texts: Sequence[str]) -> str:
