@@ -1,4 +1,5 @@
-# Podium's image: the API (`podium api`) and the RQ workers (`podium worker`) run from it.
+# Podium's image: the API (`podium api`), the RQ workers (`podium worker`) and the RTMP server
+# (`podium rtmp`: nginx with libnginx-mod-rtmp) run from it.
 # docker-compose.yml builds it once and starts both; settings come from PODIUM_* variables.
 FROM python:3.11-slim
 
@@ -8,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg nodejs npm \
+    && apt-get install -y --no-install-recommends ffmpeg nodejs npm nginx-light libnginx-mod-rtmp \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /home/podium --uid 10001 podium
@@ -34,5 +35,5 @@ USER podium
 ENV PODIUM_DATA_DIR=/home/podium/var
 RUN mkdir -p /home/podium/var
 
-EXPOSE 8000
+EXPOSE 8000 1935
 CMD ["podium", "api", "--host", "0.0.0.0", "--port", "8000"]

@@ -37,11 +37,13 @@ bench-channels: venv ## playlist serving (needs `make run` in another shell)
 system-deps: ## apt packages, when root and missing (only the missing ones)
 	@missing=""; \
 	for pair in ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server espeak-ng:espeak-ng \
-	            sox:sox docker-compose:docker-compose chromium:chromium npm:npm; do \
+	            sox:sox docker-compose:docker-compose chromium:chromium npm:npm \
+	            nginx:nginx-light srt-live-transmit:srt-tools; do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || case " $$missing " in *" $$pkg "*) ;; \
 	    *) missing="$$missing $$pkg";; esac; \
 	done; \
+	test -f /usr/lib/nginx/modules/ngx_rtmp_module.so || missing="$$missing libnginx-mod-rtmp"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \

@@ -18,6 +18,7 @@ from api.routes import (
     glossary,
     health,
     live,
+    live_streams,
     play,
     speaker,
     speaker_page,
@@ -50,8 +51,9 @@ def create_app() -> FastAPI:
         # outermost: answers the speaker paths' preflights before the GET-only policy
         app.add_middleware(SpeakerCors, origins=origins)
     for module in (assets, uploads, speaker, speaker_page, captions, glossary, webhooks,
-                   channels, play, live, watch, health, docs):
+                   channels, play, live, live_streams, watch, health, docs):
         app.include_router(module.router)
+    app.include_router(live_streams.hooks)
 
     @app.middleware("http")
     async def count_requests(request: Request,

@@ -23,6 +23,7 @@ from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, Chan
 from ingest.errors import InvalidInput
 from ingest.events import EventType
 from ingest.languages import is_language_tag
+from ingest.live.models import EndReason, LiveStatus, LiveStream
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
 
 MAX_TEXT = 200
@@ -365,3 +366,51 @@ class UploadPublic(BaseModel):
 class UploadList(BaseModel):
     items: list[UploadPublic]
     next_cursor: str | None
+
+
+class LiveStreamCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=MAX_TEXT)
+    speaker: str | None = Field(default=None, max_length=MAX_TEXT)
+    reconnect_window_s: int | None = Field(default=None, ge=0, le=1800)
+    """How long a dropped stream waits for its speaker (unset: the deployment's setting)."""
+
+
+class LiveIngest(BaseModel):
+    rtmp: str
+    """`rtmp://host:1935/live/{stream_key}`: server and key in one URL (OBS: Server + Key)."""
+    srt: str | None
+    """SRT publishing URL, null while SRT ingest is not offered."""
+
+
+class LivePlayback(BaseModel):
+    hls: str
+
+
+class LiveStreamPublic(BaseModel):
+    id: str
+    title: str
+    speaker: str | None
+    status: LiveStatus
+    stream_key: str
+    ingest: LiveIngest
+    playback: LivePlayback
+    reconnect_window_s: int
+    created_at: datetime
+    ended_at: datetime | None
+    end_reason: EndReason | None
+    asset_id: str | None
+    """The recording, once the stream has ended and its asset exists."""
+
+    @classmethod
+    def of(cls, stream: LiveStream, rtmp_base: str, public_url: str) -> LiveStreamPublic:
+        return cls(
+            id=stream.id, title=stream.title, speaker=stream.speaker, status=stream.status,
+            stream_key=stream.stream_key,
+            ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=None),
+            playback=LivePlayback(hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8"),
+            reconnect_window_s=stream.reconnect_window_s, created_at=stream.created_at,
+            ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id)
+
+
+class LiveStreamList(BaseModel):
+    items: list[LiveStreamPublic]

@@ -107,6 +107,20 @@ def api(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command()
+def rtmp() -> None:
+    """Run the RTMP server (nginx with libnginx-mod-rtmp) in the foreground, configured from
+    the settings (docker-compose's `rtmp` service; `podium up` starts it itself)."""
+    from cli.services import nginx_executable, write_private
+    from cli.stack import rtmp_conf
+
+    s = get_settings()
+    folder = (s.data_dir / "rtmp").resolve()
+    write_private(folder / "nginx.conf", rtmp_conf(s))
+    exe = nginx_executable()
+    os.execv(exe, [exe, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"])
+
+
+@app.command()
 def reconcile() -> None:
     """Rebuild the Redis index from the bucket and re-queue unfinished assets."""
     _reconcile(quiet=False)
@@ -117,11 +131,12 @@ def _reconcile(quiet: bool) -> None:
     from workers.recovery import reconcile as run
 
     report = run(handles.asset_store(), handles.redis_connection(), handles.channel_store(),
-                 handles.slot_store())
+                 handles.slot_store(), handles.live_store())
     if not quiet or report.requeued:
         typer.echo(f"reconcile: {report.indexed} assets indexed, {len(report.requeued)} re-queued"
                    + (f" ({', '.join(report.requeued)})" if report.requeued else "")
-                   + f", {report.channels} channels, {report.uploads} upload slots")
+                   + f", {report.channels} channels, {report.uploads} upload slots, "
+                   f"{report.live_streams} live streams")
 
 
 def _client() -> httpx.Client:

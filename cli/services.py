@@ -183,3 +183,27 @@ def _wait(ready: object, svc: Service, timeout_s: float) -> None:
         time.sleep(0.2)
     svc.stop()
     raise ServiceError(f"{svc.name} did not become ready in {timeout_s:.0f} s; see {svc.log_path}")
+
+
+def nginx_executable() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if not found:
+        raise ServiceError("nginx is not installed (make system-deps: nginx-light and "
+                           "libnginx-mod-rtmp)")
+    return found
+
+
+def start_nginx_rtmp(conf_text: str, data_dir: Path, log_dir: Path, port: int,
+                     timeout_s: float = 15) -> Service:
+    """nginx with the RTMP module, its config (0600, it names the callbacks' secret) in
+    ``data_dir``; ready when the RTMP port answers."""
+    if port_open("127.0.0.1", port):
+        raise ServiceError(f"port {port} is taken: set PODIUM_RTMP_PORT to another one")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "nginx.conf"
+    write_private(conf, conf_text)
+    svc = spawn("nginx-rtmp", [nginx_executable(), "-p", str(data_dir.resolve()),
+                               "-c", str(conf.resolve()), "-e", "stderr"], log_dir)
+    _wait(lambda: port_open("127.0.0.1", port), svc, timeout_s)
+    return svc

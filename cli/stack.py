@@ -15,6 +15,7 @@ from cli import services
 from cli.services import Service
 from config import Settings
 from ingest.errors import StorageError
+from ingest.live.rtmp import RtmpConfig, nginx_conf
 from ingest.storage.s3 import Storage
 from runtime.handles import storage_config
 
@@ -64,6 +65,15 @@ def prepare_environment(s: Settings) -> dict[str, str]:
         env["PODIUM_S3_ENDPOINT"] = f"http://127.0.0.1:{s.s3_port}"
     env["PODIUM_SIGNING_KEY"] = s.signing_key or secret_file(data / "signing-key")
     return env
+
+
+def rtmp_conf(s: Settings) -> str:
+    """nginx-rtmp's config: callbacks to this stack's API, play-back for the workers only."""
+    hook = f"{(s.rtmp_hook_url or s.public_url).rstrip('/')}/internal/rtmp/{s.rtmp_hook_secret}"
+    return nginx_conf(RtmpConfig(
+        listen=f"{s.rtmp_bind}:{s.rtmp_port}", hook_base=hook,
+        pid_file=(s.data_dir / "rtmp" / "nginx.pid").resolve(),
+        play_allow=tuple(a.strip() for a in s.rtmp_play_allow.split(",") if a.strip())))
 
 
 def wait_for_storage(storage: Storage, timeout_s: float = 60) -> None:
@@ -120,6 +130,10 @@ class Stack:
                   f"(data in {s.data_dir / 's3'})")
         wait_for_storage(Storage(storage_config(s)))
         print(f"storage    bucket '{s.s3_bucket}' ready")
+        self._keep(services.start_nginx_rtmp(rtmp_conf(s), s.data_dir / "rtmp", self.log_dir,
+                                             s.rtmp_port))
+        print(f"rtmp       nginx-rtmp on {s.rtmp_bind}:{s.rtmp_port} (speakers: "
+              f"{s.rtmp_ingest_base}/<stream key>)")
 
     def _keep(self, svc: Service) -> None:
         """Supervise a store we started: restarted like a worker (same data, ports, keys)."""

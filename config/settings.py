@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,6 +145,31 @@ class Settings(BaseSettings):
     webhook_log_size: int = Field(default=100, ge=1, le=10_000)
     """Deliveries kept per webhook in its log (`GET /v1/webhooks/{id}/deliveries`)."""
 
+    # --- live streams ----------------------------------------------------------------------
+    rtmp_port: int = 1935
+    """Port of the RTMP server (nginx with libnginx-mod-rtmp) `podium up` starts."""
+    rtmp_bind: str = "127.0.0.1"
+    """Address it listens on (0.0.0.0: speakers on other machines)."""
+    rtmp_public_url: str | None = None
+    """RTMP base URL speakers are given (`rtmp://host:1935/live`); unset: public_url's host
+    and rtmp_port."""
+    rtmp_hook_url: str | None = None
+    """Base URL the RTMP server reaches the API at for its callbacks; unset: public_url."""
+    rtmp_internal_url: str | None = None
+    """RTMP base URL the workers play streams back from; unset: rtmp://127.0.0.1:rtmp_port/live."""
+    rtmp_play_allow: str = "127.0.0.1"
+    """Addresses (nginx `allow play` syntax, comma-separated) that may play streams back from
+    the RTMP server: where the workers that transcode them run."""
+    live_reconnect_window_s: int = Field(default=60, ge=0, le=1800)
+    """How long a disconnected live stream waits for its speaker (encoders reboot); viewers see
+    a "be right back" slate meanwhile. A stream may set its own, up to 30 min."""
+    live_max_duration_s: float = Field(default=4 * 3600, gt=0)
+    """Longest continuous session of a live stream; the publisher is dropped after it."""
+    live_segment_s: int = Field(default=2, ge=1, le=10)
+    """Segment length of live HLS (short: latency is about three of them)."""
+    live_window_segments: int = Field(default=15, ge=3)
+    """Segments a live media playlist lists (a sliding window)."""
+
     # --- workers -------------------------------------------------------------------------
     workers: int = 0
     """RQ workers `podium up` starts (0 = one per core)."""
@@ -192,6 +220,24 @@ class Settings(BaseSettings):
         import hashlib
 
         return hashlib.sha256(f"playback|{self.s3_secret_key}".encode()).hexdigest()
+
+    @property
+    def rtmp_hook_secret(self) -> str:
+        """The path secret of the RTMP server's callbacks (only nginx's config holds it)."""
+        return hmac.new(self.playback_secret.encode(), b"rtmp-hooks",
+                        hashlib.sha256).hexdigest()[:32]
+
+    @property
+    def rtmp_ingest_base(self) -> str:
+        """What speakers publish to, without the key: `rtmp://host:port/live`."""
+        if self.rtmp_public_url:
+            return self.rtmp_public_url.rstrip("/")
+        host = urlparse(self.public_url).hostname or "127.0.0.1"
+        return f"rtmp://{host}:{self.rtmp_port}/live"
+
+    @property
+    def rtmp_playback_base(self) -> str:
+        return (self.rtmp_internal_url or f"rtmp://127.0.0.1:{self.rtmp_port}/live").rstrip("/")
 
     @property
     def viewer_s3_endpoint(self) -> str | None:

@@ -9,6 +9,7 @@ from redis import Redis
 from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
+from ingest.live.store import LiveStreamStore
 from ingest.media.probe import Limits
 from ingest.storage.s3 import Storage, StorageConfig
 from ingest.uploads.slots import SlotStore
@@ -91,3 +92,7 @@ def slot_store() -> SlotStore:
 
 def transfers() -> Transfers:
     return Transfers(storage(), redis_connection(), get_settings().queue_prefix)
+
+
+def live_store() -> LiveStreamStore:
+    return LiveStreamStore(storage(), redis_connection(), get_settings().queue_prefix)

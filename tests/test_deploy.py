@@ -64,7 +64,8 @@ def test_config_refuses_to_run_without_secrets(missing: str) -> None:
 
 
 def test_services(config: dict[str, Any]) -> None:
-    assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio"}
+    assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio",
+                                       "rtmp"}
 
 
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
@@ -72,6 +73,20 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "redis-cli ping" in _healthcheck(config, "redis")
     assert "/minio/health/live" in _healthcheck(config, "minio")
     assert "Worker.all" in _healthcheck(config, "worker")
+    assert "1935" in _healthcheck(config, "rtmp")
+
+
+def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
+        config: dict[str, Any]) -> None:
+    rtmp = config["services"]["rtmp"]
+    assert rtmp["command"] == ["podium", "rtmp"]
+    env = rtmp["environment"]
+    assert env["PODIUM_RTMP_HOOK_URL"] == "http://api:8000"
+    assert env["PODIUM_S3_SECRET_KEY"] == REQUIRED["PODIUM_S3_SECRET_KEY"]  # same hook secret
+    assert "all" not in env["PODIUM_RTMP_PLAY_ALLOW"]
+    assert rtmp["depends_on"]["api"]["condition"] == "service_healthy"
+    assert config["services"]["worker"]["environment"]["PODIUM_RTMP_INTERNAL_URL"] == \
+        "rtmp://rtmp:1935/live"
 
 
 def test_worker_scales(config: dict[str, Any]) -> None:

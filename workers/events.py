@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from config import get_settings
 from ingest.lifecycle.assets import AssetLifecycle
+from ingest.lifecycle.live import LiveLifecycle
 from ingest.lifecycle.uploads import SlotLifecycle
+from ingest.live.models import LiveStatus, LiveStream
 from ingest.webhooks.sink import WebhookSink
 from runtime import handles
 from workers import pipeline
@@ -32,3 +34,16 @@ def asset_lifecycle() -> AssetLifecycle:
 def slot_lifecycle() -> SlotLifecycle:
     """Status changes of upload slots (`upload.asset_created`), announced to ``event_sink``."""
     return SlotLifecycle(handles.slot_store(), event_sink())
+
+
+def _after_live_change(stream: LiveStream) -> None:
+    """Schedule what a live stream's new status calls for."""
+    conn = handles.redis_connection()
+    closes = stream.window_closes_at()
+    if stream.status == LiveStatus.DISCONNECTED and closes is not None:
+        pipeline.end_live_window(conn, stream.id, closes)
+
+
+def live_lifecycle() -> LiveLifecycle:
+    """Status changes of live streams (`live_stream.*`), announced to ``event_sink``."""
+    return LiveLifecycle(handles.live_store(), event_sink(), on_change=_after_live_change)

@@ -333,3 +333,19 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
     if when <= datetime.now(UTC):
         return media.enqueue("workers.channels.record_as_run", channel_id, **options)
     return media.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)
+
+
+def live_queue_name() -> str:
+    return f"{get_settings().queue_prefix}-live"
+
+
+def end_live_window(conn: Redis, stream_id: str, when: datetime) -> Job:
+    """At the end of a disconnected stream's reconnect window: `ended` unless it came back.
+    One job per disconnection (the id carries the instant)."""
+    jid = f"live-window-{stream_id}-{int(when.timestamp() * 1000)}"
+    pending = _pending_or_drop(conn, jid)
+    if pending is not None:
+        return pending
+    return queue(media_queue_name(), conn).enqueue_at(
+        when, "workers.live.end_if_window_passed", stream_id, job_id=jid,
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)

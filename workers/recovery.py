@@ -11,6 +11,7 @@ from rq.job import JobStatus
 from ingest.assets.models import Asset
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
+from ingest.live.store import LiveStreamStore
 from ingest.uploads.slots import SlotStore
 from workers import pipeline
 
@@ -23,6 +24,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     channels: int = 0
     uploads: int = 0
+    live_streams: int = 0
 
 
 def _has_live_job(conn: Redis, asset_id: str) -> bool:
@@ -45,9 +47,10 @@ def requeue(conn: Redis, asset: Asset) -> None:
 
 
 def reconcile(store: AssetStore, conn: Redis, channels: ChannelStore | None = None,
-              slots: SlotStore | None = None) -> ReconcileReport:
-    """Re-index assets (re-queue the unfinished ones), channel documents and upload slots
-    (their expiry scheduled again) from the bucket."""
+              slots: SlotStore | None = None,
+              live: LiveStreamStore | None = None) -> ReconcileReport:
+    """Re-index assets (re-queue the unfinished ones), channel documents, upload slots
+    (their expiry scheduled again) and live streams from the bucket."""
     unfinished = store.rebuild_index()
     report = ReconcileReport(indexed=int(conn.zcard(f"{pipeline.queue_prefix()}:assets")))
     for asset in unfinished:
@@ -61,4 +64,6 @@ def reconcile(store: AssetStore, conn: Redis, channels: ChannelStore | None = No
         for slot in waiting:
             pipeline.expire_upload(conn, slot.id, slot.expires_at)
         report.uploads = int(conn.zcard(f"{pipeline.queue_prefix()}:uploads"))
+    if live is not None:
+        report.live_streams = live.rebuild_index()
     return report

@@ -131,3 +131,24 @@ def pending_segment(slot_id: str, transfer_id: str, start: int) -> str:
 def channel_as_run(channel_id: str) -> str:
     """What a channel actually played and when."""
     return f"channels/{channel_id}/as-run.json"
+
+
+def live_prefix(stream_id: str) -> str:
+    """Everything stored for a live stream: its record, its live HLS."""
+    return f"live/{stream_id}/"
+
+
+def live_record(stream_id: str) -> str:
+    return f"live/{stream_id}/stream.json"
+
+
+def live_hls_object(stream_id: str, name: str) -> str:
+    """A file of the stream's live HLS (`{rendition}/seg-NNNNNN.ts`, `{rendition}/index.m3u8`)."""
+    if not all(is_safe_name(part) for part in name.split("/")):
+        raise ValueError(f"unsafe name {name!r}")
+    return f"live/{stream_id}/hls/{name}"
+
+
+def live_state(stream_id: str) -> str:
+    """The live HLS's segment list (renditions, sequence and discontinuity numbers)."""
+    return f"live/{stream_id}/hls/state.json"

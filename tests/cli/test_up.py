@@ -67,6 +67,14 @@ def test_podium_up_runs_and_supervises_the_stack(tmp_path: Path, media_dir: Path
             assert wait_for(client, resp.json()["id"], timeout_s=120)["status"] == "ready"
         assert _private(var) == []  # worker scratch, redis AOF, volumes: created under umask 077
 
+        # the RTMP server is supervised like the stores: killed, it comes back
+        assert "rtmp       nginx-rtmp on" in printed
+        assert oct((var / "rtmp" / "nginx.conf").stat().st_mode & 0o777) == "0o600"
+        (nginx,) = up.children_running("nginx")
+        os.kill(nginx, signal.SIGKILL)
+        wait_until(lambda: [p for p in up.children_running("nginx") if p != nginx],
+                   timeout=20, interval=0.3, what="dead nginx restarted")
+
         (old,) = up.children_running("cli.main worker")
         os.kill(old, signal.SIGKILL)
         wait_until(lambda: [p for p in up.children_running("cli.main worker") if p != old],

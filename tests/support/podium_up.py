@@ -45,6 +45,7 @@ def podium_up(tmp_path: Path, **extra_env: str) -> Iterator[UpStack]:
         "PODIUM_S3_PORT": str(_weed_port()),
         "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "PODIUM_WORKERS": "1",
+        "PODIUM_RTMP_PORT": str(_free_port()),
         **extra_env,
     })
     out_path = tmp_path / "up.out"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("api", "cli", "config", "ingest", "runtime", "workers")
-STATUS_ENUMS = {"AssetStatus", "CaptionStatus", "DeliveryState"}
+STATUS_ENUMS = {"AssetStatus", "CaptionStatus", "DeliveryState", "LiveStatus"}
 STATUS_FIELDS = {"status", "state"}
 
 

@@ -1,0 +1,72 @@
+"""RTMP ingest through a real nginx-rtmp: the key is checked at connect, a second publisher
+and a revoked key are refused, a disconnection opens the reconnect window."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.live.conftest import Rtmp, create_stream, status_of
+from tests.support.live import publish
+from tests.support.wait import wait_until
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_create_answers_the_contract(client: httpx.Client, rtmp: Rtmp) -> None:
+    body = create_stream(client)
+    assert body["status"] == "idle"
+    key = str(body["stream_key"])
+    assert body["ingest"] == {"rtmp": f"{rtmp.base}/{key}", "srt": None}
+    assert body["id"] in [s["id"] for s in client.get("/v1/live-streams").json()["items"]]
+    assert client.get(f"/v1/live-streams/{body['id']}").json()["stream_key"] == key
+    assert client.get("/v1/live-streams/ls-0000000000000000").status_code == 404
+
+
+def test_anonymous_is_refused(anon: httpx.Client) -> None:
+    assert anon.post("/v1/live-streams", json={"title": "x"}).status_code == 401
+
+
+def test_publish_activates_and_a_second_publisher_is_refused(
+        client: httpx.Client, rtmp: Rtmp, tmp_path: Path) -> None:
+    body = create_stream(client, reconnect_window_s=1)
+    url = str(body["ingest"]["rtmp"])  # type: ignore[index]
+    first = publish(url, 20, tmp_path / "first.log")
+    try:
+        wait_until(lambda: status_of(client, body["id"]) == "active", 15, 0.2, "active")
+        second = publish(url, 20, tmp_path / "second.log")
+        assert second.wait(15) != 0, "a second publisher on the same key was let in"
+        assert first.poll() is None, "the first publisher was dropped"
+        assert status_of(client, body["id"]) == "active"
+    finally:
+        _stop(first)
+    wait_until(lambda: status_of(client, body["id"]) in ("disconnected", "ended"), 15, 0.2,
+               "disconnected")
+    # the window (1 s) passes: the stream ends and its key opens nothing any more
+    wait_until(lambda: status_of(client, body["id"]) == "ended", 15, 0.3, "ended")
+    late = publish(url, 5, tmp_path / "late.log")
+    assert late.wait(15) != 0
+
+
+def test_wrong_key_is_refused(rtmp: Rtmp, tmp_path: Path) -> None:
+    proc = publish(f"{rtmp.base}/sk-not-a-key", 10, tmp_path / "wrong.log")
+    assert proc.wait(15) != 0
+
+
+def test_revoking_drops_the_publisher(client: httpx.Client, rtmp: Rtmp, tmp_path: Path) -> None:
+    body = create_stream(client)
+    proc = publish(str(body["ingest"]["rtmp"]), 30, tmp_path / "pub.log")  # type: ignore[index]
+    try:
+        wait_until(lambda: status_of(client, body["id"]) == "active", 15, 0.2, "active")
+        ended = client.delete(f"/v1/live-streams/{body['id']}")
+        assert ended.status_code == 200 and ended.json()["status"] == "ended"
+        assert ended.json()["end_reason"] == "deleted"
+        wait_until(lambda: proc.poll() is not None, 15, 0.2, "publisher dropped")
+    finally:
+        _stop(proc)
