@@ -1,4 +1,5 @@
-"""Asset records: the bucket holds the truth (`assets/{id}/asset.json`), Redis an index and cache.
+"""Asset records: the bucket holds the truth (`assets/{id}/asset.json`), Redis an index and cache
+(`ingest.records`).
 
 Redis can be flushed or lost at any time: `rebuild_index` recreates everything it held from the
 bucket. Live progress (updated several times a second) lives only in Redis.
@@ -6,58 +7,26 @@ bucket. Live progress (updated several times a second) lives only in Redis.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from redis import Redis
 from redis.exceptions import RedisError
 
-from ingest.assets.locks import asset_lock
+from ingest.assets.locks import LOCK_TTL_S, WAIT_S, AssetBusy
 from ingest.assets.models import Asset, AssetStatus, Progress, Stage
-from ingest.errors import AssetNotFound, InvalidInput, NotFound, StorageError, TransientError
+from ingest.errors import AssetNotFound, TransientError
+from ingest.records import CACHE_TTL_S, RecordKind, RecordStore
 from ingest.storage import keys
-from ingest.storage.s3 import Storage
 
 log = logging.getLogger(__name__)
 
-CACHE_TTL_S = 24 * 3600
 TOMBSTONE_TTL_S = 7 * 24 * 3600
 
 
-class InvalidCursor(InvalidInput):
-    code = "invalid_cursor"
-
-
-def parse_cursor(cursor: str) -> tuple[float, str | None]:
-    """`<score>_<id>` as written by `AssetStore.page` (a bare score is still accepted); a
-    non-finite score ('nan') is refused here rather than failing in Redis."""
-    raw_score, _, last_id = cursor.partition("_")
-    try:
-        score = float(raw_score)
-    except ValueError as exc:
-        raise InvalidCursor("Invalid cursor.") from exc
-    if not math.isfinite(score) or (last_id and not keys.is_valid_id(last_id)):
-        raise InvalidCursor("Invalid cursor.")
-    return score, last_id or None
-
-
-def _member(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-class AssetStore:
-    def __init__(self, storage: Storage, redis: Redis, prefix: str = "podium") -> None:
-        self.storage = storage
-        self.redis = redis
-        self._index = f"{prefix}:assets"
-        self._prefix = prefix
-
-    def _cache_key(self, asset_id: str) -> str:
-        return f"{self._prefix}:asset:{asset_id}"
+class AssetStore(RecordStore[Asset]):
+    kind = RecordKind(model=Asset, name="asset", folder="assets/", file_name="asset.json",
+                      record_key=keys.asset_record, not_found=AssetNotFound.of, busy=AssetBusy,
+                      lock_ttl_s=LOCK_TTL_S, lock_wait_s=WAIT_S)
 
     def _progress_key(self, asset_id: str) -> str:
         return f"{self._prefix}:progress:{asset_id}"
@@ -71,9 +40,7 @@ class AssetStore:
     # --- reads -----------------------------------------------------------------------------
     def get(self, asset_id: str) -> Asset:
         """The asset with live progress; NotFound for unknown or deleted ids."""
-        if not keys.is_valid_id(asset_id):
-            raise AssetNotFound.of(asset_id)
-        asset = self._load(asset_id)
+        asset = super().get(asset_id)
         if asset.status == AssetStatus.PREPARING:
             live = self._live_progress(asset_id)
             if live is not None:
@@ -81,59 +48,11 @@ class AssetStore:
         self._overlay_caption_progress(asset)
         return asset
 
-    def _load(self, asset_id: str) -> Asset:
-        try:
-            cached = self.redis.get(self._cache_key(asset_id))
-            if self.redis.exists(self._tombstone_key(asset_id)):
-                raise AssetNotFound.of(asset_id)
-        except RedisError as exc:
-            log.warning("redis unavailable, reading %s from the bucket: %s", asset_id, exc)
-            cached = None
-        if cached:
-            return Asset.model_validate_json(cached)
-        try:
-            raw = self.storage.get_bytes(keys.asset_record(asset_id))
-        except NotFound as exc:
-            raise AssetNotFound.of(asset_id) from exc
-        asset = Asset.model_validate_json(raw)
-        self._cache(asset)
-        return asset
-
-    def exists(self, asset_id: str) -> bool:
-        try:
-            self._load(asset_id)
-            return True
-        except NotFound:
-            return False
-
-    def page(self, limit: int, cursor: str | None) -> tuple[list[Asset], str | None]:
-        """Newest first. The cursor is the last seen (score, id) so inserts never shift pages,
-        and assets sharing one created_at (bulk imports, a rebuilt index) are never skipped."""
-        after = parse_cursor(cursor) if cursor else None
-        rows: list[tuple[bytes, float]] = []
-        max_score: str = "+inf"
-        if after is not None:
-            score, last_id = after
-            max_score = f"({score!r}"
-            if last_id is not None:  # equal scores come in reverse id order: resume after it
-                ties: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
-                    self._index, score, score, withscores=True)
-                rows = [(m, s) for m, s in ties if _member(m) < last_id]
-        older: list[tuple[bytes, float]] = self.redis.zrevrangebyscore(  # type: ignore[assignment]
-            self._index, max_score, "-inf", start=0, num=limit + 1, withscores=True)
-        rows = (rows + older)[: limit + 1]
-        items: list[Asset] = []
-        for raw_id, _score in rows[:limit]:
-            asset_id = _member(raw_id)
-            try:
-                items.append(self.get(asset_id))
-            except NotFound:
-                self.redis.zrem(self._index, asset_id)
-        next_cursor = None
-        if len(rows) > limit and limit > 0:
-            last_raw, last_score = rows[limit - 1]
-            next_cursor = f"{last_score!r}_{_member(last_raw)}"
-        return items, next_cursor
+    def _read_cache(self, asset_id: str) -> bytes | None:
+        cached = super()._read_cache(asset_id)
+        if self.redis.exists(self._tombstone_key(asset_id)):
+            raise AssetNotFound.of(asset_id)
+        return cached
 
     def _overlay_caption_progress(self, asset: Asset) -> None:
         preparing = [t for t in asset.captions if t.status == "preparing"]
@@ -170,11 +89,6 @@ class AssetStore:
         return Progress(stage=Stage(data["stage"]), percent=float(data.get("percent", 0)))
 
     # --- writes ----------------------------------------------------------------------------
-    def create(self, asset: Asset) -> Asset:
-        self._write(asset)
-        self.redis.zadd(self._index, {asset.id: asset.created_at.timestamp()})
-        return asset
-
     def save(self, asset: Asset) -> Asset:
         """Rewrite the record (the bucket first: it is the source of truth)."""
         if self.is_deleted(asset.id):
@@ -192,21 +106,8 @@ class AssetStore:
         if live is None or live.stage != asset.progress.stage:
             self.set_progress(asset.id, asset.progress.stage, asset.progress.percent)
 
-    def locked(self, asset_id: str) -> AbstractContextManager[None]:
-        """The asset's lock (ingest.assets.locks): work that must not interleave with a write."""
-        return asset_lock(self, self._prefix, asset_id)
-
-    def update(self, asset_id: str, change: Callable[[Asset], None],
-               then: Callable[[Asset], None] | None = None) -> Asset:
-        """Reload, ``change`` and save the record under the asset's lock, so no concurrent
-        writer's change is lost; ``then`` runs with the saved record before the lock goes."""
-        with self.locked(asset_id):
-            asset = self._load(asset_id)
-            change(asset)
-            self.save(asset)
-            if then is not None:
-                then(asset)
-            return asset
+    def _save(self, asset: Asset) -> None:
+        self.save(asset)
 
     def set_progress(self, asset_id: str, stage: Stage, percent: float) -> None:
         try:
@@ -215,17 +116,6 @@ class AssetStore:
             self.redis.expire(self._progress_key(asset_id), CACHE_TTL_S)
         except RedisError as exc:  # progress is cosmetic: never fail a job over it
             log.warning("could not record progress of %s: %s", asset_id, exc)
-
-    def _write(self, asset: Asset) -> None:
-        body = asset.model_dump_json().encode()
-        self.storage.put_bytes(keys.asset_record(asset.id), body, "application/json")
-        self._cache(asset)
-
-    def _cache(self, asset: Asset) -> None:
-        try:
-            self.redis.set(self._cache_key(asset.id), asset.model_dump_json(), ex=CACHE_TTL_S)
-        except RedisError as exc:
-            log.warning("could not cache asset %s: %s", asset.id, exc)
 
     def delete(self, asset_id: str) -> int:
         """Remove every stored object of the asset; jobs still running see the tombstone.
@@ -237,8 +127,7 @@ class AssetStore:
         with self.locked(asset_id):
             self.redis.set(self._tombstone_key(asset_id), "1", ex=TOMBSTONE_TTL_S)
             removed = self.storage.delete_prefix(keys.asset_prefix(asset_id))
-            self.redis.delete(self._cache_key(asset_id), self._progress_key(asset_id))
-            self.redis.zrem(self._index, asset_id)
+            self._forget(asset_id, self._progress_key(asset_id))
         return removed
 
     def is_deleted(self, asset_id: str) -> bool:
@@ -249,23 +138,10 @@ class AssetStore:
                                  detail=f"redis unavailable: {exc}") from exc
 
     # --- recovery --------------------------------------------------------------------------
-    def iter_stored(self) -> Iterator[Asset]:
-        for key in self.storage.list_keys("assets/"):
-            if not key.endswith("/asset.json"):
-                continue
-            try:
-                yield Asset.model_validate_json(self.storage.get_bytes(key))
-            except (NotFound, StorageError, ValueError, json.JSONDecodeError) as exc:
-                log.warning("skipping unreadable record %s: %s", key, exc)
+    def _indexable(self, asset: Asset) -> bool:
+        return not self.is_deleted(asset.id)
 
     def rebuild_index(self) -> list[Asset]:
         """Re-index every asset in the bucket; return those not finished (to be re-queued)."""
-        unfinished = []
-        for asset in self.iter_stored():
-            if self.is_deleted(asset.id):
-                continue
-            self._cache(asset)
-            self.redis.zadd(self._index, {asset.id: asset.created_at.timestamp()})
-            if asset.status in (AssetStatus.WAITING, AssetStatus.PREPARING):
-                unfinished.append(asset)
-        return unfinished
+        return [asset for asset in self.reindex_stored()
+                if asset.status in (AssetStatus.WAITING, AssetStatus.PREPARING)]
