@@ -26,7 +26,13 @@ app.add_typer(channels_app, name="channels")
 def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")] = -1) -> None:
     """Start Redis, SeaweedFS, the API and workers on loopback; Ctrl-C stops them all."""
     from cli.services import port_open
-    from cli.stack import Stack, api_port, prepare_environment, private_data_dir
+    from cli.stack import (
+        Stack,
+        api_port,
+        prepare_environment,
+        private_data_dir,
+        requeue_dead_worker,
+    )
 
     s = get_settings()
     port = api_port(s.public_url)
@@ -59,7 +65,8 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     stack.add("api", [py, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
                       "--port", str(port), "--no-access-log"], env)
     for i in range(count):
-        stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env)
+        stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env,
+                  on_exit=requeue_dead_worker)
     _wait_http(f"http://127.0.0.1:{port}/readyz", 60)
     key = s.api_key_list[0]
     typer.echo(f"""

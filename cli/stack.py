@@ -7,6 +7,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -20,6 +21,8 @@ from ingest.storage.s3 import Storage
 from runtime.handles import storage_config
 
 RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
+POLL_S = 0.5
+"""How often podium up looks at its children: a dead worker's jobs are requeued this soon."""
 
 
 def secret_file(path: Path, nbytes: int = 24) -> str:
@@ -97,6 +100,8 @@ class Supervised:
     env: dict[str, str] | None
     service: Service | None = None
     cwd: Path | None = None
+    on_exit: Callable[[int], None] | None = None
+    """Called with the pid of the process that just died (a worker's jobs are requeued)."""
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default_factory=time.monotonic)
@@ -139,8 +144,9 @@ class Stack:
         """Supervise a store we started: restarted like a worker (same data, ports, keys)."""
         self.infra.append(Supervised(svc.name, svc.args, svc.env, service=svc, cwd=svc.cwd))
 
-    def add(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        child = Supervised(name, args, env)
+    def add(self, name: str, args: list[str], env: dict[str, str],
+            on_exit: Callable[[int], None] | None = None) -> None:
+        child = Supervised(name, args, env, on_exit=on_exit)
         child.service = services.spawn(name, args, self.log_dir, env=env)
         self.children.append(child)
 
@@ -152,7 +158,7 @@ class Stack:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             while not self.stopping:
-                time.sleep(1)
+                time.sleep(POLL_S)
                 # A store that dies is restarted like a worker; meanwhile the API answers 503
                 # and jobs retry (transient errors), so nothing else has to stop.
                 for child in [*self.infra, *self.children]:
@@ -180,6 +186,8 @@ class Stack:
                   file=sys.stderr, flush=True)
             child.service = None
             child.next_start = now + delay
+            if child.on_exit is not None and not self.stopping:
+                child.on_exit(svc.proc.pid)
             return
         if now >= child.next_start:
             child.restarts += 1
@@ -200,6 +208,26 @@ class Stack:
             if infra.service:
                 infra.service.stop()
         print("stopped")
+
+
+def requeue_dead_worker(pid: int) -> None:
+    """A worker child died: its started jobs go back to the front of their queues now."""
+    from redis.exceptions import RedisError
+
+    from runtime import handles
+    from workers import lost
+
+    started = time.monotonic()
+    try:
+        jobs = lost.requeue_jobs_of(handles.redis_connection(), lost.worker_name(pid))
+    except RedisError as exc:  # Redis away: the heartbeat path requeues them later
+        print(f"could not requeue the jobs of worker pid {pid}: {exc}", file=sys.stderr,
+              flush=True)
+        return
+    if jobs:
+        took_ms = (time.monotonic() - started) * 1000
+        print(f"requeued {', '.join(jobs)} of the dead worker (pid {pid}) in {took_ms:.0f} ms",
+              flush=True)
 
 
 def api_port(public_url: str) -> int:

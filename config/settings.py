@@ -173,10 +173,15 @@ class Settings(BaseSettings):
     # --- workers -------------------------------------------------------------------------
     workers: int = 0
     """RQ workers `podium up` starts (0 = one per core)."""
-    maintenance_interval_s: int = 30
+    maintenance_interval_s: int = 20
     """How often a worker looks for jobs abandoned by dead workers (RQ's default is 600 s)."""
-    job_monitoring_interval_s: int = 10
-    """Heartbeat period of a running job; an abandoned job is noticed ~60 s after it stops."""
+    job_monitoring_interval_s: int = 5
+    """Heartbeat period of a running job."""
+    job_heartbeat_grace_s: int = 15
+    """How late a job's heartbeat may be before the job counts as abandoned: with no
+    supervisor left, a lost job is requeued within monitoring interval + grace + about 1.5
+    maintenance intervals (5 + 15 + 30 = 50 s by default). Under `podium up` a dead
+    worker's jobs are requeued the moment it exits."""
     job_retry_intervals_s: str = "10,30,90"
     """Seconds before each retry of a job that failed transiently (storage or Redis away,
     ffmpeg killed); one retry per value, comma-separated."""
