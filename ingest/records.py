@@ -104,11 +104,10 @@ class RecordKind(Generic[R]):
     lock_wait_s: float = 30
     lock_thread_local: bool = True
     """False when another thread may release the lock (async routes hand work to threads)."""
-
-    @property
-    def title(self) -> str:
-        """The kind for people, in lock errors: 'Asset'."""
-        return self.name.capitalize()
+    lock_name: str = ""
+    """The lock's middle name when it is not ``name`` (`{prefix}:lock:{lock_name}:{id}`)."""
+    label: str = ""
+    """The kind for people, in lock errors, when not ``name`` capitalised ('Live stream')."""
 
 
 class RecordStore(Generic[R]):
@@ -218,9 +217,10 @@ class RecordStore(Generic[R]):
             next_cursor = f"{last_score!r}_{_member(last_raw)}"
         return items, next_cursor
 
-    def indexed(self) -> Iterator[R]:
-        """Every indexed record, oldest first; index entries of vanished records are dropped."""
-        ids: list[bytes] = self.redis.zrange(self._index, 0, -1)  # type: ignore[assignment]
+    def indexed(self, newest_first: bool = False) -> Iterator[R]:
+        """Every indexed record by creation time; entries of vanished records are dropped."""
+        ids: list[bytes] = self.redis.zrange(  # type: ignore[assignment]
+            self._index, 0, -1, desc=newest_first)
         for raw in ids:
             try:
                 yield self.get(_member(raw))
@@ -237,8 +237,10 @@ class RecordStore(Generic[R]):
         """The record's Redis lock (`{prefix}:lock:{what}:{id}`, ``what`` the kind's name unless
         another lock of the same record is meant)."""
         kind = self.kind
-        return record_lock(self.redis, f"{self._prefix}:lock:{what or kind.name}:{record_id}",
-                           busy=kind.busy, what=f"{kind.title} {record_id}",
+        name = what or kind.lock_name or kind.name
+        label = kind.label or kind.name.capitalize()
+        return record_lock(self.redis, f"{self._prefix}:lock:{name}:{record_id}",
+                           busy=kind.busy, what=f"{label} {record_id}",
                            ttl_s=kind.lock_ttl_s, wait_s=kind.lock_wait_s,
                            thread_local=kind.lock_thread_local)
 
