@@ -11,6 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from redis import Redis
 
+from api import studio_session
 from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
@@ -50,13 +51,8 @@ SlotsDep = Annotated[SlotLifecycle, Depends(slot_lifecycle)]
 TransfersDep = Annotated[Transfers, Depends(_transfers)]
 
 
-def require_producer(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> str:
-    """The producer's API key from `Authorization: Bearer <key>`; 401 without, 403 if wrong."""
-    if not authorization:
-        raise Unauthorized("This endpoint needs a producer API key: "
-                           "send 'Authorization: Bearer <key>'.")
+def check_bearer(settings: Settings, authorization: str) -> str:
+    """The producer's API key from an `Authorization: Bearer <key>` value; 401/403."""
     scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
@@ -64,6 +60,38 @@ def require_producer(
     if not any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_key_list):
         raise Forbidden("The API key is not valid.")
     return key
+
+
+def producer_of(settings: Settings, request: Request) -> str:
+    """The producer behind a request: its Bearer key, else its studio session cookie (with
+    the CSRF checks of api.studio_session for anything but a read); 401 with neither."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        return check_bearer(settings, authorization)
+    cookie = request.cookies.get(studio_session.COOKIE)
+    if cookie:
+        own = [studio_session.origin_of(settings.public_url),
+               studio_session.origin_of(str(request.base_url))]
+        return studio_session.producer_of_cookie(
+            settings.studio_secret, cookie, settings.api_key_list, request.method,
+            request.headers, own)
+    raise Unauthorized("This endpoint needs a producer API key: "
+                       "send 'Authorization: Bearer <key>'.")
+
+
+def is_producer_request(request: Request) -> bool:
+    """The request carries producer credentials (checked by producer_of, not here)."""
+    return bool(request.headers.get("authorization")
+                or request.cookies.get(studio_session.COOKIE))
+
+
+def require_producer(
+    request: Request, settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    """The producer's API key: `Authorization: Bearer <key>`, or a studio session; 401
+    without, 403 if wrong. (``authorization`` is declared so OpenAPI documents the header.)"""
+    return producer_of(settings, request)
 
 
 ProducerDep = Annotated[str, Depends(require_producer)]
@@ -90,6 +118,6 @@ class ProducerFirstRoute(APIRoute):
             return handler
 
         async def key_first(request: Request) -> Response:
-            require_producer(get_settings(), request.headers.get("authorization"))
+            producer_of(get_settings(), request)
             return await handler(request)
         return key_first

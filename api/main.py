@@ -22,6 +22,7 @@ from api.routes import (
     play,
     speaker,
     speaker_page,
+    studio,
     uploads,
     watch,
     webhooks,
@@ -51,7 +52,7 @@ def create_app() -> FastAPI:
         # outermost: answers the speaker paths' preflights before the GET-only policy
         app.add_middleware(SpeakerCors, origins=origins)
     for module in (assets, uploads, speaker, speaker_page, captions, glossary, webhooks,
-                   channels, play, live, live_streams, watch, health, docs):
+                   channels, play, live, live_streams, watch, studio, health, docs):
         app.include_router(module.router)
     app.include_router(live_streams.hooks)
 

@@ -58,6 +58,10 @@ class AssetPublic(BaseModel):
     captions: list[CaptionTrack]
     playback: Playback | None
     error: ErrorInfo | None
+    poster: str | None = None
+    """URL of the poster frame (JPEG), once transcoding has made one."""
+    upload_id: str | None = None
+    """The upload slot the source came through, if any."""
 
     @classmethod
     def of(cls, asset: Asset, public_url: str) -> AssetPublic:

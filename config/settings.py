@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     """Secret for playback tokens. Unset: derived from the S3 secret key."""
     playback_token_ttl_s: int = 6 * 3600
+    studio_session_ttl_s: int = 12 * 3600
+    """Life of a studio login (the signed session cookie); log in again with the key after."""
 
     # --- playback delivery -------------------------------------------------------------
     segment_delivery: str = Field(default="presign", pattern="^(presign|cdn|proxy)$")
@@ -243,6 +245,11 @@ class Settings(BaseSettings):
     @property
     def rtmp_playback_base(self) -> str:
         return (self.rtmp_internal_url or f"rtmp://127.0.0.1:{self.rtmp_port}/live").rstrip("/")
+
+    @property
+    def studio_secret(self) -> str:
+        """Signs studio session cookies and CSRF tokens; derived, so no key of its own to keep."""
+        return hashlib.sha256(f"studio|{self.playback_secret}".encode()).hexdigest()
 
     @property
     def viewer_s3_endpoint(self) -> str | None:

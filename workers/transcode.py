@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stage
-from ingest.errors import InvalidMedia, NotFound, PermanentError
+from ingest.assets.store import AssetStore
+from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PermanentError
 from ingest.hls import publishing
 from ingest.languages import canonical_language
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
-from ingest.media import packaging
+from ingest.media import commands, packaging
+from ingest.media.ladder import Rendition
 from runtime import handles
 from workers import pipeline, stages, workspace
 from workers import probe as probe_job
 
 log = logging.getLogger(__name__)
 PTS_PROBE_TIMEOUT_S = 30
+POSTER_TIMEOUT_S = 30
 
 
 def transcode_asset(asset_id: str) -> str:
@@ -64,10 +68,12 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     # name this first video PTS in X-TIMESTAMP-MAP.
     start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
                                              timeout_s=PTS_PROBE_TIMEOUT_S, nice=s.ffmpeg_nice)
+    has_poster = _poster(store, asset_id, plans, s.ffmpeg_nice)
     wants_captions = _wants_captions(asset)
 
     def change(a: Asset) -> None:
         a.hls_start_pts = start_pts
+        a.has_poster = has_poster
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
         if wants_captions:
             lifecycle.track_preparing(a, canonical_language(a.language))
@@ -76,6 +82,20 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     if wants_captions:  # beside publishing, on the captions queue
         pipeline.captions(handles.redis_connection(), asset_id, asset.source.duration_s)
     return "transcoded"
+
+
+def _poster(store: AssetStore, asset_id: str, plans: Sequence[Rendition], nice: int) -> bool:
+    """The poster frame, from the smallest rendition at least POSTER_WIDTH wide. It is only a
+    picture for the studio: a failure is logged and the asset goes on without one."""
+    wide = [p for p in plans if p.width >= commands.POSTER_WIDTH]
+    plan = min(wide, key=lambda p: p.width) if wide else max(plans, key=lambda p: p.width)
+    try:
+        publishing.make_poster(store.storage, asset_id, plan.name,
+                               timeout_s=POSTER_TIMEOUT_S, nice=nice)
+    except (FfmpegFailed, FfmpegTimeout) as exc:
+        log.warning("asset %s: no poster frame: %s", asset_id, exc)
+        return False
+    return True
 
 
 def _wants_captions(asset: Asset) -> bool:

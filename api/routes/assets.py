@@ -12,15 +12,24 @@ from starlette.concurrency import run_in_threadpool
 
 from api import idempotency, tokens
 from api.body_limit import RouteLimit
-from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, StoreDep
+from api.deps import (
+    ProducerDep,
+    ProducerFirstRoute,
+    RedisDep,
+    SettingsDep,
+    StoreDep,
+    is_producer_request,
+    producer_of,
+)
 from api.responses import PRODUCER, errors
+from api.routes.play import TokenQuery, playable
 from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from config import Settings
 from ingest.assets import quotas
 from ingest.assets.models import Asset, new_asset_id
 from ingest.assets.store import AssetStore
-from ingest.errors import PodiumError, UploadTooLarge
+from ingest.errors import NotFound, PodiumError, UploadTooLarge
 from ingest.storage import keys
 from workers import pipeline
 from workers.events import asset_lifecycle
@@ -120,6 +129,22 @@ def delete_asset(asset_id: str, _: ProducerDep, store: StoreDep, redis: RedisDep
     if owner is not None:  # a transcode of its key may have been cancelled: let the next in
         pipeline.transcode_ended(redis, store, owner, asset_id)
     return Response(status_code=204)
+
+
+@router.get("/{asset_id}/poster.jpg", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}, **errors(403, 404, 422)})
+def poster(asset_id: str, request: Request, settings: SettingsDep, store: StoreDep,
+           token: TokenQuery = None) -> Response:
+    """The poster frame: producers (key or studio session) always, viewers as for playback."""
+    if is_producer_request(request):
+        producer_of(settings, request)
+        asset = store.get(asset_id)
+    else:
+        asset = playable(store, settings, asset_id, token)
+    if not asset.has_poster:
+        raise NotFound(f"Asset {asset_id} has no poster frame yet.", code="poster_not_found")
+    return Response(store.storage.get_bytes(keys.poster(asset_id)), media_type="image/jpeg",
+                    headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/{asset_id}/playback-tokens", status_code=201, response_model=PlaybackToken,

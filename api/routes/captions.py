@@ -20,7 +20,8 @@ from api.deps import (
     RedisDep,
     SettingsDep,
     StoreDep,
-    require_producer,
+    is_producer_request,
+    producer_of,
 )
 from api.responses import PRODUCER, errors
 from api.routes.play import TokenQuery, playable
@@ -67,36 +68,38 @@ def _published(store: AssetStore, asset_id: str) -> Asset:
 
 
 def _readable(store: AssetStore, settings: Settings, asset_id: str, token: str | None,
-              authorization: str | None) -> Asset:
-    """Producers read any asset; viewers what they may play."""
-    if authorization:
-        require_producer(settings, authorization)
+              request: Request) -> Asset:
+    """Producers (key or studio session) read any asset; viewers what they may play."""
+    if is_producer_request(request):
+        producer_of(settings, request)
         return store.get(asset_id)
     return playable(store, settings, asset_id, token)
 
 
 def _track_file(store: AssetStore, settings: Settings, asset_id: str, lang: str,
-                token: str | None, authorization: str | None) -> StoredTrack:
-    _readable(store, settings, asset_id, token, authorization)
+                token: str | None, request: Request) -> StoredTrack:
+    _readable(store, settings, asset_id, token, request)
     return caption_store.load_track(store.storage, asset_id, canonical_language(lang))
 
 
 @router.get("/{asset_id}/captions/{lang}.vtt", response_class=Response,
             responses={200: {"content": {"text/vtt": {}}}})
-def caption_vtt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
-                token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
+def caption_vtt(asset_id: str, lang: str, request: Request, settings: SettingsDep,
+                store: StoreDep, token: TokenQuery = None,
+                authorization: AuthHeader = None) -> Response:
     """The track as WebVTT."""
-    track = _track_file(store, settings, asset_id, lang, token, authorization)
+    track = _track_file(store, settings, asset_id, lang, token, request)
     return Response(to_webvtt(track.cues), media_type="text/vtt",
                     headers={"Cache-Control": "max-age=10"})
 
 
 @router.get("/{asset_id}/captions/{lang}.srt", response_class=Response,
             responses={200: {"content": {"application/x-subrip": {}}}})
-def caption_srt(asset_id: str, lang: str, settings: SettingsDep, store: StoreDep,
-                token: TokenQuery = None, authorization: AuthHeader = None) -> Response:
+def caption_srt(asset_id: str, lang: str, request: Request, settings: SettingsDep,
+                store: StoreDep, token: TokenQuery = None,
+                authorization: AuthHeader = None) -> Response:
     """The track as SubRip."""
-    track = _track_file(store, settings, asset_id, lang, token, authorization)
+    track = _track_file(store, settings, asset_id, lang, token, request)
     return Response(to_srt(track.cues), media_type="application/x-subrip",
                     headers={"Cache-Control": "max-age=10"})
 
@@ -203,8 +206,8 @@ def generate_captions(asset_id: str, lang: str, _: ProducerDep, settings: Settin
 
 
 @router.get("/{asset_id}/transcript", response_model=TranscriptPublic)
-def transcript(asset_id: str, settings: SettingsDep, store: StoreDep, token: TokenQuery = None,
-               authorization: AuthHeader = None) -> TranscriptPublic:
+def transcript(asset_id: str, request: Request, settings: SettingsDep, store: StoreDep,
+               token: TokenQuery = None, authorization: AuthHeader = None) -> TranscriptPublic:
     """What speech recognition heard, word by word with times in seconds."""
-    _readable(store, settings, asset_id, token, authorization)
+    _readable(store, settings, asset_id, token, request)
     return TranscriptPublic.of(caption_store.load_transcript(store.storage, asset_id))

@@ -53,12 +53,17 @@ def _origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def content_security_policy(settings: Settings, nonce: str) -> str:
-    """Scripts and styles from here (nonce for the inline ones); media from here and storage."""
+def media_origins(settings: Settings) -> str:
+    """Where players fetch media: this server, the store (presigned URLs), the CDN if any."""
     media_hosts = [settings.public_url, settings.viewer_s3_endpoint]
     if settings.segment_delivery == "cdn":
         media_hosts.append(settings.cdn_base_url)
-    origins = " ".join(dict.fromkeys(o for o in map(_origin, media_hosts) if o))
+    return " ".join(dict.fromkeys(o for o in map(_origin, media_hosts) if o))
+
+
+def content_security_policy(settings: Settings, nonce: str) -> str:
+    """Scripts and styles from here (nonce for the inline ones); media from here and storage."""
+    origins = media_origins(settings)
     return "; ".join([
         "default-src 'none'",
         f"script-src 'self' 'nonce-{nonce}'",

@@ -103,6 +103,10 @@ class Asset(BaseModel):
     error: ErrorInfo | None = None
     source: MediaInfo | None = None
     hls_start_pts: int | None = None
+    has_poster: bool = False
+    """The transcode job stored a poster frame (storage key `assets/{id}/poster.jpg`)."""
+    upload_id: str | None = None
+    """The upload slot the source came through, if it came through one."""
     """90 kHz PTS of the first video frame of the packaged segments (WebVTT X-TIMESTAMP-MAP)."""
     source_filename: str | None = None
     max_duration_s: float | None = None

@@ -9,7 +9,7 @@ from ingest.assets.models import Asset, AssetStatus, CaptionTrack
 
 PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "visibility",
                            "created_at", "duration_s", "progress", "renditions", "captions",
-                           "error"})
+                           "error", "upload_id"})
 PUBLIC_RENDITION_FIELDS = frozenset({"name", "width", "height", "bandwidth", "codecs"})
 """A rendition's encoder settings (rates, level, frame rate) stay internal."""
 
@@ -25,6 +25,8 @@ def public_asset(asset: Asset, public_url: str) -> dict[str, Any]:
     view = asset.model_dump(mode="json", include=fields)
     ready = asset.status == AssetStatus.READY
     view["playback"] = {"hls": playback_url(asset.id, public_url)} if ready else None
+    view["poster"] = (f"{public_url.rstrip('/')}/v1/assets/{asset.id}/poster.jpg"
+                      if asset.has_poster else None)
     return view
 
 

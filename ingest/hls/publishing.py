@@ -101,6 +101,44 @@ def measure_start_pts(storage: Storage, asset_id: str, rendition: str, *, timeou
     return parse_start_pts(result.stdout)
 
 
+POSTER_AT = 1 / 3
+"""Where the poster frame is taken, as a share of the duration: past any fade-in or title."""
+POSTER_MAX_S = 20.0
+
+
+def poster_position(durations: Sequence[float]) -> tuple[int, float]:
+    """(segment index, offset in it) of the poster frame, given the segments' durations."""
+    total = sum(durations)
+    at = min(total * POSTER_AT, POSTER_MAX_S)
+    start = 0.0
+    for index, duration in enumerate(durations):
+        if at < start + duration or index == len(durations) - 1:
+            return index, max(0.0, min(at - start, duration - 0.05))
+        start += duration
+    raise ValueError("no segments")
+
+
+def make_poster(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,
+                nice: int = 0) -> None:
+    """Take the poster frame from one packaged segment of ``rendition`` and store it as
+    `assets/{id}/poster.jpg`: one segment fetched, one short decode."""
+    text = storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+    segments = parse_media_segments(text)
+    if not segments:
+        raise InvalidMedia(f"Rendition {rendition} has no segments.", code="transcode_incomplete")
+    index, offset = poster_position([s.duration for s in segments])
+    with tempfile.TemporaryDirectory(prefix="podium-poster-") as tmp:
+        local, jpeg = Path(tmp) / "segment.ts", Path(tmp) / "poster.jpg"
+        storage.download_file(
+            keys.hls_object(asset_id, f"{rendition}/{segments[index].uri}"), local)
+        command = commands.poster_command(local, jpeg, offset)
+        ffmpeg.run(command, timeout_s=timeout_s, nice=nice)
+        if not jpeg.is_file():  # ffmpeg exits 0 when the time is past the last frame
+            raise FfmpegFailed("ffmpeg wrote no poster frame", command=command,
+                               stderr_tail="", returncode=0)
+        storage.put_file(keys.poster(asset_id), jpeg, "image/jpeg")
+
+
 def parse_start_pts(ffprobe_json: bytes) -> int:
     """90 kHz PTS from ``start_pts_command``'s output (start_pts in its time base, else
     start_time in seconds)."""

@@ -108,6 +108,24 @@ def hls_ladder_command(
     return args
 
 
+POSTER_WIDTH = 320
+
+
+def poster_command(segment: Path, out_jpeg: Path, offset_s: float,
+                   width: int = POSTER_WIDTH) -> list[str]:
+    """One JPEG frame ``offset_s`` into a packaged MPEG-TS segment, ``width`` pixels wide.
+
+    ``-ss`` after the input decodes up to the time: a segment lasts a few seconds, so that is
+    cheap, and an input seek inside a segment cut by the HLS muxer can land past every frame
+    (no output at all, exit status 0).
+    """
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+            "-protocol_whitelist", "file", "-f", "mpegts", "-i", f"file:{segment}",
+            "-ss", f"{max(0.0, offset_s):.3f}", "-map", "0:v:0", "-frames:v", "1",
+            "-vf", f"scale={width}:-2", "-c:v", "mjpeg", "-q:v", "5",
+            "-f", "image2", "-update", "1", str(out_jpeg)]
+
+
 def audio_extract_command(source: Path, demuxer: str, audio_stream: int,
                           out_wav: Path) -> list[str]:
     """16 kHz mono PCM WAV of the audio stream the probe chose: the input of speech recognition.

@@ -29,6 +29,11 @@ def source(asset_id: str) -> str:
     return f"assets/{asset_id}/source/original"
 
 
+def poster(asset_id: str) -> str:
+    """The poster frame (JPEG) that the transcode job takes from a packaged segment."""
+    return f"assets/{asset_id}/poster.jpg"
+
+
 def hls_prefix(asset_id: str) -> str:
     return f"assets/{asset_id}/hls/"
 

@@ -19,7 +19,8 @@ from tests.support.media import make_clip
 from workers import pipeline
 
 ASSET_KEYS = {"id", "status", "title", "speaker", "language", "visibility", "created_at",
-              "duration_s", "progress", "renditions", "captions", "playback", "error"}
+              "duration_s", "progress", "renditions", "captions", "playback", "error",
+              "poster", "upload_id"}
 STAGE_ORDER = ["queued", "probe", "transcode", "captions", "publish", "done"]
 
 
@@ -85,6 +86,10 @@ def test_progress_moves_then_ready_with_renditions(client: httpx.Client, api_ser
     assert body["duration_s"] == pytest.approx(2, abs=0.2)
     assert body["error"] is None
     assert body["playback"] == {"hls": f"{api_server}/play/{asset_id}.m3u8"}
+    assert body["poster"] == f"{api_server}/v1/assets/{asset_id}/poster.jpg"
+    poster = client.get(body["poster"])
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert poster.content[:3] == b"\xff\xd8\xff" and len(poster.content) > 1000
     assert len(body["renditions"]) >= 1
     for r in body["renditions"]:
         assert set(r) == {"name", "width", "height", "bandwidth", "codecs"}

@@ -49,7 +49,7 @@ def test_stages_keep_the_asset_preparing_and_publish_makes_it_ready() -> None:
     assert event.data["playback"] == {"hls": f"{URL}/play/{a.id}.m3u8"}
     assert set(event.data) == {"id", "status", "title", "speaker", "language", "visibility",
                                "created_at", "duration_s", "progress", "renditions",
-                               "captions", "playback", "error"}
+                               "captions", "playback", "error", "poster", "upload_id"}
 
 
 def test_the_event_data_is_the_api_view_of_the_asset() -> None:

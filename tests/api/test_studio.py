@@ -1,0 +1,81 @@
+"""The studio's login and how the API takes its session: cookie attributes, CSRF and Origin
+checks on changes, the Bearer key unchanged, the pages' CSP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import Stack
+
+
+@pytest.fixture
+def session(api_server: str, stack: Stack) -> Iterator[tuple[httpx.Client, str]]:
+    """A browser-like client logged in to the studio, and its page's CSRF token."""
+    with httpx.Client(base_url=api_server, timeout=30) as c:
+        resp = c.post("/studio/login", data={"key": stack.api_key},
+                      headers={"Origin": api_server})
+        assert resp.status_code == 303 and resp.headers["location"] == "/studio/messages"
+        cookie = resp.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert stack.api_key.lower() not in cookie
+        page = c.get("/studio/messages")
+        assert page.status_code == 200
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+        assert token
+        yield c, token.group(1)
+
+
+def test_a_wrong_key_gets_the_form_again(anon: httpx.Client) -> None:
+    resp = anon.post("/studio/login", data={"key": "nope"})
+    assert resp.status_code == 403 and "not valid" in resp.text
+    assert "set-cookie" not in resp.headers
+
+
+def test_pages_need_the_session(anon: httpx.Client) -> None:
+    resp = anon.get("/studio/messages")
+    assert resp.status_code == 303 and resp.headers["location"] == "/studio"
+    assert anon.get("/studio/events").status_code == 401
+
+
+def test_the_session_reads_and_changes_with_the_csrf_token(
+        session: tuple[httpx.Client, str], api_server: str) -> None:
+    c, token = session
+    assert c.get("/v1/uploads").status_code == 200
+    body = {"title": "From the studio", "language": "en"}
+    refused = c.post("/v1/uploads", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "csrf_token_invalid"
+    other = c.post("/v1/uploads", json=body,
+                   headers={"X-CSRF-Token": token, "Origin": "https://elsewhere.example"})
+    assert other.status_code == 403
+    assert other.json()["error"]["code"] == "cross_origin_request"
+    made = c.post("/v1/uploads", json=body,
+                  headers={"X-CSRF-Token": token, "Origin": api_server})
+    assert made.status_code == 201, made.text
+
+
+def test_a_bearer_key_still_works_and_wins(client: httpx.Client) -> None:
+    client.cookies.set("podium_studio", "forged.1.x")
+    assert client.get("/v1/uploads").status_code == 200
+
+
+def test_logout_needs_the_token_and_ends_the_cookie(session: tuple[httpx.Client, str]) -> None:
+    c, token = session
+    assert c.post("/studio/logout").status_code == 403
+    resp = c.post("/studio/logout", headers={"X-CSRF-Token": token})
+    assert resp.status_code == 204 and "podium_studio=" in resp.headers["set-cookie"]
+    assert c.get("/v1/uploads").status_code == 401
+
+
+def test_studio_pages_have_a_strict_csp(session: tuple[httpx.Client, str]) -> None:
+    c, _ = session
+    csp = c.get("/studio/uploads").headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert c.get("/studio/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert c.get("/studio/static/..%2Fmain.py").status_code == 404
+    assert c.get("/studio/nowhere").status_code == 404

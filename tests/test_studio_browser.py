@@ -1,0 +1,150 @@
+"""The producers' studio in Debian's Chromium (through playwright), on a tablet-sized screen:
+log in with the key, make an upload link, watch the speaker's upload go to ready with its
+progress pushed by server-sent events (no polling of the API by the page), open it, delete
+it. Each page is photographed into docs/ for the README."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests.conftest import ROOT, Stack
+from tests.support.media import make_clip
+from tests.support.wait import wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+TABLET = {"width": 1024, "height": 768}
+SEEN = """() => window.__seen || []"""
+RECORD_STAGES = """() => {
+  window.__seen = [];
+  const note = () => {
+    for (const li of document.querySelectorAll('#assets .stages li.current'))
+      window.__seen.push(li.textContent);
+    for (const p of document.querySelectorAll('#assets progress'))
+      window.__seen.push('progress ' + p.value);
+  };
+  new MutationObserver(note).observe(document.getElementById('assets'),
+                                     {childList: true, subtree: true});
+}"""
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ROOT / "docs" / f"studio-{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-studio")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport=TABLET, has_touch=True)
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def studio(browser: BrowserContext, api_server: str, stack: Stack) -> Iterator[Page]:
+    """A page logged in to the studio, whose script errors and CSP reports fail the test."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{api_server}/studio")
+    shot(page, "login")
+    page.fill("#key", "not-the-key")
+    page.click("button[type=submit]")
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    assert "not valid" in page.get_by_role("alert").inner_text()
+    errors.clear()  # the 403 of the wrong key shows as a console error
+    page.fill("#key", stack.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{api_server}/studio/messages", timeout=10_000)
+    yield page
+    assert not errors, errors
+
+
+def test_the_session_is_an_http_only_strict_cookie_not_the_key(
+        studio: Page, browser: BrowserContext, stack: Stack) -> None:
+    [cookie] = [c for c in browser.cookies() if c["name"] == "podium_studio"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert stack.api_key not in cookie["value"]
+    stored = studio.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
+    assert stack.api_key not in stored and "podium_studio" not in studio.evaluate(
+        "() => document.cookie")
+
+
+def test_upload_link_to_ready_with_pushed_progress_then_delete(
+        studio: Page, client: httpx.Client, worker: Path, media_dir: Path,
+        api_server: str) -> None:
+    page = studio
+    page.goto(f"{api_server}/studio/uploads")
+    page.fill("#slot-title", "Keynote from Lyon")
+    page.fill("#slot-speaker", "Ada")
+    page.fill("#slot-max", "60")
+    page.click("#new-slot button[type=submit]")
+    row = page.locator("#slots li", has_text="Keynote from Lyon").first
+    row.wait_for(timeout=10_000)
+    link = row.locator("[data-role=link]").inner_text()
+    assert "/u/" in link and "token=" in link
+    shot(page, "uploads")
+    slot_id = row.get_attribute("data-id")
+    slot = client.get(f"/v1/uploads/{slot_id}").json()
+    assert slot["speaker"] == "Ada" and slot["max_duration_s"] == 60
+
+    page.goto(f"{api_server}/studio/messages")
+    page.locator("#assets[aria-busy=false]").wait_for(state="attached", timeout=10_000)
+    page.evaluate(RECORD_STAGES)
+    polled: list[str] = []
+    page.on("request", lambda r: polled.append(r.url)
+            if "/v1/assets" in r.url and not r.url.endswith("/poster.jpg") else None)
+    clip = make_clip(media_dir / "studio-640x360.mp4", width=640, height=360, seconds=4)
+    with clip.open("rb") as fh:  # the speaker sends the file through the link
+        assert httpx.put(slot["put_url"], content=fh, timeout=60).status_code == 201
+    asset_id = client.get(f"/v1/uploads/{slot_id}").json()["asset_id"]
+    item = page.locator(f"#assets li[data-id='{asset_id}']")
+    item.wait_for(timeout=20_000)
+    wait_until(lambda: item.get_attribute("data-status") == "ready", timeout=180,
+               interval=0.3, what="the row turning ready")
+    seen = page.evaluate(SEEN)
+    assert any(s.startswith("transcode") for s in seen), seen
+    assert any(s.startswith("progress") for s in seen), seen
+    assert not polled, f"the list polled the API: {polled[:3]}"
+    poster = item.locator("img")
+    wait_until(lambda: poster.evaluate("img => img.complete && img.naturalWidth") == 320,
+               timeout=20, what="the poster frame shown")
+    assert "Ada" in item.inner_text() and "0:04" in item.inner_text()
+    assert slot_id in item.inner_text()
+    page.fill("#search", "lyon")
+    assert page.locator("#assets li").count() >= 1
+    page.select_option("#status", "errored")
+    wait_until(lambda: page.locator(f"#assets li[data-id='{asset_id}']").count() == 0,
+               timeout=5, what="the filter hiding the ready message")
+    page.select_option("#status", "all")
+    shot(page, "messages")
+
+    item.locator("h3 a").click()
+    page.wait_for_url(f"**/studio/messages/{asset_id}")
+    wait_until(lambda: page.locator("#quality option").count() >= 2, timeout=30,
+               what="the quality menu filled from the playlist")
+    wait_until(lambda: page.evaluate("() => document.getElementById('preview').readyState") >= 2,
+               timeout=30, what="the preview loaded")
+    facts = page.locator("table.facts-table tbody tr")
+    assert facts.count() >= 1 and "avc1." in facts.first.inner_text()
+    shot(page, "message")
+    page.click("#delete")
+    page.locator("#confirm-delete").wait_for(state="visible")
+    page.click("#confirm-delete-button")
+    page.wait_for_url(f"{api_server}/studio/messages", timeout=10_000)
+    assert client.get(f"/v1/assets/{asset_id}").status_code == 404
