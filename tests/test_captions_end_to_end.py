@@ -153,19 +153,20 @@ def test_generate_runs_speech_recognition_again(client: httpx.Client, captioned:
 
 def test_language_the_model_cannot_hear(client: httpx.Client, anon: httpx.Client,
                                         worker: Path, spoken: tuple[Path, list[Placed]]) -> None:
-    """tiny.en and a French asset: the track says why it failed; the asset still plays."""
-    resp = upload(client, spoken[0], title="Réunion", language="fr")
+    """A language Whisper does not know (Klingon): the track says why it failed; the asset
+    still plays."""
+    resp = upload(client, spoken[0], title="Klingon", language="tlh")
     asset_id = resp.json()["id"]
     assert wait_for(client, asset_id)["status"] == "ready"
-    track = wait_for_track(client, asset_id, "fr")
+    track = wait_for_track(client, asset_id, "tlh")
     assert track["status"] == "errored", track
     error = track["error"]
     assert error["code"] == "asr_language_unsupported"  # type: ignore[index]
-    assert "English-only" in error["message"] and "PODIUM_ASR_MODEL_DIR" in error["message"]  # type: ignore[index]
+    assert "cannot transcribe" in error["message"] and "PODIUM_ASR_MODEL_DIR" in error["message"]  # type: ignore[index]
     assert client.get(f"/v1/assets/{asset_id}").json()["status"] == "ready"
     master = anon.get(f"/play/{asset_id}.m3u8").text
     assert "#EXT-X-MEDIA" not in master and "SUBTITLES=" not in master
-    assert client.get(f"/v1/assets/{asset_id}/captions/fr.vtt").json()["error"]["code"] == (
+    assert client.get(f"/v1/assets/{asset_id}/captions/tlh.vtt").json()["error"]["code"] == (
         "caption_not_found")
 
 

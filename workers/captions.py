@@ -21,8 +21,9 @@ from ingest.assets.store import AssetStore
 from ingest.captions import asr, transcription
 from ingest.captions import store as caption_store
 from ingest.captions.asr import AsrError
-from ingest.captions.building import build_cues
+from ingest.captions.building import build_cues, cue_style
 from ingest.captions.publishing import CaptionPublisher
+from ingest.captions.speech_models import SpeechModels
 from ingest.errors import NotFound, PermanentError
 from ingest.languages import canonical_language
 from ingest.storage import keys
@@ -62,10 +63,10 @@ def caption_asset(asset_id: str, language: str | None = None,
 
 
 def _caption(store: AssetStore, asset: Asset, language: str, replace_human: bool) -> str:
-    recognizer = asr.default_recognizer(get_settings().asr_model_dir, get_settings().asr_threads)
+    recognizer = speech_models().for_language(language)
     transcript = _transcribe(store, asset, language, recognizer)
     caption_store.save_transcript(store.storage, asset.id, transcript)
-    cues = build_cues(transcript.words, media_end=asset.duration_s)
+    cues = build_cues(transcript.words, media_end=asset.duration_s, style=cue_style(language))
     track = caption_store.StoredTrack.of(language, CaptionSource.ASR, CaptionReview.MACHINE,
                                          cues, engine=recognizer.name)
     def change(current: caption_store.StoredTrack | None) -> caption_store.StoredTrack | None:
@@ -139,6 +140,11 @@ def _fetch_source(store: AssetStore, asset_id: str, into: Path) -> Path:
 def _forget(store: AssetStore, asset_id: str) -> None:
     log.info("captions %s: asset deleted while running; removing what the job wrote", asset_id)
     store.storage.delete_prefix(keys.asset_prefix(asset_id))
+
+
+def speech_models() -> SpeechModels:
+    s = get_settings()
+    return SpeechModels(s.data_dir.resolve(), s.asr_threads, s.asr_model_dir, s.asr_model_dirs)
 
 
 def publisher() -> CaptionPublisher:

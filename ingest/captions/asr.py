@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ingest.captions import chinese
 from ingest.captions.files import Word
-from ingest.captions.text import needs_space
+from ingest.captions.text import join_words, needs_space
 from ingest.errors import PermanentError
 from ingest.languages import primary_subtag
 
@@ -42,6 +43,8 @@ CHUNK_S = 300.0
 and its spectrogram in memory, so one call on an hour of audio would need gigabytes."""
 CUT_SEARCH_S = 10.0
 """A window ends in the quietest stretch of its last CUT_SEARCH_S, so no word is cut."""
+DETECT_S = 90.0
+"""Language detection listens to at most this much audio from the start (3 Whisper windows)."""
 MAX_GLOSSARY_CHARS = 400
 """Whisper's prompt holds 223 tokens and faster-whisper adds hot words on top of the previous
 text; a few hundred characters keeps both in the decoder's 448-token window."""
@@ -101,6 +104,10 @@ class SpeechRecognizer(Protocol):
         on_progress: Callable[[float], None] | None = None,
     ) -> Transcript:
         """Transcribe 16 kHz mono 16-bit WAV; ``on_progress`` gets fractions 0..1."""
+        ...
+
+    def detect_language(self, audio_path: Path) -> str:
+        """The language spoken in a 16 kHz mono 16-bit WAV, as Whisper's code (`zh`, `en`)."""
         ...
 
 
@@ -285,7 +292,27 @@ class WhisperRecognizer:
                     on_progress(min(1.0, (offset + segment.end) / total))
         if on_progress is not None:
             on_progress(1.0)
-        return Transcript(language, " ".join(t for t in texts if t), words)
+        # Chinese in the script the tag asks for (Whisper writes either); others unchanged.
+        text = chinese.convert_text(join_words([t for t in texts if t]), language)
+        return Transcript(language, text, chinese.convert_words(words, language))
+
+    def detect_language(self, audio_path: Path) -> str:
+        """Whisper's guess from the first DETECT_S of speech; needs a multilingual model."""
+        model = self._model()
+        if not self.is_multilingual():
+            return "en"
+        with _open_wav(audio_path) as wav:
+            raw = wav.readframes(int(DETECT_S * SAMPLE_RATE))
+        audio = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+        if audio.size == 0:
+            raise AsrError("asr_audio_invalid", "There is no audio to detect a language in.",
+                           detail=str(audio_path))
+        try:
+            language, _probability, _all = model.detect_language(
+                audio, language_detection_segments=max(1, round(DETECT_S / 30)))
+        except Exception as exc:  # CTranslate2 raises bare RuntimeError
+            raise AsrError("asr_failed", "Language detection failed.", detail=str(exc)) from exc
+        return str(language)
 
     def _check_language(self, language: str) -> None:
         if self.supports_language(language):
@@ -351,10 +378,16 @@ def glossary_prompt(glossary: Sequence[str]) -> str:
     prompt = ""
     for term in terms:
         candidate = f"{prompt}, {term}" if prompt else term
-        if len(candidate) > MAX_GLOSSARY_CHARS:
+        if _prompt_weight(candidate) > MAX_GLOSSARY_CHARS:
             break
         prompt = candidate
     return prompt
+
+
+def _prompt_weight(text: str) -> int:
+    """Characters, a non-ASCII one (a Chinese name's) counting 4: Whisper's byte-level tokens
+    take about 4 ASCII characters each but one or two per Chinese character."""
+    return sum(1 if ord(c) < 128 else 4 for c in text)
 
 
 # --------------------------------------------------------------------------- audio and output

@@ -46,7 +46,8 @@ def join_words(texts: Sequence[str]) -> str:
 class LineLengths:
     """Prefix sums of word lengths, so the length of any run of words on one line is O(1)."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], max_chars: int = MAX_LINE_CHARS) -> None:
+        self.max_chars = max_chars
         self.sep = [0] + [int(needs_space(a, b)) for a, b in itertools.pairwise(texts)]
         self.prefix = [0]
         for text, sep in zip(texts, self.sep, strict=True):
@@ -59,33 +60,40 @@ class LineLengths:
     def first_line_end(self, a: int) -> int:
         """Greedy end of the first line from word a; greedy filling is optimal for 2 lines."""
         b = a + 1
-        while b < len(self.sep) and self.length(a, b + 1) <= MAX_LINE_CHARS:
+        while b < len(self.sep) and self.length(a, b + 1) <= self.max_chars:
             b += 1
         return b
 
 
-def wrap_lines(texts: Sequence[str]) -> str:
-    """One line when it fits, else the most balanced two-line split (a comma helps)."""
+def wrap_lines(texts: Sequence[str], max_chars: int = MAX_LINE_CHARS,
+               pause_after: Sequence[bool] = ()) -> str:
+    """One line when it fits, else the most balanced two-line split (a comma or a pause
+    after word k, ``pause_after[k]``, helps).
+
+    Lengths are characters, whatever the script: a Chinese character counts one."""
     n = len(texts)
     if n < 2:
         return join_words(texts)
-    lengths = LineLengths(texts)
-    if lengths.length(0, n) <= MAX_LINE_CHARS:
+    lengths = LineLengths(texts, max_chars)
+    if lengths.length(0, n) <= max_chars:
         return join_words(texts)
 
-    # The first key is the overflow past MAX_LINE_CHARS, then the balance of the two lines
-    # (a break after punctuation counts as 6 characters better), then a longer bottom line.
+    # The first key is the overflow past max_chars, then the balance of the two lines
+    # (a break after punctuation counts as a seventh of a line better: 6 characters of 42),
+    # then a longer bottom line.
+    bonus = max(2, round(max_chars / 7))
     best: tuple[int, int, bool] | None = None
     best_k = 1
     for k in range(1, n):
         top, bottom = lengths.length(0, k), lengths.length(k, n)
-        overflow = max(0, top - MAX_LINE_CHARS) + max(0, bottom - MAX_LINE_CHARS)
+        overflow = max(0, top - max_chars) + max(0, bottom - max_chars)
         balance = abs(top - bottom)
-        if best is not None and (overflow, balance - 6) > best[:2]:
+        if best is not None and (overflow, balance - bonus) > best[:2]:
             continue  # cannot win even after punctuation: skip the regexes
         word = texts[k - 1]
-        if CLAUSE_END.search(word) or SENTENCE_END.search(word):
-            balance -= 6
+        paused = k - 1 < len(pause_after) and pause_after[k - 1]
+        if paused or CLAUSE_END.search(word) or SENTENCE_END.search(word):
+            balance -= bonus
         key = (overflow, balance, top > bottom)
         if best is None or key < best:
             best, best_k = key, k

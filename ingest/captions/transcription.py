@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.captions.asr import MODEL_DIR_SETTING, AsrError, SpeechRecognizer, Transcript
+from ingest.captions.speech_models import PER_LANGUAGE_SETTING
 from ingest.media import commands, ffmpeg
 
 EXTRACT_SHARE = 0.1
@@ -29,8 +30,8 @@ def check_language(recognizer: SpeechRecognizer, language: str) -> None:
     if not recognizer.supports_language(language):
         raise AsrError(
             "asr_language_unsupported",
-            f"The speech model {recognizer.name} cannot transcribe {language!r}. The default "
-            f"model is English-only: set {MODEL_DIR_SETTING} to a multilingual Whisper model, "
+            f"The speech model {recognizer.name} cannot transcribe {language!r}: set "
+            f"{MODEL_DIR_SETTING} (or {PER_LANGUAGE_SETTING}) to a Whisper model that knows it, "
             "or upload a caption file for this language.",
         )
 

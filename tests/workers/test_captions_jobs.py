@@ -77,11 +77,11 @@ def test_job_returns_quietly_for_missing_or_silent_assets(stack: Stack) -> None:
 
 
 def test_unsupported_language_errors_the_track_not_the_asset(stack: Stack) -> None:
-    asset = record(language="fr")
+    asset = record(language="tlh")  # Klingon: no Whisper model knows it
     assert captions.caption_asset(asset.id) == "errored"  # refused before fetching any media
     after = handles.asset_store().get(asset.id)
     assert after.status == AssetStatus.READY
-    entry = after.caption("fr")
+    entry = after.caption("tlh")
     assert entry is not None and entry.status == CaptionStatus.ERRORED
     assert entry.error is not None and entry.error.code == "asr_language_unsupported"
 
