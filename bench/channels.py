@@ -36,16 +36,17 @@ from ingest.channels.models import (  # noqa: E402
     Channel,
     ChannelMode,
     Item,
-    MediaRendition,
 )
 from ingest.channels.playlists import media_playlist  # noqa: E402
 from ingest.channels.schedule import Timeline  # noqa: E402
+from ingest.media.ladder import Rendition  # noqa: E402
 
 
 def pure_cost(items: int, runs: int = 2000) -> float:
     """Microseconds to compute and render one live media playlist (timeline compiled once)."""
-    rendition = MediaRendition(name="720p", width=1280, height=720, bandwidth=3_000_000,
-                               codecs="avc1.64001f,mp4a.40.2")
+    rendition = Rendition(name="720p", width=1280, height=720, fps=25, video_kbps=2800,
+                          maxrate_kbps=3080, bufsize_kbps=5600, audio_kbps=128, level="3.1",
+                          bandwidth=3_000_000, codecs="avc1.64001f,mp4a.40.2")
     channel = Channel(id="ch-0000000000000001", name="bench", mode=ChannelMode.LOOP,
                       window_s=60, slate_asset_id="as-5afe000000000000")
     for aid, n in (("as-a000000000000000", 15), ("as-5afe000000000000", 2)):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from ingest.assets.models import Asset, AssetStatus
 from ingest.assets.store import AssetStore
-from ingest.channels.models import AssetMedia, Channel, MediaRendition, segment_name
+from ingest.channels.models import AssetMedia, Channel, segment_name
 from ingest.errors import Conflict
 from ingest.hls.playlists import parse_media_segments
 from ingest.storage import keys
@@ -48,9 +48,7 @@ def media_of(asset: Asset, playlists: Mapping[str, str]) -> AssetMedia:
     assert durations is not None
     return AssetMedia(
         asset_id=asset.id, title=asset.title, durations=durations[:min(counts)],
-        renditions=[MediaRendition(name=r.name, width=r.width, height=r.height,
-                                   bandwidth=r.bandwidth, codecs=r.codecs)
-                    for r in asset.renditions],
+        renditions=list(asset.renditions),
         has_audio="mp4a" in ",".join(r.codecs for r in asset.renditions))
 
 

@@ -12,9 +12,10 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ingest.assets.models import Visibility
+from ingest.media.ladder import Rendition
 
 MIN_WINDOW_S = 30
 MAX_WINDOW_S = 3600
@@ -34,12 +35,10 @@ class ChannelState(StrEnum):
     ON_AIR = "on_air"
 
 
-class MediaRendition(BaseModel):
-    name: str
-    width: int
-    height: int
-    bandwidth: int
-    codecs: str
+_PLAN_UNKNOWN: dict[str, object] = {"fps": 0.0, "video_kbps": 0, "maxrate_kbps": 0,
+                                     "bufsize_kbps": 0, "audio_kbps": None, "level": ""}
+"""The encoding plan of a rendition that documents written before channels kept the whole
+`Rendition` did not store (they kept name, size, bandwidth and codecs): channels never read it."""
 
 
 class AssetMedia(BaseModel):
@@ -49,8 +48,17 @@ class AssetMedia(BaseModel):
     title: str = ""
     durations: list[float]
     """EXTINF of each segment (every rendition is cut at the same instants)."""
-    renditions: list[MediaRendition]
+    renditions: list[Rendition]
+    """The asset's renditions as published (`ingest.media.ladder.Rendition`)."""
     has_audio: bool = True
+
+    @field_validator("renditions", mode="before")
+    @classmethod
+    def _complete_older_documents(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        return [{**_PLAN_UNKNOWN, **r} if isinstance(r, dict) and "fps" not in r else r
+                for r in value]
 
     @property
     def duration_s(self) -> float:

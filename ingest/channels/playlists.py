@@ -8,27 +8,17 @@ sliding window computed by ``ingest.channels.schedule``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import m3u8
 
-from ingest.channels.models import AssetMedia, MediaRendition
+from ingest.channels.models import AssetMedia
 from ingest.channels.schedule import PlayedSegment
-
-SUBTITLE_GROUP = "subs"
-
-
-@dataclass(frozen=True)
-class LiveVariant:
-    name: str
-    height: int
-    width: int
-    bandwidth: int
-    codecs: str
+from ingest.hls.playlists import SUBTITLES_GROUP, VERSION
+from ingest.media.ladder import Rendition
 
 
-def pick_rendition(media: AssetMedia, height: int) -> MediaRendition:
+def pick_rendition(media: AssetMedia, height: int) -> Rendition:
     """The asset's rendition closest to ``height`` (the smaller one on a tie)."""
     return min(media.renditions, key=lambda r: (abs(r.height - height), r.height))
 
@@ -41,8 +31,9 @@ def _level(codecs: str) -> int:
         return 0
 
 
-def channel_variants(media: Iterable[AssetMedia]) -> list[LiveVariant]:
-    """One variant per rendition height found in the items' media, tallest first."""
+def channel_variants(media: Iterable[AssetMedia]) -> list[Rendition]:
+    """One variant per rendition height found in the items' media, tallest first: the largest
+    chosen rendition with the variant's name, height, peak BANDWIDTH and CODECS."""
     assets = [m for m in media if m.renditions]
     heights = sorted({r.height for m in assets for r in m.renditions}, reverse=True)
     variants = []
@@ -51,29 +42,29 @@ def channel_variants(media: Iterable[AssetMedia]) -> list[LiveVariant]:
         biggest = max(chosen, key=lambda r: (r.width * r.height, r.bandwidth))
         video = max((r.codecs.split(",")[0] for r in chosen), key=_level)
         audio = any("mp4a" in r.codecs for r in chosen)
-        variants.append(LiveVariant(
-            name=next(r.name for m in assets for r in m.renditions if r.height == height),
-            height=height, width=biggest.width, bandwidth=max(r.bandwidth for r in chosen),
-            codecs=f"{video},mp4a.40.2" if audio else video))
+        variants.append(biggest.model_copy(update={
+            "name": next(r.name for m in assets for r in m.renditions if r.height == height),
+            "height": height, "bandwidth": max(r.bandwidth for r in chosen),
+            "average_bandwidth": None, "codecs": f"{video},mp4a.40.2" if audio else video}))
     return variants
 
 
-def multivariant(variants: Sequence[LiveVariant], languages: Sequence[str],
-                 variant_uri: Callable[[LiveVariant], str],
+def multivariant(variants: Sequence[Rendition], languages: Sequence[str],
+                 variant_uri: Callable[[Rendition], str],
                  subtitles_uri: Callable[[str], str]) -> str:
     playlist = m3u8.M3U8()
-    playlist.version = 3
+    playlist.version = VERSION
     playlist.is_independent_segments = True
     for n, language in enumerate(languages):
         playlist.add_media(m3u8.Media(
-            uri=subtitles_uri(language), type="SUBTITLES", group_id=SUBTITLE_GROUP,
+            uri=subtitles_uri(language), type="SUBTITLES", group_id=SUBTITLES_GROUP,
             language=language, name=language, default="YES" if n == 0 else "NO",
             autoselect="YES"))
     for v in variants:
         info: dict[str, object] = {"bandwidth": v.bandwidth, "resolution": f"{v.width}x{v.height}",
                                    "codecs": v.codecs}
         if languages:
-            info["subtitles"] = SUBTITLE_GROUP
+            info["subtitles"] = SUBTITLES_GROUP
         playlist.add_playlist(m3u8.Playlist(uri=variant_uri(v), stream_info=info,
                                             media=list(playlist.media), base_uri=None))
     return str(playlist.dumps())
@@ -89,7 +80,7 @@ def media_playlist(window: Sequence[PlayedSegment], *, target_duration: int, nex
     it (RFC 8216 6.2.2). ``next_seq``/``next_disc`` number an empty window.
     """
     playlist = m3u8.M3U8()
-    playlist.version = 3
+    playlist.version = VERSION
     playlist.target_duration = target_duration
     playlist.media_sequence = window[0].seq if window else next_seq
     playlist.discontinuity_sequence = window[0].disc if window else next_disc

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.channels.models import AssetMedia, Channel, ChannelMode, MediaRendition
+from ingest.channels.models import AssetMedia, Channel, ChannelMode
 from ingest.channels.playlists import media_playlist
 from ingest.channels.schedule import Timeline
+from ingest.media.ladder import Rendition
 
 T0 = 1_800_000_000.0
 SLATE = "as-5afe000000000000"
@@ -23,8 +24,9 @@ MAX_SEGMENT = 4.0
 
 def media(asset_id: str, durations: list[float]) -> AssetMedia:
     return AssetMedia(asset_id=asset_id, title=asset_id, durations=durations, renditions=[
-        MediaRendition(name="360p", width=640, height=360, bandwidth=900_000,
-                       codecs="avc1.64001e,mp4a.40.2")])
+        Rendition(name="360p", width=640, height=360, fps=25, video_kbps=800, maxrate_kbps=880,
+                  bufsize_kbps=1600, audio_kbps=128, level="3.0", bandwidth=900_000,
+                  codecs="avc1.64001e,mp4a.40.2")])
 
 
 def channel(mode: ChannelMode = ChannelMode.LINEAR, window_s: int = 30) -> Channel:
