@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import access_log, errors, responses
 from api.body_limit import BodyLimitMiddleware
-from api.metrics import HTTP_REQUESTS
+from api.metrics import FLUSHER, RequestMetrics
 from api.routes import (
     assets,
     captions,
@@ -29,9 +27,12 @@ from api.routes import (
 )
 from api.speaker_cors import SpeakerCors
 from config import get_settings
+from runtime import logs
 
 
 def create_app() -> FastAPI:
+    s = get_settings()
+    logs.configure(s.log_format, s.log_level)
     app = FastAPI(
         docs_url=None,  # served by api.routes.docs without a CDN
         redoc_url=None,
@@ -56,18 +57,13 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(live_streams.hooks)
 
-    @app.middleware("http")
-    async def count_requests(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
-
-    # Added last, so it is the outermost: no body reaches anything past the cap.
+    # Next to last: no body reaches anything past the cap.
     app.add_middleware(BodyLimitMiddleware, default=get_settings().max_request_bytes,
                        routes=[*assets.BODY_LIMITS, *captions.BODY_LIMITS, *speaker.BODY_LIMITS])
+    # Outermost: every answer (a 413 of the cap too) has a request id and is counted. It only
+    # counts the body's bytes as they pass, never holds them.
+    app.add_middleware(RequestMetrics)
+    FLUSHER.ensure_running()
     return app
 
 

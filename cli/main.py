@@ -158,6 +158,17 @@ def _reconcile(quiet: bool) -> None:
                    f"{report.live_streams} live streams")
 
 
+@app.command()
+def status() -> None:
+    """Health at a glance: stores, queues, workers, channels on air, live streams, viewers."""
+    from cli.status import render
+
+    text, healthy = render()
+    typer.echo(text)
+    if not healthy:
+        raise typer.Exit(1)
+
+
 def _client() -> httpx.Client:
     s = get_settings()
     key = os.environ.get("PODIUM_API_KEY") or (s.api_key_list or [""])[0]

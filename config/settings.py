@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
@@ -191,6 +192,15 @@ class Settings(BaseSettings):
     job_retry_intervals_s: str = "10,30,90"
     """Seconds before each retry of a job that failed transiently (storage or Redis away,
     ffmpeg killed); one retry per value, comma-separated."""
+
+    # --- operations ----------------------------------------------------------------------
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object per log line (request id, asset/channel/stream ids as fields),
+    for a log collector; `text`: classic lines, the same ids in brackets."""
+    log_level: str = "INFO"
+    viewer_window_s: int = Field(default=60, ge=10, le=3600)
+    """Viewers of a channel (`/metrics`, `podium status`): distinct clients that fetched one of
+    its playlists within this many seconds (a player refetches every few seconds)."""
 
     @property
     def api_key_list(self) -> list[str]:

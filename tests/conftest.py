@@ -153,7 +153,8 @@ def api_server(stack: Stack) -> Iterator[str]:
 
 
 def start_worker(stack: Stack, log_path: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, **stack.env)
+    # JSON lines: tests read the request id and the asset id of a job's lines from them
+    env = dict(os.environ, **stack.env, PODIUM_LOG_FORMAT="json")
     log = log_path.open("ab")
     return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)

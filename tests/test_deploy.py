@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -65,7 +66,7 @@ def test_config_refuses_to_run_without_secrets(missing: str) -> None:
 
 def test_services(config: dict[str, Any]) -> None:
     assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio",
-                                       "rtmp"}
+                                       "rtmp", "prometheus"}
 
 
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
@@ -87,6 +88,31 @@ def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
     assert rtmp["depends_on"]["api"]["condition"] == "service_healthy"
     assert config["services"]["worker"]["environment"]["PODIUM_RTMP_INTERNAL_URL"] == \
         "rtmp://rtmp:1935/live"
+    assert "/-/ready" in _healthcheck(config, "prometheus")
+
+
+def test_prometheus_scrapes_the_api_with_the_repository_config(config: dict[str, Any]) -> None:
+    prom = config["services"]["prometheus"]
+    mounts = [v if isinstance(v, str) else f"{v['source']}:{v['target']}" for v in prom["volumes"]]
+    assert any(m.startswith(f"{ROOT / 'deploy' / 'prometheus.yml'}:/etc/prometheus/prometheus.yml")
+               for m in mounts), mounts
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
+    assert "prometheus-data" in config["volumes"]
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    [job] = scrape["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"] == [{"targets": ["api:8000"]}]  # the compose service's port
+    assert config["services"]["api"]["command"][-1] == "8000"
+
+
+def test_grafana_dashboard_is_valid_and_every_panel_queries_podium() -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    assert dashboard["uid"] and dashboard["title"] == "Podium"
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels) >= 10
+    for panel in panels:
+        assert panel["targets"] and all("podium_" in t["expr"] for t in panel["targets"])
+        assert panel["datasource"]["uid"] == "${datasource}"
 
 
 def test_worker_scales(config: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from config import get_settings
 from ingest.assets.models import AssetStatus
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound
+from runtime import logs
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,13 @@ could run it in the workers. Job arguments are strings, bools and None."""
 ENQUEUE_LOCK_S = 30
 """Longest one check-and-enqueue may hold its job id's lock (a few Redis round trips)."""
 _PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+
+def job_meta() -> dict[str, str]:
+    """Carried by every job: the request id of the request (or the job) that queued it, which
+    the worker binds to the job's log lines."""
+    request_id = logs.current_request_id()
+    return {"request_id": request_id} if request_id else {}
 
 
 def queue_prefix() -> str:
@@ -116,7 +124,7 @@ def _enqueue(into: Queue, func: str, asset_id: str, stage: str, timeout: int,
         return into.enqueue(
             func, asset_id, *args, job_id=jid, job_timeout=timeout, retry=transient_retry(),
             result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
-            on_failure=Callback(on_failure), **extra,
+            on_failure=Callback(on_failure), meta=job_meta(), **extra,
         )
 
 
@@ -291,7 +299,8 @@ def deliver_webhook(conn: Redis, delivery_id: str) -> Job:
     return queue(webhooks_queue_name(), conn).enqueue(
         "workers.webhooks.deliver", delivery_id, job_id=f"deliver-{delivery_id}",
         job_timeout=DELIVERY_TIMEOUT_S, retry=retry, result_ttl=RESULT_TTL_S,
-        failure_ttl=FAILURE_TTL_S, on_failure=Callback(DELIVERY_FAILURE_CALLBACK))
+        failure_ttl=FAILURE_TTL_S, on_failure=Callback(DELIVERY_FAILURE_CALLBACK),
+        meta=job_meta())
 
 
 SLATE_TIMEOUT_S = 300
@@ -305,14 +314,16 @@ def make_slate(conn: Redis) -> Job:
         return pending
     return queue(media_queue_name(), conn).enqueue(
         "workers.slate.render_default_slate", job_id=jid, job_timeout=SLATE_TIMEOUT_S,
-        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+        meta=job_meta())
 
 
 def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
     """At the slot's expiry: `timed_out` if still waiting, unfinished transfers aborted."""
     return queue(media_queue_name(), conn).enqueue_at(
         when, "workers.uploads.expire_slot", slot_id, job_id=f"expire-{slot_id}",
-        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+        meta=job_meta())
 
 
 AS_RUN_TIMEOUT_S = 60
@@ -328,7 +339,7 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
     media = queue(media_queue_name(), conn)
     options: dict[str, Any] = {"job_id": jid, "job_timeout": AS_RUN_TIMEOUT_S,
                                "retry": transient_retry(), "result_ttl": 3600,
-                               "failure_ttl": FAILURE_TTL_S}
+                               "failure_ttl": FAILURE_TTL_S, "meta": job_meta()}
     when = datetime.fromtimestamp(at, UTC)
     if when <= datetime.now(UTC):
         return media.enqueue("workers.channels.record_as_run", channel_id, **options)
@@ -348,4 +359,5 @@ def end_live_window(conn: Redis, stream_id: str, when: datetime) -> Job:
         return pending
     return queue(media_queue_name(), conn).enqueue_at(
         when, "workers.live.end_if_window_passed", stream_id, job_id=jid,
-        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+        meta=job_meta())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from config import get_settings
@@ -16,7 +17,7 @@ from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import commands, packaging
 from ingest.media.ladder import Rendition
 from runtime import handles
-from workers import pipeline, stages, workspace
+from workers import metrics, pipeline, stages, workspace
 from workers import probe as probe_job
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,15 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
                                    code="transcode_timeout"),
             failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
                                 code="transcode_failed")):
+        started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
             workspace.work_dir(asset_id), opts, report)
+        elapsed = time.monotonic() - started
+    speed = asset.source.duration_s / max(elapsed, 0.001)
+    metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, speed)
+    log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions)",
+             asset_id, asset.source.duration_s, elapsed, speed, len(plans))
     publishing.store_media_playlists(store.storage, asset_id, playlists)
     if store.is_deleted(asset_id):
         raise stages.AssetGone(asset_id)

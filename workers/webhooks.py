@@ -25,6 +25,7 @@ from ingest.webhooks.destinations import (
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, WebhookNotFound
 from ingest.webhooks.signing import signed_headers
 from runtime import handles
+from workers import metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def deliver(delivery_id: str) -> str:
     except DestinationRefused as exc:
         return _end(delivery, exc.message)
     except DestinationUnresolvable as exc:
+        metrics.RECORDER.inc(metrics.WEBHOOK_ATTEMPTS, "failed")
         record_attempt(delivery, Attempt(at=datetime.now(UTC), error=exc.message))
         deliveries.save(delivery)
         raise DeliveryFailed(exc.message) from exc
@@ -60,15 +62,20 @@ def deliver(delivery_id: str) -> str:
     record_attempt(delivery, attempt)
     deliveries.save(delivery)
     outcome = attempt.error or f"HTTP {attempt.status_code}"
+    succeeded = delivery.state == DeliveryState.SUCCEEDED
+    metrics.RECORDER.inc(metrics.WEBHOOK_ATTEMPTS, "succeeded" if succeeded else "failed")
+    if succeeded:
+        metrics.RECORDER.inc(metrics.WEBHOOK_DELIVERIES, "succeeded")
     log.info("delivery %s (%s, %s) to %s: %s", delivery.id, delivery.event_type.value,
              delivery.event_id, webhook.id, outcome)
-    if delivery.state == DeliveryState.SUCCEEDED:
+    if succeeded:
         return "succeeded"
     raise DeliveryFailed(f"Delivery {delivery.id} to webhook {webhook.id}: {outcome}.")
 
 
 def _end(delivery: Delivery, reason: str) -> str:
     log.warning("delivery %s failed for good: %s", delivery.id, reason)
+    metrics.RECORDER.inc(metrics.WEBHOOK_DELIVERIES, "failed")
     record_attempt(delivery, Attempt(at=datetime.now(UTC), error=reason))
     give_up(delivery)
     handles.delivery_log().save(delivery)
@@ -84,5 +91,6 @@ def on_delivery_failure(job: Any, connection: Any, exc_type: type[BaseException]
     delivery = deliveries.get(str(job.args[0]))
     if delivery is not None and delivery.state == DeliveryState.PENDING:
         log.error("delivery %s failed after every retry: %s", delivery.id, exc)
+        metrics.RECORDER.inc(metrics.WEBHOOK_DELIVERIES, "failed")
         give_up(delivery)
         deliveries.save(delivery)

@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from api.deps import RedisDep
-from api.metrics import refresh_queue_gauges
+from api.metrics import exposition
 from api.responses import errors
 from runtime import handles
 
@@ -102,6 +102,6 @@ async def readyz() -> JSONResponse:
 @router.get("/metrics", response_class=Response, responses={
     200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}, **errors(503)})
 def metrics(redis: RedisDep) -> Response:
-    """Prometheus text format."""
-    refresh_queue_gauges(redis)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """The whole service in Prometheus text format (read from Redis: any API process answers
+    for all of them); 503 while Redis is away."""
+    return Response(exposition(redis), media_type=CONTENT_TYPE_LATEST)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, Stack, upload
 from tests.support.api_process import api_process
@@ -98,6 +99,7 @@ def test_signed_deliveries_retried_until_accepted(hooks_client: httpx.Client, rx
     assert all(h["secret"] is None for h in listed)
     assert hooks_client.get(f"/v1/webhooks/{flaky['id']}").json()["secret"] == flaky["secret"]
 
+    before = _webhook_metrics(hooks_client)  # this module's own queues and keys
     clip, _ = speech_clip(media_dir / "webhooks-speech.mp4",
                           [("Welcome to the annual meeting of our company.", 0.5)], seconds=5)
     good = upload(hooks_client, clip, title="Hooks").json()["id"]
@@ -147,6 +149,15 @@ def test_signed_deliveries_retried_until_accepted(hooks_client: httpx.Client, rx
     assert failed["type"] == "asset.errored"
     assert [a["status_code"] for a in failed["attempts"]] == [500] * (1 + len(RETRIES.split(",")))
     assert {r.payload["type"] for r in rx.at("/down")} == {"asset.errored"}
+
+    # /metrics counted every attempt: /all failed twice per event, /down four times
+    added = {("podium_webhook_attempts_total", "failed"): 2 * 3 + 4,
+             ("podium_webhook_attempts_total", "succeeded"): 3,
+             ("podium_webhook_deliveries_total", "succeeded"): 3,
+             ("podium_webhook_deliveries_total", "failed"): 1}
+    wanted = {k: before.get(k, 0) + n for k, n in added.items()}
+    wait_until(lambda: _webhook_metrics(hooks_client) == wanted, timeout=20, interval=0.3,
+               what="webhook metrics")
 
     for hook in (flaky, down):
         assert hooks_client.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
@@ -210,3 +221,10 @@ def test_unknown_webhook(client: httpx.Client) -> None:
         res = client.get(path)
         assert res.status_code == 404 and res.json()["error"]["code"] == "webhook_not_found"
     assert client.delete("/v1/webhooks/wh-0123456789abcdef").status_code == 404
+
+
+def _webhook_metrics(client: httpx.Client) -> dict[tuple[str, str], float]:
+    text = client.get("/metrics").text
+    return {(s.name, s.labels.get("outcome") or s.labels["state"]): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name in ("podium_webhook_attempts_total", "podium_webhook_deliveries_total")}
