@@ -172,6 +172,20 @@ def test_viewers_of_a_channel_on_air(client: httpx.Client, anon: httpx.Client,
     assert client.post(f"/v1/channels/{cid}/stop").status_code == 200
 
 
+def test_live_streams_by_state(client: httpx.Client) -> None:
+    before = scrape(client)
+    resp = client.post("/v1/live-streams", json={"title": "Remote keynote", "speaker": "Ada"})
+    assert resp.status_code == 201, resp.text
+    after = scrape(client)
+    assert value(after, "podium_live_streams", state="idle") == \
+        value(before, "podium_live_streams", state="idle") + 1
+    assert value(after, "podium_live_streams", state="active") == \
+        value(before, "podium_live_streams", state="active")
+    assert client.delete(f"/v1/live-streams/{resp.json()['id']}").status_code == 200
+    assert value(scrape(client), "podium_live_streams", state="ended") == \
+        value(before, "podium_live_streams", state="ended") + 1
+
+
 @pytest.fixture
 def idle_prefix(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Queues no worker serves: a job put there waits."""
@@ -201,7 +215,6 @@ def test_queue_depth_and_oldest_waiting_job(idle_prefix: str) -> None:
 
     found = wait_until(aged, timeout=5, interval=0.2, what="the oldest job's age")
     assert value(found, "podium_queue_jobs", queue=media) == 2
-    assert value(found, "podium_live_streams", state="active") == 0
     for job in jobs:
         job.cancel()
         job.delete()
