@@ -22,7 +22,7 @@ from ingest.captions.store import StoredTrack
 from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, ChannelState
 from ingest.errors import InvalidInput
 from ingest.events import EventType
-from ingest.languages import is_language_tag
+from ingest.languages import AUTO, is_language_tag
 from ingest.live.models import EndReason, LiveStatus, LiveStream
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
 
@@ -96,9 +96,11 @@ class AssetCreate(BaseModel):
     def from_form(cls, fields: dict[str, str], filename: str | None) -> AssetCreate:
         title = _text(fields, "title") or _title_from(filename)
         language = (fields.get("language") or "en").strip()
-        if not is_language_tag(language):
-            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
-                               f"not {language[:20]!r}.", code="invalid_language")
+        if language.lower() == AUTO:
+            language = AUTO
+        elif not is_language_tag(language):
+            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', or "
+                               f"'auto', not {language[:20]!r}.", code="invalid_language")
         return cls(
             title=title, speaker=_text(fields, "speaker"), language=language,
             captions=_choice(fields, "captions", CaptionMode, CaptionMode.AUTO),
@@ -331,15 +333,17 @@ class UploadCreate(BaseModel):
 
     title: str = Field(min_length=1, max_length=MAX_TEXT)
     speaker: str | None = Field(default=None, max_length=MAX_TEXT)
-    language: str = Field(default="en", max_length=35)
+    language: str = Field(default="en", max_length=35,
+                          description="BCP-47, or `auto` to detect the spoken language")
     max_duration_s: float | None = Field(default=None, gt=0)
     expires_in_s: int = Field(default=DEFAULT_SLOT_TTL_S, ge=MIN_SLOT_TTL_S, le=MAX_SLOT_TTL_S)
 
     def checked(self, max_duration_s: float) -> UploadCreate:
         """Cleaned text; the language a BCP-47 tag; the duration within the service's limit."""
-        if not is_language_tag(self.language):
-            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', "
-                               f"not {self.language[:20]!r}.", code="invalid_language")
+        language = AUTO if self.language.strip().lower() == AUTO else self.language
+        if language != AUTO and not is_language_tag(language):
+            raise InvalidField(f"'language' must be a BCP-47 tag like 'en' or 'pt-BR', or "
+                               f"'auto', not {self.language[:20]!r}.", code="invalid_language")
         if self.max_duration_s is not None and self.max_duration_s > max_duration_s:
             raise InvalidField(f"'max_duration_s' may be at most {max_duration_s:g} s "
                                f"(the service's limit).", code="invalid_max_duration")
@@ -347,7 +351,8 @@ class UploadCreate(BaseModel):
         if not title:
             raise InvalidField("'title' is empty.")
         speaker = " ".join(self.speaker.split()) if self.speaker else None
-        return self.model_copy(update={"title": title, "speaker": speaker or None})
+        return self.model_copy(update={"title": title, "speaker": speaker or None,
+                                       "language": language})
 
 
 class UploadPublic(BaseModel):

@@ -43,3 +43,14 @@ def canonical_language(tag: str) -> str:
 def primary_subtag(tag: str) -> str:
     """The language itself, lower case: `pt` of `pt-BR` (and of `pt_BR`)."""
     return tag.replace("_", "-").split("-", 1)[0].lower()
+
+
+AUTO = "auto"
+"""The language of an asset or upload slot whose speech recognition detects what is spoken."""
+UNDETERMINED = "und"
+"""ISO 639's tag for a language not (yet) known: a failed detection's track."""
+
+
+def asset_language(tag: str) -> str:
+    """A language field of an upload or slot: `auto`, or a BCP-47 tag in canonical case."""
+    return AUTO if tag.strip().lower() == AUTO else canonical_language(tag)

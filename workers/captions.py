@@ -25,7 +25,8 @@ from ingest.captions.building import build_cues, cue_style
 from ingest.captions.publishing import CaptionPublisher
 from ingest.captions.speech_models import SpeechModels
 from ingest.errors import NotFound, PermanentError
-from ingest.languages import canonical_language
+from ingest.languages import AUTO, UNDETERMINED, asset_language, canonical_language
+from ingest.lifecycle import assets as lifecycle
 from ingest.storage import keys
 from runtime import handles
 from workers import pipeline, stages, workspace
@@ -48,7 +49,7 @@ def caption_asset(asset_id: str, language: str | None = None,
     if asset.status == AssetStatus.ERRORED or asset.source is None or not asset.source.has_audio:
         log.info("captions %s: nothing to transcribe (%s)", asset_id, asset.status.value)
         return "skipped"
-    lang = canonical_language(language or asset.language)
+    lang = asset_language(language or asset.language)
     try:
         return _caption(store, asset, lang, replace_human)
     except NotFound as exc:
@@ -58,17 +59,26 @@ def caption_asset(asset_id: str, language: str | None = None,
         return "gone"
     except (AsrError, PermanentError) as exc:
         log.error("captions %s (%s): %s (%s)", asset_id, lang, exc, exc.code)  # with its detail
-        publisher().fail(asset_id, lang, exc.code, exc.message)
+        publisher().fail(asset_id, _failed_track(store, asset_id, lang), exc.code, exc.message)
         return "errored"
 
 
+def _failed_track(store: AssetStore, asset_id: str, language: str) -> str:
+    """The track a failure is shown on: with `auto`, the detected language if detection got
+    that far, else `und` (undetermined)."""
+    if language != AUTO:
+        return language
+    detected = store.get(asset_id).language
+    return UNDETERMINED if detected == AUTO else canonical_language(detected)
+
+
 def _caption(store: AssetStore, asset: Asset, language: str, replace_human: bool) -> str:
-    recognizer = speech_models().for_language(language)
-    transcript = _transcribe(store, asset, language, recognizer)
+    transcript = _transcribe(store, asset, language, speech_models())
+    language = transcript.language  # with `auto`, what was detected
     caption_store.save_transcript(store.storage, asset.id, transcript)
     cues = build_cues(transcript.words, media_end=asset.duration_s, style=cue_style(language))
     track = caption_store.StoredTrack.of(language, CaptionSource.ASR, CaptionReview.MACHINE,
-                                         cues, engine=recognizer.name)
+                                         cues, engine=transcript.engine)
     def change(current: caption_store.StoredTrack | None) -> caption_store.StoredTrack | None:
         keep = current is not None and current.is_human and not replace_human
         return None if keep else track
@@ -83,16 +93,30 @@ def _caption(store: AssetStore, asset: Asset, language: str, replace_human: bool
 
 
 def _transcribe(store: AssetStore, asset: Asset, language: str,
-                recognizer: asr.WhisperRecognizer) -> asr.Transcript:
+                models: SpeechModels) -> asr.Transcript:
     s = get_settings()
     assert asset.source is not None
-    transcription.check_language(recognizer, language)  # before fetching gigabytes
+    if language != AUTO:  # before fetching gigabytes
+        transcription.check_language(models.for_language(language), language)
     asset_report = stages.progress_reporter(store, asset.id, Stage.CAPTIONS, 1.0,
                                           when=lambda: _asset_waits_for_captions(store, asset.id))
+    track = [language]
 
     def report(fraction: float) -> None:
-        store.set_caption_progress(asset.id, language, 100.0 * fraction)
+        if track[0] != AUTO:
+            store.set_caption_progress(asset.id, track[0], 100.0 * fraction)
         asset_report(fraction)
+
+    def detected(spoken: str) -> None:
+        """The asset is labelled with the language heard; its track is being prepared."""
+        log.info("captions %s: detected %s", asset.id, spoken)
+        track[0] = spoken
+
+        def label(a: Asset) -> None:
+            a.language = spoken
+            lifecycle.track_preparing(a, spoken)
+
+        asset_lifecycle().update(asset.id, label)
 
     with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-",
                                      dir=workspace.work_root()) as tmp:
@@ -112,7 +136,7 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
                 failed=PermanentError("The audio could not be decoded for speech recognition.",
                                       code="audio_extract_failed")):
             return transcription.transcribe_media(source, asset.source.demuxer, Path(tmp),
-                                                  recognizer, opts, report)
+                                                  models, opts, report, detected)
 
 
 def _asset_waits_for_captions(store: AssetStore, asset_id: str) -> bool:
@@ -160,7 +184,8 @@ def on_captions_failure(job: Any, connection: Any, exc_type: type[BaseException]
     asset_id, language = str(job.args[0]), job.args[1] if len(job.args) > 1 else None
     log.error("job %s failed for good: %s: %s", job.id, exc_type.__name__, exc)
     with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to mark
-        lang = canonical_language(
-            language or handles.asset_store().get(asset_id).language)
+        store = handles.asset_store()
+        lang = _failed_track(store, asset_id,
+                             asset_language(language or store.get(asset_id).language))
         publisher().fail(asset_id, lang, "captions_failed",
                          f"Speech recognition failed after retries ({exc_type.__name__}).")

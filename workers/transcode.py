@@ -11,7 +11,7 @@ from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stag
 from ingest.assets.store import AssetStore
 from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PermanentError
 from ingest.hls import publishing
-from ingest.languages import canonical_language
+from ingest.languages import AUTO, canonical_language
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.media import commands, packaging
@@ -82,7 +82,7 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         a.hls_start_pts = start_pts
         a.has_poster = has_poster
         a.progress = Progress(stage=Stage.PUBLISH, percent=0)
-        if wants_captions:
+        if wants_captions and a.language != AUTO:  # auto: the track appears once detected
             lifecycle.track_preparing(a, canonical_language(a.language))
 
     assets.update(asset_id, change)
@@ -108,6 +108,7 @@ def _poster(store: AssetStore, asset_id: str, plans: Sequence[Rendition], nice: 
 def _wants_captions(asset: Asset) -> bool:
     """Automatic captions: asked for, audio to hear, and no person's track to overwrite."""
     assert asset.source is not None
-    current = asset.caption(canonical_language(asset.language))
+    current = (None if asset.language == AUTO
+               else asset.caption(canonical_language(asset.language)))
     return (asset.caption_mode == CaptionMode.AUTO and asset.source.has_audio
             and not (current is not None and current.is_human))

@@ -71,6 +71,8 @@ class Transcript:
     language: str
     text: str
     words: list[Word] = field(default_factory=list)
+    engine: str | None = field(default=None, compare=False)
+    """The recognizer that heard it (`faster-whisper:base`); not part of the stored shape."""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's shape: {"language", "text", "words": [{"word", "start", "end"}]}."""
@@ -294,7 +296,7 @@ class WhisperRecognizer:
             on_progress(1.0)
         # Chinese in the script the tag asks for (Whisper writes either); others unchanged.
         text = chinese.convert_text(join_words([t for t in texts if t]), language)
-        return Transcript(language, text, chinese.convert_words(words, language))
+        return Transcript(language, text, chinese.convert_words(words, language), self.name)
 
     def detect_language(self, audio_path: Path) -> str:
         """Whisper's guess from the first DETECT_S of speech; needs a multilingual model."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ingest.captions.asr import MODEL_DIR_SETTING, AsrError, SpeechRecognizer, Transcript
 from ingest.captions.speech_models import PER_LANGUAGE_SETTING
+from ingest.languages import AUTO, canonical_language
 from ingest.media import commands, ffmpeg
+
+_FROM_WHISPER = {"jw": "jv"}
 
 EXTRACT_SHARE = 0.1
 """Share of the progress bar given to audio extraction; recognition takes the rest."""
@@ -36,13 +40,24 @@ def check_language(recognizer: SpeechRecognizer, language: str) -> None:
         )
 
 
+class Recognizers(Protocol):
+    """The recognizer for each language, and one that tells which language is spoken."""
+
+    def for_language(self, language: str) -> SpeechRecognizer: ...
+
+    def multilingual(self) -> SpeechRecognizer: ...
+
+
 def transcribe_media(
-    source: Path, demuxer: str, work_dir: Path, recognizer: SpeechRecognizer,
+    source: Path, demuxer: str, work_dir: Path, recognizers: Recognizers,
     opts: TranscriptionOptions, on_progress: Callable[[float], None],
+    on_detected: Callable[[str], None] | None = None,
 ) -> Transcript:
     """Transcribe the chosen audio stream of ``source``; ``on_progress`` gets fractions 0..1.
 
-    Callers check the language first (`check_language`), before fetching any media.
+    With ``opts.language`` `auto`, the multilingual model first tells the spoken language
+    (``on_detected`` gets its BCP-47 tag), then that language's model transcribes. Callers
+    check a given language first (`check_language`), before fetching any media.
     """
     wav = work_dir / "speech.wav"
     duration = max(opts.duration_s, 0.001)
@@ -50,8 +65,21 @@ def transcribe_media(
                timeout_s=opts.timeout_s, nice=opts.nice, cwd=work_dir,
                on_progress=lambda s: on_progress(EXTRACT_SHARE * min(1.0, s / duration)))
     try:
+        language = opts.language
+        if language == AUTO:
+            language = detected_language(recognizers.multilingual(), wav)
+            if on_detected is not None:
+                on_detected(language)
+        recognizer = recognizers.for_language(language)
+        check_language(recognizer, language)
         return recognizer.transcribe(
-            wav, opts.language, opts.glossary,
+            wav, language, opts.glossary,
             lambda f: on_progress(EXTRACT_SHARE + (1 - EXTRACT_SHARE) * f))
     finally:
         wav.unlink(missing_ok=True)
+
+
+def detected_language(recognizer: SpeechRecognizer, wav: Path) -> str:
+    """The spoken language of ``wav`` as a BCP-47 tag (Whisper's `jw` is `jv`)."""
+    code = recognizer.detect_language(wav)
+    return canonical_language(_FROM_WHISPER.get(code, code))
