@@ -31,6 +31,7 @@ from workers.metrics import RECORDER
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 FLUSH_EVERY_S = 1.0
 UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/u/{slot_id}/tus"),
                            ("PATCH", "/u/{slot_id}/tus/{transfer_id}"),
@@ -53,9 +54,14 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
+        given, agent = "", b""
+        for name, raw in scope.get("headers") or ():
+            if name == _REQUEST_ID_KEY:
+                given = raw.decode("latin-1")
+            elif name == b"user-agent":
+                agent = raw
         request_id = logs.valid_request_id(given) or logs.new_request_id()
+        echoed = (_REQUEST_ID_KEY, request_id.encode())
         started = time.perf_counter()
         received = 0
 
@@ -68,19 +74,16 @@ class RequestMetrics:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (REQUEST_ID_HEADER.encode(), request_id.encode())]
-                _record(scope, headers, message["status"], time.perf_counter() - started,
+                message["headers"] = [*message.get("headers", ()), echoed]
+                _record(scope, agent, message["status"], time.perf_counter() - started,
                         received)
             await send(message)
 
-        with logs.request_bound(scope, request_id):
+        with logs.RequestContext(scope, request_id):
             await self.app(scope, counting_receive, send_with_id)
 
 
-def _record(scope: Scope, headers: dict[bytes, bytes], status: int, seconds: float,
-            body_bytes: int) -> None:
+def _record(scope: Scope, agent: bytes, status: int, seconds: float, body_bytes: int) -> None:
     method, route = scope["method"], getattr(scope.get("route"), "path", UNMATCHED)
     RECORDER.inc(metrics.HTTP_REQUESTS, method, route, str(status))
     RECORDER.observe(metrics.HTTP_SECONDS, seconds, method, route)
@@ -88,13 +91,12 @@ def _record(scope: Scope, headers: dict[bytes, bytes], status: int, seconds: flo
         RECORDER.inc(metrics.UPLOAD_BYTES, route, amount=body_bytes)
     if route in LIVE_PLAYLISTS and status in (200, 304):
         channel_id = scope.get("path_params", {}).get("channel_id", "")
-        RECORDER.viewer(channel_id, _client_id(scope, headers), time.time())
+        RECORDER.viewer(channel_id, _client_id(scope, agent), time.time())
 
 
-def _client_id(scope: Scope, headers: dict[bytes, bytes]) -> str:
+def _client_id(scope: Scope, agent: bytes) -> str:
     """A viewer: its address and user agent, hashed (nothing personal reaches Redis)."""
     host = (scope.get("client") or ("", 0))[0]
-    agent = headers.get(b"user-agent", b"")
     return hashlib.blake2b(host.encode() + b"|" + agent, digest_size=12).hexdigest()
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,7 +31,8 @@ _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (like a uuid4's hex, at a fraction of its cost)."""
+    return os.urandom(16).hex()
 
 
 def valid_request_id(value: str | None) -> str | None:
@@ -68,16 +69,22 @@ def bound(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
-@contextmanager
-def request_bound(scope: Mapping[str, Any], request_id: str) -> Iterator[None]:
+class RequestContext:
     """Serve a request with its id bound and, once it is routed, the ids among the path
-    parameters of its ASGI scope (the router adds them) on every line."""
-    token = _request_scope.set(scope)
-    try:
-        with bound(request_id=request_id):
-            yield
-    finally:
-        _request_scope.reset(token)
+    parameters of its ASGI scope (the router adds them) on every line. A class rather than a
+    generator: it runs on every request."""
+
+    def __init__(self, scope: Mapping[str, Any], request_id: str) -> None:
+        self.scope, self.request_id = scope, request_id
+
+    def __enter__(self) -> None:
+        self._tokens = (_request_scope.set(self.scope),
+                        _context.set({**(_context.get() or {}), "request_id": self.request_id}))
+
+    def __exit__(self, *exc: object) -> None:
+        scope_token, context_token = self._tokens
+        _context.reset(context_token)
+        _request_scope.reset(scope_token)
 
 
 class ContextFilter(logging.Filter):

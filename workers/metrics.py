@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from redis import Redis
@@ -78,15 +80,15 @@ def _watched_key(prefix: str) -> str:
     return f"{prefix}:viewers:channels"
 
 
+@lru_cache(maxsize=8192)
 def _field(values: tuple[str, ...], part: str = "") -> str:
+    """A series' hash field (cached: label sets are few and recur on every request)."""
     return json.dumps([*values, part] if part else list(values), separators=(",", ":"))
 
 
 def _bucket(metric: Metric, value: float) -> str:
-    for bound in metric.buckets:
-        if value <= bound:
-            return repr(bound)
-    return INF
+    at = bisect_left(metric.buckets, value)
+    return repr(metric.buckets[at]) if at < len(metric.buckets) else INF
 
 
 class Recorder:

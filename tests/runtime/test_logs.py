@@ -19,7 +19,7 @@ def record(message: str = "hello %s", *args: object) -> logging.LogRecord:
 
 def test_json_line_carries_the_bound_ids() -> None:
     scope = {"type": "http", "path_params": {"asset_id": "as-1", "rendition": "720p"}}
-    with logs.request_bound(scope, "req-1"), logs.bound(job_id=None, stream_id="ls-9"):
+    with logs.RequestContext(scope, "req-1"), logs.bound(job_id=None, stream_id="ls-9"):
         line = json.loads(logs.JsonFormatter().format(record()))
     assert line["message"] == "hello you" and line["level"] == "info"
     assert line["logger"] == "podium.test" and line["ts"].endswith("+00:00")
