@@ -20,11 +20,13 @@ from starlette.requests import ClientDisconnect
 
 from api import upload_links
 from api.body_limit import RouteLimit
-from api.deps import RedisDep, SettingsDep, SlotsDep, StorageDep, TransfersDep
+from api.deps import RedisDep, SettingsDep, SlotsDep, StoreDep, TransfersDep
 from api.errors import error_response
 from api.responses import errors
-from config import Settings
+from config import Settings, get_settings
+from ingest.assets import quotas
 from ingest.assets.models import new_asset_id
+from ingest.assets.store import AssetStore
 from ingest.errors import InvalidInput, InvalidMedia, UnsupportedMediaType
 from ingest.lifecycle.uploads import SlotLifecycle, close_if_expired
 from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
@@ -39,7 +41,7 @@ from workers import pipeline
 from workers.events import asset_lifecycle
 
 router = APIRouter(prefix="/u/{slot_id}", tags=["speakers"], responses=errors(
-    400, 403, 404, 409, 410, 412, 413, 415, 422, 423, 460, 503))
+    400, 403, 404, 409, 410, 412, 413, 415, 422, 423, 429, 460, 503))
 BODY_LIMITS = [RouteLimit(method, f"/u/{{slot_id}}{path}", lambda s: s.max_upload_bytes,
                           code=TransferTooLarge.code)
                for method, path in (("POST", "/tus"), ("PATCH", "/tus/{transfer_id}"),
@@ -130,11 +132,30 @@ async def _append(request: Request, session: AppendSession,
 def _finish(slots: SlotLifecycle, redis: Redis, slot_id: str, asset_id: str,
             filename: str | None) -> UploadSlot:
     """The upload is whole: the asset exists from now on and its processing starts."""
-    slot, asset = completion.create_asset(slots, asset_lifecycle(), slot_id, asset_id,
-                                          filename)
+    assets = asset_lifecycle()
+    slot, asset = completion.create_asset(slots, assets, slot_id, asset_id, filename)
     if asset is not None:
+        if asset.owner is not None:  # its reservation may have lapsed during a long upload
+            _active(get_settings(), assets.store).track(asset.owner, asset.id)
         pipeline.start(redis, asset.id)
     return slot
+
+
+def _active(settings: Settings, store: AssetStore) -> quotas.ActiveAssets:
+    return quotas.ActiveAssets(store, settings.queue_prefix)
+
+
+def _reserve(settings: Settings, store: AssetStore, slot: UploadSlot, asset_id: str) -> None:
+    """Count the coming asset against the limit on work in flight of the key that made the
+    slot, before a byte is stored (429 `too_many_jobs` at the limit)."""
+    if slot.owner is not None:
+        _active(settings, store).reserve(slot.owner, asset_id,
+                                         settings.max_active_assets_per_key)
+
+
+def _release(settings: Settings, store: AssetStore, slot: UploadSlot, asset_id: str) -> None:
+    if slot.owner is not None:
+        _active(settings, store).release(slot.owner, asset_id)
 
 
 def _declared_length(request: Request) -> int | None:
@@ -156,7 +177,7 @@ def tus_options(settings: SettingsDep) -> Response:
 
 @router.post("/tus", status_code=201)
 async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
-                     slots: SlotsDep, transfers: TransfersDep,
+                     slots: SlotsDep, transfers: TransfersDep, store: StoreDep,
                      redis: RedisDep, token: TokenQuery = None) -> Response:
     """tus creation (and creation-with-upload): a new transfer of Upload-Length bytes."""
     if (bad := _unsupported_version(request)) is not None:
@@ -170,8 +191,14 @@ async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
     slot = await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
-    transfer = await run_in_threadpool(transfers.create, slot, length, metadata,
-                                       settings.max_upload_bytes)
+    asset_id = new_asset_id()
+    await run_in_threadpool(_reserve, settings, store, slot, asset_id)
+    try:
+        transfer = await run_in_threadpool(transfers.create, slot, asset_id, length, metadata,
+                                           settings.max_upload_bytes)
+    except BaseException:
+        await run_in_threadpool(_release, settings, store, slot, asset_id)
+        raise
     # relative to the endpoint (tus allows it): right behind any proxy or path prefix
     location = f"tus/{transfer.id}?token={quote(token or '', safe='')}"
     headers = _headers(Location=location)
@@ -242,17 +269,22 @@ async def tus_terminate(slot_id: str, transfer_id: str, request: Request,
 # --- raw PUT ------------------------------------------------------------------------------------
 @router.put("/file", status_code=201)
 async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots: SlotsDep,
-                   transfers: TransfersDep, storage: StorageDep, redis: RedisDep,
+                   transfers: TransfersDep, store: StoreDep, redis: RedisDep,
                    token: TokenQuery = None) -> JSONResponse:
     """The whole file as the request body (scripts: `curl -T talk.mp4 URL`), streamed."""
     declared = _declared_length(request)
     if declared is not None and declared > settings.max_upload_bytes:
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
-    await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
+    slot = await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
     asset_id = new_asset_id()
-    size = await _stream_to(request, storage, keys.source(asset_id),
-                            settings.max_upload_bytes)
+    await run_in_threadpool(_reserve, settings, store, slot, asset_id)
+    try:
+        size = await _stream_to(request, store.storage, keys.source(asset_id),
+                                settings.max_upload_bytes)
+    except BaseException:
+        await run_in_threadpool(_release, settings, store, slot, asset_id)
+        raise
     slot = await run_in_threadpool(_finish, slots, redis, slot_id, asset_id,
                                    request.headers.get("x-filename"))
     return JSONResponse({"id": slot.id, "status": slot.status.value, "asset_id": slot.asset_id,

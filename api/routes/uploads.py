@@ -13,6 +13,7 @@ from api import idempotency, upload_links
 from api.deps import ProducerDep, ProducerFirstRoute, RedisDep, SettingsDep, SlotsDep, TransfersDep
 from api.responses import PRODUCER, errors
 from api.schemas import UploadCreate, UploadList, UploadPublic
+from ingest.assets import quotas
 from ingest.lifecycle.uploads import close_if_expired
 from ingest.uploads.models import UploadSlot, new_slot_id
 from workers import pipeline
@@ -39,6 +40,7 @@ def create_upload(body: UploadCreate, api_key: ProducerDep, settings: SettingsDe
         slot = slots.create(UploadSlot(
             id=slot_id, title=fields.title, speaker=fields.speaker, language=fields.language,
             max_duration_s=fields.max_duration_s, created_at=now, updated_at=now,
+            owner=quotas.owner_of(api_key),
             expires_at=(now + timedelta(seconds=fields.expires_in_s)).replace(microsecond=0)))
     except BaseException:
         claim.release()

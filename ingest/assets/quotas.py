@@ -54,6 +54,11 @@ class ActiveAssets:
         except RedisError as exc:
             raise TransientError(f"redis unavailable: {exc}") from exc
 
+    def track(self, owner: str, asset_id: str) -> None:
+        """Count ``asset_id`` from now on without checking the limit: its reservation was made
+        before its bytes arrived, and may have lapsed during a long resumable upload."""
+        self.redis.zadd(self._key(owner), {asset_id: time.time()})
+
     def release(self, owner: str, asset_id: str) -> None:
         """Forget a reservation whose upload was refused or failed."""
         self.redis.zrem(self._key(owner), asset_id)

@@ -32,7 +32,8 @@ def create_asset(slots: SlotLifecycle, assets: AssetLifecycle, slot_id: str, ass
         raise
     asset = assets.create(Asset(id=asset_id, title=slot.title, speaker=slot.speaker,
                                 language=slot.language, source_filename=filename,
-                                max_duration_s=slot.max_duration_s, upload_id=slot_id))
+                                max_duration_s=slot.max_duration_s, upload_id=slot_id,
+                                owner=slot.owner))
     try:
         slot = slots.asset_created(slot_id, asset_id)
     except PodiumError:

@@ -34,6 +34,9 @@ class UploadSlot(BaseModel):
     locked: bool = False
     asset_id: str | None = None
     error: ErrorInfo | None = None
+    owner: str | None = None
+    """Fingerprint of the producer key that made the slot (ingest.assets.quotas.owner_of): its
+    asset counts against that key's limits on work in flight, like one the key uploaded."""
 
     def expired(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(UTC)) >= self.expires_at

@@ -26,7 +26,6 @@ from redis import Redis
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from ingest.assets.models import new_asset_id
 from ingest.errors import InvalidMedia, StorageError
 from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
 from ingest.storage import keys
@@ -73,14 +72,13 @@ class Transfers:
         return f"{self._prefix}:transfers-of:{slot_id}"
 
     # --- state -----------------------------------------------------------------------------
-    def create(self, slot: UploadSlot, length: int, metadata: dict[str, str],
+    def create(self, slot: UploadSlot, asset_id: str, length: int, metadata: dict[str, str],
                max_bytes: int) -> Transfer:
-        """A new transfer of ``length`` bytes into the source key of a future asset."""
+        """A new transfer of ``length`` bytes into the source key of asset ``asset_id``."""
         if length == 0:
             raise InvalidMedia("The file is empty.", code="empty_file")
         if length > max_bytes:
             raise TransferTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
-        asset_id = new_asset_id()
         key = keys.source(asset_id)
         transfer = Transfer(
             id=new_transfer_id(), slot_id=slot.id, asset_id=asset_id, key=key,
