@@ -62,6 +62,10 @@ class AssetPublic(BaseModel):
     """URL of the poster frame (JPEG), once transcoding has made one."""
     upload_id: str | None = None
     """The upload slot the source came through, if any."""
+    version: int = 0
+    """The version being prepared or ready; each replacement of the video is the next."""
+    playing_version: int | None = None
+    """The version viewers get (the previous one while a replacement is prepared)."""
 
     @classmethod
     def of(cls, asset: Asset, public_url: str) -> AssetPublic:

@@ -120,7 +120,7 @@ def _transcribe(store: AssetStore, asset: Asset, language: str,
 
     with tempfile.TemporaryDirectory(prefix=f"{asset.id}-captions-",
                                      dir=workspace.work_root()) as tmp:
-        source = _fetch_source(store, asset.id, Path(tmp))
+        source = _fetch_source(store, asset.id, Path(tmp), asset.version)
         _video, audio_stream = probe_job.recorded_streams(asset.source, source)
         if audio_stream is None:
             raise PermanentError("The source has no audio to transcribe.",
@@ -146,18 +146,18 @@ def _asset_waits_for_captions(store: AssetStore, asset_id: str) -> bool:
     return asset.status == AssetStatus.PREPARING and asset.progress.stage == Stage.CAPTIONS
 
 
-def _fetch_source(store: AssetStore, asset_id: str, into: Path) -> Path:
+def _fetch_source(store: AssetStore, asset_id: str, into: Path, version: int) -> Path:
     """A private copy of the source: a hard link to the pipeline's copy (which publishing
     deletes) when this host has one, else a download."""
     target = into / "source"
-    cached = workspace.cached_source(asset_id)
+    cached = workspace.cached_source(asset_id, version)
     if cached is not None:
         try:
             os.link(cached, target)
             return target
         except OSError as exc:
             log.info("captions %s: cannot link the local source (%s); downloading", asset_id, exc)
-    workspace.download_source(store, asset_id, target)
+    workspace.download_source(store, asset_id, target, version)
     return target
 
 

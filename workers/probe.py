@@ -51,7 +51,7 @@ def recorded_streams(source: probe.MediaInfo, src: Path) -> tuple[int, int | Non
 
 def _probe(assets: AssetLifecycle, asset: Asset) -> str:
     asset_id, store = asset.id, assets.store
-    src = workspace.local_source(store, asset_id)
+    src = workspace.local_source(store, asset_id, asset.version)
     info = examine(src)
     if asset.max_duration_s is not None and info.duration_s > asset.max_duration_s:
         raise LimitExceeded(

@@ -73,8 +73,9 @@ def run_stage(asset_id: str, stage: Stage, runnable: set[AssetStatus],
 
 
 def mark_errored(assets: AssetLifecycle, asset_id: str, code: str, message: str) -> None:
-    assets.update(asset_id, lambda a: lifecycle.fail(a, code, message))
-    assets.store.storage.delete_prefix(keys.hls_prefix(asset_id))  # the source stays
+    failed = assets.update(asset_id, lambda a: lifecycle.fail(a, code, message))
+    # the source stays, and so does an earlier version that still plays
+    assets.store.storage.delete_prefix(keys.hls_prefix(asset_id, failed.version))
     workspace.clean(asset_id)
 
 

@@ -46,7 +46,7 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     asset_id, store = asset.id, assets.store
     s = get_settings()
     assert asset.source is not None, "probe runs first"
-    src = workspace.local_source(store, asset_id)
+    src = workspace.local_source(store, asset_id, asset.version)
     plans = stages.plans_for(asset)
     video_stream, audio_stream = probe_job.recorded_streams(asset.source, src)
     opts = packaging.TranscodeOptions(
@@ -62,20 +62,21 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
-            workspace.work_dir(asset_id), opts, report)
+            workspace.work_dir(asset_id), opts, report, asset.version)
         elapsed = time.monotonic() - started
     speed = asset.source.duration_s / max(elapsed, 0.001)
     metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, speed)
     log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions)",
              asset_id, asset.source.duration_s, elapsed, speed, len(plans))
-    publishing.store_media_playlists(store.storage, asset_id, playlists)
+    publishing.store_media_playlists(store.storage, asset_id, playlists, asset.version)
     if store.is_deleted(asset_id):
         raise stages.AssetGone(asset_id)
     # Measured once here, before publishing and captions run side by side: subtitle segments
     # name this first video PTS in X-TIMESTAMP-MAP.
     start_pts = publishing.measure_start_pts(store.storage, asset_id, plans[0].name,
-                                             timeout_s=PTS_PROBE_TIMEOUT_S, nice=s.ffmpeg_nice)
-    has_poster = _poster(store, asset_id, plans, s.ffmpeg_nice)
+                                             timeout_s=PTS_PROBE_TIMEOUT_S, nice=s.ffmpeg_nice,
+                                             version=asset.version)
+    has_poster = _poster(store, asset_id, plans, s.ffmpeg_nice, asset.version)
     wants_captions = _wants_captions(asset)
 
     def change(a: Asset) -> None:
@@ -91,14 +92,15 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     return "transcoded"
 
 
-def _poster(store: AssetStore, asset_id: str, plans: Sequence[Rendition], nice: int) -> bool:
+def _poster(store: AssetStore, asset_id: str, plans: Sequence[Rendition], nice: int,
+            version: int) -> bool:
     """The poster frame, from the smallest rendition at least POSTER_WIDTH wide. It is only a
     picture for the studio: a failure is logged and the asset goes on without one."""
     wide = [p for p in plans if p.width >= commands.POSTER_WIDTH]
     plan = min(wide, key=lambda p: p.width) if wide else max(plans, key=lambda p: p.width)
     try:
         publishing.make_poster(store.storage, asset_id, plan.name,
-                               timeout_s=POSTER_TIMEOUT_S, nice=nice)
+                               timeout_s=POSTER_TIMEOUT_S, nice=nice, version=version)
     except (FfmpegFailed, FfmpegTimeout) as exc:
         log.warning("asset %s: no poster frame: %s", asset_id, exc)
         return False

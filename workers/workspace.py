@@ -30,28 +30,33 @@ def clean(asset_id: str) -> None:
     shutil.rmtree(work_root() / asset_id, ignore_errors=True)
 
 
-def cached_source(asset_id: str) -> Path | None:
+def _source_name(version: int) -> str:
+    return f"source-v{version}" if version else "source"
+
+
+def cached_source(asset_id: str, version: int = 0) -> Path | None:
     """The complete local copy of the source an earlier job on this host fetched, if any."""
-    path = work_root() / asset_id / "source"
+    path = work_root() / asset_id / _source_name(version)
     return path if path.exists() and path.with_suffix(".complete").exists() else None
 
 
-def download_source(store: AssetStore, asset_id: str, target: Path) -> None:
+def download_source(store: AssetStore, asset_id: str, target: Path, version: int = 0) -> None:
     """Fetch the uploaded source to ``target``; its absence is permanent (`source_missing`)."""
     try:
-        store.storage.download_file(keys.source(asset_id), target)
+        store.storage.download_file(keys.source(asset_id, version), target)
     except NotFound as exc:
         raise SourceMissing("The uploaded source is missing from storage.") from exc
 
 
-def local_source(store: AssetStore, asset_id: str) -> Path:
-    """The source on local disk; reused when an earlier job on this host fetched it already."""
-    cached = cached_source(asset_id)
+def local_source(store: AssetStore, asset_id: str, version: int = 0) -> Path:
+    """The source of ``version`` on local disk; reused when an earlier job on this host
+    fetched it already."""
+    cached = cached_source(asset_id, version)
     if cached is not None:
         return cached
-    path = work_dir(asset_id) / "source"
+    path = work_dir(asset_id) / _source_name(version)
     partial = path.with_suffix(".part")
-    download_source(store, asset_id, partial)
+    download_source(store, asset_id, partial, version)
     partial.rename(path)
     path.with_suffix(".complete").touch()
     return path

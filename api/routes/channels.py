@@ -29,7 +29,7 @@ from api.schemas import (
 )
 from config import Settings
 from ingest.channels import editing, rundown, slate
-from ingest.channels.compat import check_compatible, load_media
+from ingest.channels.compat import check_compatible, load_media, remember
 from ingest.channels.models import AsRun, Channel, ChannelMode, Item, new_channel_id
 from ingest.channels.models import new_item_id as new_channel_item_id
 from ingest.channels.rundown import Slot
@@ -88,7 +88,7 @@ def create_channel(body: ChannelCreate, _: ProducerDep, settings: SettingsDep,
         else slate.default_media(store)
     if media is not None:
         check_compatible(channel, media)
-        channel.media[media.asset_id] = media
+        remember(channel, media)
         channel.slate_asset_id = media.asset_id
     else:  # the generated card is on its way; `start` picks it up once it is ready
         pipeline.make_slate(redis)
@@ -128,7 +128,7 @@ def add_item(channel_id: str, body: ChannelItemCreate, _: ProducerDep, redis: Re
     item = Item(id=new_channel_item_id(), asset_id=media.asset_id, starts_at=body.starts_at)
 
     def change(ch: Channel) -> None:
-        ch.media[media.asset_id] = media
+        remember(ch, media)
         editing.add(ch, item, body.position, time.time())
     return _public(_edited(redis, channels.update(channel_id, change)), settings)
 
@@ -217,7 +217,7 @@ def replace_slate(channel_id: str, body: ChannelSlate, _: ProducerDep, redis: Re
     check_compatible(channels.get(channel_id), media)
 
     def change(ch: Channel) -> None:
-        ch.media[media.asset_id] = media
+        remember(ch, media)
         editing.set_slate(ch, media.asset_id, time.time())
     return _public(_edited(redis, channels.update(channel_id, change)), settings)
 

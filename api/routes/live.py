@@ -21,7 +21,7 @@ from fastapi import APIRouter, Header, Query, Response
 from api import tokens
 from api.deps import ChannelsDep, SettingsDep, StoreDep
 from api.responses import errors
-from api.routes.play import PlaybackForbidden
+from api.routes.play import PlaybackForbidden, proxy_url
 from config import Settings
 from ingest.assets.models import CaptionStatus
 from ingest.assets.store import AssetStore
@@ -50,7 +50,7 @@ _windows: dict[tuple[object, ...], tuple[float, str, str]] = {}
 _flights: dict[tuple[object, ...], threading.Lock] = {}
 _presigned: dict[str, tuple[float, str]] = {}
 """Presigned segment URLs, reused for half their lifetime (a window slides one at a time)."""
-_captions: dict[tuple[str, str], tuple[float, int]] = {}
+_captions: dict[tuple[str, int, str], tuple[float, int]] = {}
 _guard = threading.Lock()
 
 
@@ -187,34 +187,36 @@ def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetSt
         empty = f"{base}/live/{channel.id}/empty.vtt"
 
         def subtitle(segment: PlayedSegment) -> str:
-            if segment.index >= _caption_segments(store, segment.asset_id, language):
+            version = channel.media[segment.asset_id].version
+            if segment.index >= _caption_segments(store, segment.asset_id, version, language):
                 return empty
             folder = keys.subtitle_rendition(language)
             return segment_url(settings, store, segment.asset_id, folder,
-                               vtt_segment_name(segment.index))
+                               vtt_segment_name(segment.index), version)
         return subtitle
     variant = next((v for v in channel_variants(channel.item_media()) if v.name == name), None)
     if variant is None:
         raise NotFound("No such rendition.", code="rendition_not_found")
 
     def video(segment: PlayedSegment) -> str:
-        rendition = pick_rendition(channel.media[segment.asset_id], variant.height)
+        media = channel.media[segment.asset_id]
+        rendition = pick_rendition(media, variant.height)
         return segment_url(settings, store, segment.asset_id, rendition.name,
-                           segment_name(segment.index))
+                           segment_name(segment.index), media.version)
     return video
 
 
 def segment_url(settings: Settings, store: AssetStore, asset_id: str, folder: str,
-                name: str) -> str:
-    """The URL of one packaged file of an asset, as `/play` would give it."""
-    key = keys.hls_object(asset_id, f"{folder}/{name}")
+                name: str, version: int = 0) -> str:
+    """The URL of one packaged file of a version of an asset, as `/play` would give it (the
+    version the channel queued: a replacement of the video never changes what it plays)."""
+    key = keys.hls_object(asset_id, f"{folder}/{name}", version)
     if settings.segment_delivery == "cdn" and settings.cdn_base_url:
         return f"{settings.cdn_base_url.rstrip('/')}/{key}"
     if settings.segment_delivery == "proxy":
         grant, _ = tokens.issue(settings.playback_secret, f"asset:{asset_id}",
                                 settings.playback_token_ttl_s)
-        return (f"{settings.public_url.rstrip('/')}/play/{asset_id}/{folder}/{name}"
-                f"?token={quote(grant, safe='')}")
+        return proxy_url(settings, asset_id, version, f"{folder}/{name}", grant)
     hit = _presigned.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
@@ -226,18 +228,22 @@ def segment_url(settings: Settings, store: AssetStore, asset_id: str, folder: st
     return url
 
 
-def _caption_segments(store: AssetStore, asset_id: str, language: str) -> int:
-    """How many WebVTT segments the asset's track of ``language`` has (0: none ready)."""
-    key = (asset_id, language)
+def _caption_segments(store: AssetStore, asset_id: str, version: int, language: str) -> int:
+    """How many WebVTT segments the asset's track of ``language`` has in ``version`` (0: none
+    ready). The track's status speaks for the current version; an earlier one (a channel
+    still plays it after a replacement) has what it published."""
+    key = (asset_id, version, language)
     hit = _captions.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     count = 0
     try:
-        track = store.get(asset_id).caption(language)
-        if track is not None and track.status == CaptionStatus.READY:
-            text = store.storage.get_bytes(
-                keys.media_playlist(asset_id, keys.subtitle_rendition(language))).decode()
+        asset = store.get(asset_id)
+        track = asset.caption(language)
+        current = version == asset.version
+        if not current or (track is not None and track.status == CaptionStatus.READY):
+            text = store.storage.get_bytes(keys.media_playlist(
+                asset_id, keys.subtitle_rendition(language), version)).decode()
             count = len(parse_media_segments(text))
     except NotFound:
         count = 0

@@ -27,7 +27,7 @@ from api.deps import SettingsDep, StoreDep
 from api.playlist_cache import PlaylistCache
 from api.responses import errors
 from config import Settings, get_settings
-from ingest.assets.models import Asset, AssetStatus, Visibility
+from ingest.assets.models import Asset, Visibility
 from ingest.assets.store import AssetStore
 from ingest.errors import Forbidden, NotFound
 from ingest.hls.playlists import M3U8_TYPE, MEDIA_PLAYLIST, rewrite_uris
@@ -44,8 +44,9 @@ PLAYBACK_MARGIN_S = 900
 """Public segment URLs outlive the asset's duration by this much: a VOD player loads the media
 playlist once and must be able to fetch its last segment at the end of the video."""
 
-CacheKey = tuple[str, str, int | None]
-"""(asset id, rendition, expiry of the viewer's token or None): all that changes the answer."""
+CacheKey = tuple[str, int, str, int | None]
+"""(asset id, version, rendition, expiry of the viewer's token or None): all that changes the
+answer."""
 _cache_lock = threading.Lock()
 _media_cache: PlaylistCache[CacheKey] | None = None
 
@@ -95,14 +96,22 @@ def authorise(store: AssetStore, settings: Settings, asset_id: str,
         if expires is None:
             raise PlaybackForbidden("This asset is private: add a valid ?token= to the URL.")
         grant = Grant(token, expires)
-    if asset.status != AssetStatus.READY:
+    if asset.playing_version is None:
         raise NotFound(f"Asset {asset_id} is not ready for playback ({asset.status.value}).",
                        code="asset_not_ready")
     return asset, grant
 
 
+def playing(asset: Asset) -> int:
+    """The version viewers get (``authorise`` made sure there is one)."""
+    version = asset.playing_version
+    assert version is not None, "authorise() refuses an asset with no playable version"
+    return version
+
+
 def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
-    """The asset if a viewer with ``token`` may play it: ready, and public or token-holding."""
+    """The asset if a viewer with ``token`` may play it: a version ready, and public or
+    token-holding."""
     return authorise(store, settings, asset_id, token)[0]
 
 
@@ -113,8 +122,8 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
 
     `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition.
     """
-    _, grant = authorise(store, settings, asset_id, token)
-    text = store.storage.get_bytes(keys.master_playlist(asset_id)).decode()
+    asset, grant = authorise(store, settings, asset_id, token)
+    text = store.storage.get_bytes(keys.master_playlist(asset_id, playing(asset))).decode()
     base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
 
     def resolve(uri: str) -> str:
@@ -134,17 +143,18 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     asset, grant = authorise(store, settings, asset_id, token)
     # Video renditions never change once published; subtitle tracks are edited and deleted.
     cacheable = not rendition.startswith("subs-") and settings.segment_delivery == "presign"
-    cache_key: CacheKey = (asset_id, rendition, grant.expires_at)
+    version = playing(asset)
+    cache_key: CacheKey = (asset_id, version, rendition, grant.expires_at)
     now = time.time()
     hit = media_cache().get(cache_key, now) if cacheable else None
     if hit is not None:
         return Response(hit, media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=60"})
     try:
-        text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+        text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition, version)).decode()
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
     lifetime = grant.url_lifetime(settings, asset, now)
-    resolve = _segment_resolver(settings, store, asset_id, rendition, grant, lifetime,
+    resolve = _segment_resolver(settings, store, asset_id, version, rendition, grant, lifetime,
                                 private=asset.visibility == Visibility.PRIVATE)
     body = rewrite_uris(text, resolve).dumps()
     if cacheable:
@@ -154,33 +164,49 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
                     headers={"Cache-Control": f"max-age={max_age}"})
 
 
-def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, rendition: str,
-                      grant: Grant, lifetime: int, private: bool) -> Callable[[str], str]:
+def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, version: int,
+                      rendition: str, grant: Grant, lifetime: int,
+                      private: bool) -> Callable[[str], str]:
     def resolve(uri: str) -> str:
         if not keys.is_safe_name(uri):
             raise NotFound("Bad segment name in playlist.", code="playlist_corrupt")
         # only ever an object of the HLS tree: never the source, the record or caption data
-        key = keys.hls_object(asset_id, f"{rendition}/{uri}")
+        key = keys.hls_object(asset_id, f"{rendition}/{uri}", version)
         if settings.segment_delivery == "cdn" and settings.cdn_base_url and not private:
             return f"{settings.cdn_base_url.rstrip('/')}/{key}"
         if settings.segment_delivery == "proxy":
-            base = settings.public_url.rstrip("/")
-            return f"{base}/play/{asset_id}/{rendition}/{uri}{grant.query}"
+            return proxy_url(settings, asset_id, version, f"{rendition}/{uri}", grant.token)
         return store.storage.presign_get(key, lifetime)
     return resolve
+
+
+def proxy_url(settings: Settings, asset_id: str, version: int, name: str,
+              token: str | None) -> str:
+    """Proxy delivery's URL of one packaged file of a version (an older version's files stay
+    reachable: a channel keeps playing the version it queued)."""
+    query = [f"v={version}"] if version else []
+    if token:
+        query.append(f"token={quote(token, safe='')}")
+    tail = f"?{'&'.join(query)}" if query else ""
+    return f"{settings.public_url.rstrip('/')}/play/{asset_id}/{name}{tail}"
 
 
 @router.get("/{asset_id}/{rendition}/{segment}", response_class=StreamingResponse,
             responses={200: {"content": {"video/mp2t": {}, "text/vtt": {}}}})
 def segment(asset_id: str, rendition: str, segment: str, settings: SettingsDep,
-            store: StoreDep, token: TokenQuery = None) -> StreamingResponse:
-    """Proxy delivery of one segment (only with segment_delivery=proxy)."""
+            store: StoreDep, token: TokenQuery = None,
+            v: Annotated[int | None, Query(ge=0, le=1_000_000)] = None) -> StreamingResponse:
+    """Proxy delivery of one segment (only with segment_delivery=proxy); `v` names an
+    earlier version (a channel plays the version it queued)."""
     if settings.segment_delivery != "proxy" or not (
             keys.is_safe_name(rendition) and keys.is_safe_name(segment)):
         raise NotFound("No such segment.", code="segment_not_found")
-    playable(store, settings, asset_id, token)
+    asset = playable(store, settings, asset_id, token)
+    version = playing(asset) if v is None else v
+    if version > asset.version:
+        raise NotFound("No such segment.", code="segment_not_found")
     body, length, ctype = store.storage.open_stream(
-        keys.hls_object(asset_id, f"{rendition}/{segment}"))
+        keys.hls_object(asset_id, f"{rendition}/{segment}", version))
     # Video segments never change; subtitle segments do when a track is edited.
     max_age = 60 if segment.endswith(".vtt") else 86400
     return StreamingResponse(body,

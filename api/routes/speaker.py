@@ -28,6 +28,7 @@ from ingest.assets import quotas
 from ingest.assets.models import new_asset_id
 from ingest.assets.store import AssetStore
 from ingest.errors import InvalidInput, InvalidMedia, UnsupportedMediaType
+from ingest.lifecycle.assets import AssetProcessing, check_replaceable
 from ingest.lifecycle.uploads import SlotLifecycle, close_if_expired
 from ingest.media.probe import SNIFF_BYTES, sniff_demuxer
 from ingest.storage import keys
@@ -129,10 +130,32 @@ async def _append(request: Request, session: AppendSession,
     return transfer
 
 
+def _target(slots: SlotLifecycle, store: AssetStore, redis: Redis,
+            slot: UploadSlot) -> tuple[str, int]:
+    """Where the coming file goes: a new asset (version 0), or, once the slot's asset exists,
+    the asset's next version (409 `asset_processing` while its current one is still processed)."""
+    if slot.asset_id is None:
+        return new_asset_id(), 0
+    asset = store.get(slot.asset_id)
+    check_replaceable(asset)
+    if pipeline.captions_running(redis, asset.id):
+        raise AssetProcessing(f"The captions of asset {asset.id} are still being made; its video "
+                        "can be replaced once they are done.")
+    return asset.id, slots.issue_version(slot.id, asset.version)
+
+
 def _finish(slots: SlotLifecycle, redis: Redis, slot_id: str, asset_id: str,
-            filename: str | None) -> UploadSlot:
-    """The upload is whole: the asset exists from now on and its processing starts."""
+            filename: str | None, version: int = 0) -> UploadSlot:
+    """The upload is whole: the asset exists from now on (or takes this new version of its
+    video) and its processing starts."""
     assets = asset_lifecycle()
+    if version:
+        replaced = completion.replace_video(slots, assets, slot_id, asset_id, version)
+        if replaced is not None:
+            if replaced.owner is not None:
+                _active(get_settings(), assets.store).track(replaced.owner, replaced.id)
+            pipeline.start(redis, replaced.id)
+        return slots.store.get(slot_id)
     slot, asset = completion.create_asset(slots, assets, slot_id, asset_id, filename)
     if asset is not None:
         if asset.owner is not None:  # its reservation may have lapsed during a long upload
@@ -191,11 +214,11 @@ async def tus_create(slot_id: str, request: Request, settings: SettingsDep,
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
     slot = await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
-    asset_id = new_asset_id()
+    asset_id, version = await run_in_threadpool(_target, slots, store, redis, slot)
     await run_in_threadpool(_reserve, settings, store, slot, asset_id)
     try:
         transfer = await run_in_threadpool(transfers.create, slot, asset_id, length, metadata,
-                                           settings.max_upload_bytes)
+                                           settings.max_upload_bytes, version)
     except BaseException:
         await run_in_threadpool(_release, settings, store, slot, asset_id)
         raise
@@ -221,7 +244,7 @@ async def tus_head(slot_id: str, transfer_id: str, request: Request, settings: S
     transfer = await run_in_threadpool(transfers.current, slot_id, transfer_id)
     if transfer.done:  # finishes what a crash may have interrupted; a no-op otherwise
         await run_in_threadpool(_finish, slots, redis, slot_id, transfer.asset_id,
-                                transfer.filename)
+                                transfer.filename, transfer.version)
     return Response(status_code=200, headers=_headers(transfer))
 
 
@@ -250,7 +273,7 @@ async def _patch(request: Request, slots: SlotLifecycle, transfers: Transfers, r
     transfer = await _append(request, session, transfers)
     if transfer.done:
         await run_in_threadpool(_finish, slots, redis, transfer.slot_id,
-                                transfer.asset_id, transfer.filename)
+                                transfer.asset_id, transfer.filename, transfer.version)
     return transfer
 
 
@@ -277,18 +300,18 @@ async def put_file(slot_id: str, request: Request, settings: SettingsDep, slots:
         raise TransferTooLarge(f"The file is larger than the limit of "
                                f"{settings.max_upload_bytes} bytes.")
     slot = await run_in_threadpool(opened, settings, slots, transfers, slot_id, token, True)
-    asset_id = new_asset_id()
+    asset_id, version = await run_in_threadpool(_target, slots, store, redis, slot)
     await run_in_threadpool(_reserve, settings, store, slot, asset_id)
     try:
-        size = await _stream_to(request, store.storage, keys.source(asset_id),
+        size = await _stream_to(request, store.storage, keys.source(asset_id, version),
                                 settings.max_upload_bytes)
     except BaseException:
         await run_in_threadpool(_release, settings, store, slot, asset_id)
         raise
     slot = await run_in_threadpool(_finish, slots, redis, slot_id, asset_id,
-                                   request.headers.get("x-filename"))
+                                   request.headers.get("x-filename"), version)
     return JSONResponse({"id": slot.id, "status": slot.status.value, "asset_id": slot.asset_id,
-                         "size": size}, status_code=201)
+                         "version": version, "size": size}, status_code=201)
 
 
 async def _stream_to(request: Request, storage: Storage, key: str, max_bytes: int) -> int:

@@ -117,6 +117,12 @@ class Asset(BaseModel):
     owner: str | None = None
     """Fingerprint of the producer key that uploaded it (ingest.assets.quotas.owner_of): whose
     limits on work in flight it counts against. Never the key itself."""
+    version: int = 0
+    """The version the pipeline works on: 0 is the first upload, each replacement of the video
+    (through the upload slot) is the next one, stored apart (ingest.storage.keys.version_root)."""
+    published_version: int | None = None
+    """The last version that became ready: viewers keep getting it while a replacement is
+    prepared (or after one failed)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -130,6 +136,21 @@ class Asset(BaseModel):
         source = MediaInfo.model_validate(data["source"]) if data.get("source") else None
         return {**data, "renditions": [_legacy_rendition(r, source) if "level" not in r else r
                                        for r in data["renditions"]]}
+
+    @model_validator(mode="after")
+    def _published_if_ready(self) -> Asset:
+        """Records written before versions existed: a ready asset published its version."""
+        if self.status == AssetStatus.READY and self.published_version is None:
+            self.published_version = self.version
+        return self
+
+    @property
+    def playing_version(self) -> int | None:
+        """The version viewers get: the current one once ready, else the last that was
+        (while a replacement is prepared, or after one failed); None if none ever was."""
+        if self.status == AssetStatus.READY:
+            return self.version
+        return self.published_version
 
     def caption(self, language: str) -> CaptionTrack | None:
         """The caption track of ``language`` (a canonical BCP-47 tag), if the asset has one."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.assets.models import Asset, AssetStatus, CaptionTrack
+from ingest.assets.models import Asset, CaptionTrack
 
 PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "visibility",
                            "created_at", "duration_s", "progress", "renditions", "captions",
-                           "error", "upload_id"})
+                           "error", "upload_id", "version"})
 PUBLIC_RENDITION_FIELDS = frozenset({"name", "width", "height", "bandwidth", "codecs"})
 """A rendition's encoder settings (rates, level, frame rate) stay internal."""
 
@@ -19,12 +19,15 @@ def playback_url(asset_id: str, public_url: str) -> str:
 
 
 def public_asset(asset: Asset, public_url: str) -> dict[str, Any]:
-    """JSON-ready dict of the public fields, with `playback` set once the asset is ready."""
+    """JSON-ready dict of the public fields, with `playback` set once a version is ready
+    (while a replacement is prepared, the previous version plays: `playing_version`)."""
     fields: dict[str, Any] = {name: True for name in PUBLIC_FIELDS}
     fields["renditions"] = {"__all__": set(PUBLIC_RENDITION_FIELDS)}
     view = asset.model_dump(mode="json", include=fields)
-    ready = asset.status == AssetStatus.READY
-    view["playback"] = {"hls": playback_url(asset.id, public_url)} if ready else None
+    playing = asset.playing_version
+    view["playing_version"] = playing
+    view["playback"] = {"hls": playback_url(asset.id, public_url)} if playing is not None \
+        else None
     view["poster"] = (f"{public_url.rstrip('/')}/v1/assets/{asset.id}/poster.jpg"
                       if asset.has_poster else None)
     return view

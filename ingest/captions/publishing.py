@@ -79,19 +79,37 @@ def _default_language(spoken: str, listed: list[str]) -> str | None:
 
 
 def upload_rendition(storage: Storage, asset_id: str, language: str, cues: list[Cue],
-                     duration_s: float, segment_s: float, start_pts: int) -> None:
+                     duration_s: float, segment_s: float, start_pts: int,
+                     version: int = 0) -> None:
     """Segments first, then their playlist: a player never finds a playlist naming a
     segment that is not there yet."""
     rendition = segment_webvtt(cues, duration_s, segment_s, start_pts)
     folder = keys.subtitle_rendition(language)
     for name, text in rendition.segments:
-        storage.put_bytes(keys.hls_object(asset_id, f"{folder}/{name}"), text.encode(), VTT_TYPE)
-    storage.put_bytes(keys.media_playlist(asset_id, folder), rendition.playlist.encode(),
-                      M3U8_TYPE)
+        storage.put_bytes(keys.hls_object(asset_id, f"{folder}/{name}", version), text.encode(),
+                          VTT_TYPE)
+    storage.put_bytes(keys.media_playlist(asset_id, folder, version),
+                      rendition.playlist.encode(), M3U8_TYPE)
 
 
-def rendition_published(storage: Storage, asset_id: str, language: str) -> bool:
-    return storage.exists(keys.media_playlist(asset_id, keys.subtitle_rendition(language)))
+def rendition_published(storage: Storage, asset_id: str, language: str,
+                        version: int = 0) -> bool:
+    return storage.exists(keys.media_playlist(asset_id, keys.subtitle_rendition(language),
+                                              version))
+
+
+def carry_tracks(storage: Storage, asset: Asset, segment_s: float) -> None:
+    """Publish into the asset's current version every ready track it has no rendition of yet
+    (a replaced video keeps its uploaded and approved captions; tracks speech recognition is
+    redoing publish themselves when done)."""
+    for track in asset.captions:
+        if track.status != CaptionStatus.READY or rendition_published(
+                storage, asset.id, track.language, asset.version):
+            continue
+        stored = _load_or_none(storage, asset.id, track.language)
+        if stored is not None:
+            upload_rendition(storage, asset.id, track.language, stored.cues, _duration(asset),
+                             segment_s, _start_pts(asset), asset.version)
 
 
 @dataclass(frozen=True)
@@ -129,10 +147,15 @@ class CaptionPublisher:
         if track is None:  # keep what is there (a person's track outlives a machine rerun)
             if current is None or stored is None:
                 raise ValueError("a track change may only keep an existing track")
+            if not rendition_published(self.storage, asset.id, language, asset.version):
+                # kept through a replacement of the video: into the new version's tree too
+                upload_rendition(self.storage, asset.id, language, stored.cues,
+                                 _duration(asset), self.segment_s, _start_pts(asset),
+                                 asset.version)
             return lifecycle.track_kept(asset, language)
         caption_store.save_track(self.storage, asset.id, track)
         upload_rendition(self.storage, asset.id, language, track.cues, _duration(asset),
-                         self.segment_s, _start_pts(asset))
+                         self.segment_s, _start_pts(asset), asset.version)
         return lifecycle.track_ready(asset, language, track.source, track.review)
 
     def set_preparing(self, asset_id: str, language: str) -> CaptionTrack:
@@ -148,7 +171,7 @@ class CaptionPublisher:
         """Speech recognition failed: the track is `errored`, or, if an earlier rendition is
         still published, stays `ready` with the error attached."""
         def change(asset: Asset) -> None:
-            published = rendition_published(self.storage, asset_id, language)
+            published = rendition_published(self.storage, asset_id, language, asset.version)
             lifecycle.track_failed(asset, language, code, message, still_published=published)
             lifecycle.settle_readiness(asset)
 
@@ -166,7 +189,8 @@ class CaptionPublisher:
             self._write_master(asset)  # first unlist it, then delete what it pointed at
             caption_store.delete_track(self.storage, asset_id, language)
             self.storage.delete_prefix(
-                keys.hls_object(asset_id, keys.subtitle_rendition(language)) + "/")
+                keys.hls_object(asset_id, keys.subtitle_rendition(language), asset.version)
+                + "/")
 
         self.assets.update(asset_id, change, then=unpublish)
 
@@ -179,7 +203,7 @@ class CaptionPublisher:
         """Rewrite a published playlist from the record: its renditions, as publishing measured
         them, and the subtitle tracks it lists now. Before publishing there is no playlist yet,
         and publishing will list the tracks itself."""
-        key = keys.master_playlist(asset.id)
+        key = keys.master_playlist(asset.id, asset.version)
         try:
             text = self.storage.get_bytes(key).decode()
         except NotFound:
@@ -187,7 +211,7 @@ class CaptionPublisher:
         if not asset.renditions:  # published but not yet recorded: publishing lists the tracks
             return
         subtitles = subtitle_tracks(
-            asset, lambda lang: rendition_published(self.storage, asset.id, lang))
+            asset, lambda lang: rendition_published(self.storage, asset.id, lang, asset.version))
         new = multivariant(asset.renditions, subtitles).dumps()
         if new != text:
             self.storage.put_bytes(key, new.encode(), M3U8_TYPE)

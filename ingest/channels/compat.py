@@ -30,7 +30,7 @@ class ItemIncompatible(Conflict):
     code = "item_incompatible"
 
 
-def media_of(asset: Asset, playlists: Mapping[str, str]) -> AssetMedia:
+def media_of(asset: Asset, playlists: Mapping[str, str], version: int = 0) -> AssetMedia:
     """The channel's view of a ready asset from its rendition playlists (name → text)."""
     if asset.status != AssetStatus.READY or not asset.renditions:
         raise AssetNotPlayable(f"Asset {asset.id} is {asset.status.value}; only ready assets "
@@ -49,7 +49,7 @@ def media_of(asset: Asset, playlists: Mapping[str, str]) -> AssetMedia:
     return AssetMedia(
         asset_id=asset.id, title=asset.title, durations=durations[:min(counts)],
         renditions=list(asset.renditions),
-        has_audio="mp4a" in ",".join(r.codecs for r in asset.renditions))
+        has_audio="mp4a" in ",".join(r.codecs for r in asset.renditions), version=version)
 
 
 def check_compatible(channel: Channel, media: AssetMedia) -> None:
@@ -81,6 +81,16 @@ def load_media(store: AssetStore, asset_id: str) -> AssetMedia:
     asset = store.get(asset_id)
     if asset.status != AssetStatus.READY:
         return media_of(asset, {})
-    playlists = {r.name: store.storage.get_bytes(keys.media_playlist(asset.id, r.name)).decode()
-                 for r in asset.renditions}
-    return media_of(asset, playlists)
+    playlists = {r.name: store.storage.get_bytes(
+        keys.media_playlist(asset.id, r.name, asset.version)).decode() for r in asset.renditions}
+    return media_of(asset, playlists, asset.version)
+
+
+def remember(channel: Channel, media: AssetMedia) -> None:
+    """Keep ``media`` in the channel, unless the channel holds another version of that asset
+    already: what it compiled (durations, segment URIs) must not change under its viewers, so
+    a channel plays the version of an asset it first took (a replaced video joins channels
+    that did not hold the asset yet)."""
+    held = channel.media.get(media.asset_id)
+    if held is None or held.version == media.version:
+        channel.media[media.asset_id] = media

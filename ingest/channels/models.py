@@ -51,6 +51,9 @@ class AssetMedia(BaseModel):
     renditions: list[Rendition]
     """The asset's renditions as published (`ingest.media.ladder.Rendition`)."""
     has_audio: bool = True
+    version: int = 0
+    """The asset's version these segments are of: the channel keeps playing it when the
+    video is replaced (ingest.storage.keys.version_root)."""
 
     @field_validator("renditions", mode="before")
     @classmethod

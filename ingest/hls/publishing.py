@@ -37,31 +37,33 @@ class Published:
     duration_s: float
 
 
-def store_media_playlists(storage: Storage, asset_id: str, playlists: Mapping[str, Path]) -> None:
+def store_media_playlists(storage: Storage, asset_id: str, playlists: Mapping[str, Path],
+                          version: int = 0) -> None:
     """The media playlists ffmpeg wrote (rendition name -> file), once their segments are up."""
     for name, path in playlists.items():
-        storage.put_file(keys.media_playlist(asset_id, name), path, M3U8_TYPE)
+        storage.put_file(keys.media_playlist(asset_id, name, version), path, M3U8_TYPE)
 
 
 def write_master(storage: Storage, asset_id: str, renditions: Sequence[Rendition],
-                 subtitles: Sequence[SubtitleTrack] = ()) -> None:
+                 subtitles: Sequence[SubtitleTrack] = (), version: int = 0) -> None:
     text = multivariant(renditions, subtitles).dumps()
-    storage.put_bytes(keys.master_playlist(asset_id), text.encode(), M3U8_TYPE)
+    storage.put_bytes(keys.master_playlist(asset_id, version), text.encode(), M3U8_TYPE)
 
 
 def verify_renditions(
     storage: Storage, asset_id: str, plans: Sequence[Rendition], probed_duration_s: float,
+    version: int = 0,
 ) -> Published:
     """Check every rendition's segments are in storage and measure its bit rates."""
     renditions, durations = [], []
     for plan in plans:
         try:
-            text = storage.get_bytes(keys.media_playlist(asset_id, plan.name)).decode()
+            text = storage.get_bytes(keys.media_playlist(asset_id, plan.name, version)).decode()
         except NotFound as exc:
             raise InvalidMedia(f"Rendition {plan.name} was not produced.",
                                code="transcode_incomplete") from exc
         segments = parse_media_segments(text)
-        prefix = keys.hls_object(asset_id, plan.name) + "/"
+        prefix = keys.hls_object(asset_id, plan.name, version) + "/"
         sizes = storage.object_sizes(prefix)
         missing = [s.uri for s in segments if s.uri not in sizes]
         if not segments or missing:
@@ -80,18 +82,19 @@ def verify_renditions(
 
 
 def measure_start_pts(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,
-                      nice: int = 0) -> int:
+                      nice: int = 0, version: int = 0) -> int:
     """The 90 kHz PTS of the first video frame, ffprobed on a local copy of the first segment.
 
     Subtitle segments name it in X-TIMESTAMP-MAP, so their cues line up with the video.
     """
-    text = storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+    text = storage.get_bytes(keys.media_playlist(asset_id, rendition, version)).decode()
     segments = parse_media_segments(text)
     if not segments:
         raise InvalidMedia(f"Rendition {rendition} has no segments.", code="transcode_incomplete")
     with tempfile.TemporaryDirectory(prefix="podium-pts-") as tmp:
         local = Path(tmp) / "first.ts"
-        storage.download_file(keys.hls_object(asset_id, f"{rendition}/{segments[0].uri}"), local)
+        storage.download_file(
+            keys.hls_object(asset_id, f"{rendition}/{segments[0].uri}", version), local)
         try:
             result = ffmpeg.run(commands.start_pts_command(local), timeout_s=timeout_s,
                                 nice=nice, capture_stdout=True)
@@ -119,10 +122,10 @@ def poster_position(durations: Sequence[float]) -> tuple[int, float]:
 
 
 def make_poster(storage: Storage, asset_id: str, rendition: str, *, timeout_s: float,
-                nice: int = 0) -> None:
+                nice: int = 0, version: int = 0) -> None:
     """Take the poster frame from one packaged segment of ``rendition`` and store it as
     `assets/{id}/poster.jpg`: one segment fetched, one short decode."""
-    text = storage.get_bytes(keys.media_playlist(asset_id, rendition)).decode()
+    text = storage.get_bytes(keys.media_playlist(asset_id, rendition, version)).decode()
     segments = parse_media_segments(text)
     if not segments:
         raise InvalidMedia(f"Rendition {rendition} has no segments.", code="transcode_incomplete")
@@ -130,7 +133,7 @@ def make_poster(storage: Storage, asset_id: str, rendition: str, *, timeout_s: f
     with tempfile.TemporaryDirectory(prefix="podium-poster-") as tmp:
         local, jpeg = Path(tmp) / "segment.ts", Path(tmp) / "poster.jpg"
         storage.download_file(
-            keys.hls_object(asset_id, f"{rendition}/{segments[index].uri}"), local)
+            keys.hls_object(asset_id, f"{rendition}/{segments[index].uri}", version), local)
         command = commands.poster_command(local, jpeg, offset)
         ffmpeg.run(command, timeout_s=timeout_s, nice=nice)
         if not jpeg.is_file():  # ffmpeg exits 0 when the time is past the last frame

@@ -7,8 +7,9 @@ record is saved the events the change caused go to the sink, once per transition
 runs twice finds the state already changed and emits nothing.
 
     asset:  waiting ──► preparing ──► ready
-               │            │ ▲ (next stage, waiting for captions)
-               └────────────┴─┴──► errored
+               ▲ │            │ ▲ (next stage, waiting for captions)
+               │ └────────────┴─┴──► errored
+               └── ready | errored  (replace: a new version of the video, from its upload slot)
     track:  (none) ──► preparing ──► ready ──► preparing (regenerate) ...
                            └──────► errored ──► preparing | ready (a file uploaded)
 """
@@ -34,7 +35,7 @@ from ingest.assets.models import (
 )
 from ingest.assets.public import public_asset, public_track
 from ingest.assets.store import AssetStore
-from ingest.errors import NotFound, TransientError
+from ingest.errors import Conflict, NotFound, TransientError
 from ingest.events import Event, EventSink, EventType, StoredEvent
 from ingest.lifecycle.machine import StateMachine
 
@@ -42,17 +43,24 @@ log = logging.getLogger(__name__)
 
 A, C = AssetStatus, CaptionStatus
 
+class AssetProcessing(Conflict):
+    """The asset cannot take a new version now: its current one is still being processed."""
+
+    code = "asset_processing"
+
+
 ASSET = StateMachine[AssetStatus](
     entity="asset",
     initial=frozenset({A.WAITING}),
     transitions={
         A.WAITING: frozenset({A.PREPARING, A.ERRORED}),
         A.PREPARING: frozenset({A.PREPARING, A.READY, A.ERRORED}),
-        A.READY: frozenset(),
-        A.ERRORED: frozenset(),
+        A.READY: frozenset({A.WAITING}),
+        A.ERRORED: frozenset({A.WAITING}),
     },
 )
-"""`ready` and `errored` are final: a late retry or a second run leaves them alone."""
+"""`ready` and `errored` are final for the version they reached: a late retry or a second run
+leaves them alone (no stage runs from them). Only ``replace`` leaves them, for a new version."""
 
 CAPTION_TRACK = StateMachine[CaptionStatus](
     entity="caption track",
@@ -81,6 +89,31 @@ def publish(asset: Asset, *, wait_for_captions: bool) -> None:
     asset.error = None
     asset.progress = (Progress(stage=Stage.CAPTIONS, percent=0) if wait_for_captions
                       else Progress(stage=Stage.DONE, percent=100))
+
+
+def check_replaceable(asset: Asset) -> None:
+    """Refuse a new version while the current one is still being processed."""
+    if asset.status not in (A.READY, A.ERRORED):
+        raise AssetProcessing(f"The video of asset {asset.id} is still being processed "
+                        f"({asset.status.value}); it can be replaced once that is over.")
+
+
+def replace(asset: Asset, version: int) -> None:
+    """A new video for the asset (sent through its upload slot): version ``version`` starts
+    from `waiting`, while the last ready version keeps playing until this one is ready. What
+    describes the playing version (renditions, duration) stays until the new one's stages
+    replace it."""
+    check_replaceable(asset)
+    if version <= asset.version:
+        raise AssetProcessing(f"Version {version} of asset {asset.id} is not newer than its "
+                        f"version {asset.version}.", code="stale_version")
+    _move(asset, A.WAITING)
+    asset.version = version
+    asset.source = None
+    asset.hls_start_pts = None
+    asset.error = None
+    asset.attempts = 0
+    asset.progress = Progress()
 
 
 def fail(asset: Asset, code: str, message: str) -> None:
@@ -135,6 +168,8 @@ def track_failed(asset: Asset, language: str, code: str, message: str,
 def _move(asset: Asset, status: AssetStatus) -> None:
     ASSET.check(asset.status, status, asset.id)
     asset.status = status
+    if status == A.READY:
+        asset.published_version = asset.version
 
 
 def _put_track(asset: Asset, language: str, status: CaptionStatus, source: CaptionSource,

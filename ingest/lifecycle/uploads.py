@@ -83,6 +83,14 @@ class SlotLifecycle:
             s.locked = True
         return self.store.update(slot_id, change)
 
+    def issue_version(self, slot_id: str, current: int) -> int:
+        """The version number of a replacement upload of the slot's asset (whose version is
+        ``current``): never given twice, even to uploads running side by side."""
+        def change(s: UploadSlot) -> None:
+            ensure_open(s)
+            s.versions = max(s.versions, current) + 1
+        return self.store.update(slot_id, change).versions
+
     def _move(self, slot_id: str, to: UploadStatus,
               also: Callable[[UploadSlot], None] | None = None) -> UploadSlot:
         def change(s: UploadSlot) -> None:

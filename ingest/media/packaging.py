@@ -41,9 +41,10 @@ class TranscodeOptions:
 class SegmentUploader:
     """Uploads finished segments of every rendition directory, each exactly once."""
 
-    def __init__(self, storage: Storage, asset_id: str, out_dir: Path) -> None:
+    def __init__(self, storage: Storage, asset_id: str, out_dir: Path, version: int = 0) -> None:
         self._storage = storage
         self._asset_id = asset_id
+        self._version = version
         self._out = out_dir
         self._done: set[Path] = set()
         self._stop = threading.Event()
@@ -65,7 +66,8 @@ class SegmentUploader:
         for path in sorted(self._out.glob("*/seg-*.ts")):
             if path in self._done:
                 continue
-            key = keys.hls_object(self._asset_id, f"{path.parent.name}/{path.name}")
+            key = keys.hls_object(self._asset_id, f"{path.parent.name}/{path.name}",
+                                  self._version)
             self._storage.put_file(key, path, TS_TYPE)
             self._done.add(path)
             path.unlink()  # keep the worker's disk use to a few segments
@@ -89,6 +91,7 @@ class SegmentUploader:
 def transcode_to_storage(
     storage: Storage, asset_id: str, source: Path, demuxer: str, plans: Sequence[Rendition],
     work_dir: Path, opts: TranscodeOptions, on_progress: Callable[[float], None],
+    version: int = 0,
 ) -> dict[str, Path]:
     """Run the one-pass ladder, leave every segment in the bucket, and return the media
     playlist ffmpeg wrote for each rendition (by name)."""
@@ -102,7 +105,7 @@ def transcode_to_storage(
         audio_stream=opts.audio_stream, segment_s=opts.segment_s, preset=opts.preset,
         threads=opts.threads,
     )
-    uploader = SegmentUploader(storage, asset_id, out_dir)
+    uploader = SegmentUploader(storage, asset_id, out_dir, version)
 
     def progress(done: float) -> None:
         uploader.raise_if_failed()

@@ -25,33 +25,43 @@ def asset_record(asset_id: str) -> str:
     return f"assets/{asset_id}/asset.json"
 
 
-def source(asset_id: str) -> str:
-    return f"assets/{asset_id}/source/original"
+def version_root(asset_id: str, version: int = 0) -> str:
+    """Where one version of an asset's media lives: version 0 (the first upload) directly under
+    `assets/{id}/`, a replacement under `assets/{id}/v{n}/`. Versions never share an object,
+    so a new one is written while the old one still plays."""
+    if version < 0:
+        raise ValueError(f"invalid asset version: {version!r}")
+    return f"assets/{asset_id}/" + (f"v{version}/" if version else "")
 
 
 def poster(asset_id: str) -> str:
-    """The poster frame (JPEG) that the transcode job takes from a packaged segment."""
+    """The poster frame (JPEG) that the transcode job takes from a packaged segment (of the
+    latest version)."""
     return f"assets/{asset_id}/poster.jpg"
 
 
-def hls_prefix(asset_id: str) -> str:
-    return f"assets/{asset_id}/hls/"
+def source(asset_id: str, version: int = 0) -> str:
+    return version_root(asset_id, version) + "source/original"
 
 
-def hls_object(asset_id: str, name: str) -> str:
+def hls_prefix(asset_id: str, version: int = 0) -> str:
+    return version_root(asset_id, version) + "hls/"
+
+
+def hls_object(asset_id: str, name: str, version: int = 0) -> str:
     """A file of the packaged HLS tree, e.g. `720p/seg-00001.ts` or `720p/index.m3u8`."""
     parts = name.split("/")
     if not parts or not all(is_safe_name(p) for p in parts):
         raise ValueError(f"unsafe HLS object name: {name!r}")
-    return f"assets/{asset_id}/hls/{name}"
+    return hls_prefix(asset_id, version) + name
 
 
-def master_playlist(asset_id: str) -> str:
-    return f"assets/{asset_id}/hls/master.m3u8"
+def master_playlist(asset_id: str, version: int = 0) -> str:
+    return hls_prefix(asset_id, version) + "master.m3u8"
 
 
-def media_playlist(asset_id: str, rendition: str) -> str:
-    return hls_object(asset_id, f"{rendition}/index.m3u8")
+def media_playlist(asset_id: str, rendition: str, version: int = 0) -> str:
+    return hls_object(asset_id, f"{rendition}/index.m3u8", version)
 
 
 def captions_prefix(asset_id: str) -> str:

@@ -34,6 +34,9 @@ class UploadSlot(BaseModel):
     locked: bool = False
     asset_id: str | None = None
     error: ErrorInfo | None = None
+    versions: int = 0
+    """The last version number of the slot's asset given to a replacement upload (each
+    replacement is the asset's next version, stored apart)."""
     owner: str | None = None
     """Fingerprint of the producer key that made the slot (ingest.assets.quotas.owner_of): its
     asset counts against that key's limits on work in flight, like one the key uploaded."""
@@ -63,6 +66,9 @@ class Transfer(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     expires_at: datetime
     done: bool = False
+    version: int = 0
+    """Which version of the asset this file becomes: 0 makes the asset, more replaces its
+    video."""
 
     @property
     def part_bytes(self) -> int:

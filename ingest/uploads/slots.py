@@ -39,13 +39,14 @@ class SlotStore(RecordStore[UploadSlot]):
 
 
 def ensure_open(slot: UploadSlot) -> None:
-    """Raise the specific reason why ``slot`` takes no bytes, if it does not."""
+    """Raise the specific reason why ``slot`` takes no bytes, if it does not. Once its asset
+    exists, a file sent through it replaces the asset's video, until the producer locks it."""
     if slot.status == UploadStatus.CANCELLED:
         raise SlotCancelled("The producer cancelled this upload link.")
-    if slot.status == UploadStatus.TIMED_OUT or (slot.status == UploadStatus.WAITING
-                                                 and slot.expired()):
+    open_states = (UploadStatus.WAITING, UploadStatus.ASSET_CREATED)
+    if slot.status == UploadStatus.TIMED_OUT or (slot.status in open_states and slot.expired()):
         raise SlotExpired(f"This upload link expired at {slot.expires_at:%Y-%m-%d %H:%M} UTC.")
-    if slot.status != UploadStatus.WAITING:
+    if slot.status not in open_states:
         raise SlotClosed(f"This upload link takes no more files (it is {slot.status.value}).")
     if slot.locked:
         raise SlotClosed("The producer locked this upload link.", code="upload_locked")

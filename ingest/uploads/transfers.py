@@ -73,18 +73,19 @@ class Transfers:
 
     # --- state -----------------------------------------------------------------------------
     def create(self, slot: UploadSlot, asset_id: str, length: int, metadata: dict[str, str],
-               max_bytes: int) -> Transfer:
-        """A new transfer of ``length`` bytes into the source key of asset ``asset_id``."""
+               max_bytes: int, version: int = 0) -> Transfer:
+        """A new transfer of ``length`` bytes into the source key of ``version`` of asset
+        ``asset_id``."""
         if length == 0:
             raise InvalidMedia("The file is empty.", code="empty_file")
         if length > max_bytes:
             raise TransferTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
-        key = keys.source(asset_id)
+        key = keys.source(asset_id, version)
         transfer = Transfer(
             id=new_transfer_id(), slot_id=slot.id, asset_id=asset_id, key=key,
             multipart_id=self.storage.start_multipart(key, "application/octet-stream"),
             length=length, part_size=tus.part_size_for(length), metadata=metadata,
-            expires_at=slot.expires_at)
+            expires_at=slot.expires_at, version=version)
         self._save(transfer)
         self.redis.sadd(self._of_slot_key(slot.id), transfer.id)
         self.redis.expire(self._of_slot_key(slot.id), self._ttl(transfer))

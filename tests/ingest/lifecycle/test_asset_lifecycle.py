@@ -49,7 +49,8 @@ def test_stages_keep_the_asset_preparing_and_publish_makes_it_ready() -> None:
     assert event.data["playback"] == {"hls": f"{URL}/play/{a.id}.m3u8"}
     assert set(event.data) == {"id", "status", "title", "speaker", "language", "visibility",
                                "created_at", "duration_s", "progress", "renditions",
-                               "captions", "playback", "error", "poster", "upload_id"}
+                               "captions", "playback", "error", "poster", "upload_id",
+                               "version", "playing_version"}
 
 
 def test_the_event_data_is_the_api_view_of_the_asset() -> None:
@@ -152,6 +153,40 @@ def test_a_ready_track_never_becomes_errored() -> None:
 def test_the_net_change_is_checked_even_when_set_by_hand() -> None:
     a = asset(AssetStatus.READY)
     before = Snapshot.of(a)
-    object.__setattr__(a, "status", AssetStatus.WAITING)  # bypassing the lifecycle
+    object.__setattr__(a, "status", AssetStatus.PREPARING)  # bypassing the lifecycle
     with pytest.raises(InvalidTransition):
         check_change(before, a)
+
+
+def test_a_replacement_starts_over_while_the_last_ready_version_plays() -> None:
+    a = asset(AssetStatus.READY)
+    assert (a.version, a.published_version, a.playing_version) == (0, 0, 0)
+    before = Snapshot.of(a)
+    lifecycle.replace(a, 1)
+    check_change(before, a)
+    assert (a.status, a.version, a.playing_version) == (AssetStatus.WAITING, 1, 0)
+    assert a.source is None and a.error is None and a.progress.stage == Stage.QUEUED
+    assert events_between(before, a, URL) == []
+    with pytest.raises(lifecycle.AssetProcessing):  # not while this version is processed
+        lifecycle.replace(a, 2)
+    lifecycle.enter_stage(a, Stage.PROBE)
+    assert a.playing_version == 0
+    lifecycle.fail(a, "probe_failed", "Unreadable.")
+    assert a.playing_version == 0, "a failed replacement leaves the old version playing"
+    lifecycle.replace(a, 2)
+    lifecycle.enter_stage(a, Stage.PUBLISH)
+    before = Snapshot.of(a)
+    lifecycle.publish(a, wait_for_captions=False)
+    assert (a.status, a.published_version, a.playing_version) == (AssetStatus.READY, 2, 2)
+    [event] = events_between(before, a, URL)
+    assert event.type == EventType.ASSET_READY and event.data["version"] == 2
+    with pytest.raises(lifecycle.AssetProcessing) as stale:
+        lifecycle.replace(a, 2)
+    assert stale.value.code == "stale_version"
+
+
+def test_an_asset_never_ready_has_nothing_to_play() -> None:
+    a = asset(AssetStatus.ERRORED)
+    assert a.playing_version is None
+    assert Asset.model_validate_json(asset(AssetStatus.READY).model_dump_json(
+        exclude={"published_version"})).playing_version == 0, "records from before versions"

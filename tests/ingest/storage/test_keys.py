@@ -112,3 +112,15 @@ def test_new_asset_ids_are_valid() -> None:
     from ingest.assets.models import new_asset_id
 
     assert all(keys.is_valid_id(new_asset_id()) for _ in range(50))
+
+
+def test_versions_are_stored_apart_under_the_asset_prefix() -> None:
+    aid = "as-0123456789abcdef"
+    assert keys.source(aid, 0) == keys.source(aid) == f"assets/{aid}/source/original"
+    assert keys.source(aid, 2) == f"assets/{aid}/v2/source/original"
+    assert keys.master_playlist(aid, 1) == f"assets/{aid}/v1/hls/master.m3u8"
+    assert keys.media_playlist(aid, "720p", 3) == f"assets/{aid}/v3/hls/720p/index.m3u8"
+    assert keys.hls_object(aid, "720p/seg-00000.ts", 1) == f"assets/{aid}/v1/hls/720p/seg-00000.ts"
+    assert keys.version_root(aid, 1).startswith(keys.asset_prefix(aid))
+    with pytest.raises(ValueError):
+        keys.version_root(aid, -1)
