@@ -1,5 +1,6 @@
 """What the operator's view costs: a request through api.metrics.RequestMetrics against the
-same app without it, and one `/metrics` exposition, in one process.
+same app without it and with the request counter it replaced (a BaseHTTPMiddleware adding to a
+prometheus_client Counter), and one `/metrics` exposition, in one process.
 
     .venv/bin/python bench/operations.py [--requests 20000] [--routes 40] [--channels 20]
 
@@ -20,14 +21,15 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fastapi import FastAPI  # noqa: E402
+from fastapi import FastAPI, Request, Response  # noqa: E402
 from fastapi.responses import PlainTextResponse  # noqa: E402
+from prometheus_client import Counter  # noqa: E402
 from starlette.types import ASGIApp  # noqa: E402
 
 from cli import services  # noqa: E402
@@ -43,6 +45,26 @@ def make_app(with_metrics: bool) -> ASGIApp:
         return PlainTextResponse("#EXTM3U\n")
 
     return RequestMetrics(app) if with_metrics else app
+
+
+def make_previous_app() -> ASGIApp:
+    """The same app with the counter this version replaced (Podium before 2026-12-01)."""
+    app = FastAPI()
+    counter = Counter("bench_http_requests_total", "HTTP requests", ["method", "route", "status"])
+
+    @app.get("/play/{asset_id}.m3u8")
+    async def playlist(asset_id: str) -> PlainTextResponse:
+        return PlainTextResponse("#EXTM3U\n")
+
+    @app.middleware("http")
+    async def count_requests(request: Request,
+                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        path = getattr(request.scope.get("route"), "path", "unmatched")
+        counter.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    return app
 
 
 async def call(app: ASGIApp, path: str) -> None:
@@ -100,12 +122,13 @@ def main() -> None:
     handles.reset()
     conn = handles.redis_connection()
     try:
-        bare, measured = make_app(False), make_app(True)
+        bare, measured, previous = make_app(False), make_app(True), make_previous_app()
         per_block = max(1, args.requests // 10)
-        plain_us, with_us = [], []
-        for _ in range(10):  # alternate, so both see the same machine
+        plain_us, with_us, previous_us = [], [], []
+        for _ in range(10):  # alternate, so all see the same machine
             plain_us.append(per_request_us(bare, per_block))
             with_us.append(per_request_us(measured, per_block))
+            previous_us.append(per_request_us(previous, per_block))
         flush_ms = timed(lambda: metrics.RECORDER.flush(conn), 1)
         for r in range(args.routes):
             for status in ("200", "404"):
@@ -119,11 +142,15 @@ def main() -> None:
         scrape_ms = timed(lambda: exposition(conn), 20)
         size = len(exposition(conn))
         plain, with_mw = sorted(plain_us)[5], sorted(with_us)[5]
+        before = sorted(previous_us)[5]
         print(f"requests   {args.requests} per app (10 alternating blocks, median block)")
-        print(f"  without RequestMetrics  {plain:8.1f} us/request")
-        print(f"  with RequestMetrics     {with_mw:8.1f} us/request")
-        print(f"  ratio with/without      {with_mw / plain:8.2f}  (+{with_mw - plain:.1f} us)")
-        print(f"flush of {args.requests} requests' increments: {flush_ms:.1f} ms (one MULTI/EXEC)")
+        print(f"  no middleware                 {plain:8.1f} us/request")
+        print(f"  RequestMetrics                {with_mw:8.1f} us/request")
+        print(f"  previous counter (BaseHTTP)   {before:8.1f} us/request")
+        extra = with_mw - plain
+        print(f"  ratio RequestMetrics/none     {with_mw / plain:8.2f}  (+{extra:.1f} us)")
+        print(f"  ratio RequestMetrics/previous {with_mw / before:8.2f}")
+        print(f"flush after {args.requests} requests: {flush_ms:.1f} ms (one MULTI/EXEC)")
         print(f"/metrics exposition ({args.routes} extra routes, {args.channels} watched channels):"
               f" {scrape_ms:.1f} ms, {size} bytes")
     finally:
