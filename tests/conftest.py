@@ -10,13 +10,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.wait import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_REDIS_URL = os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -142,11 +143,7 @@ def api_server(stack: Stack) -> Iterator[str]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("API did not start")
-        time.sleep(0.05)
+    wait_until(lambda: server.started, 20, 0.05, "the API to start")
     yield stack.api_url
     server.should_exit = True
     thread.join(10)
@@ -200,11 +197,29 @@ def upload(client: httpx.Client, path: Path, **fields: str) -> httpx.Response:
 
 def wait_for(client: httpx.Client, asset_id: str, timeout_s: float = 180,
              statuses: tuple[str, ...] = ("ready", "errored")) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body: dict[str, object] = client.get(f"/v1/assets/{asset_id}").json()
-        if body.get("status") in statuses:
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"asset {asset_id} stuck: {body}")
-        time.sleep(0.3)
+    seen: list[dict[str, object]] = [{}]
+
+    def settled() -> dict[str, object] | None:
+        seen[0] = client.get(f"/v1/assets/{asset_id}").json()
+        return seen[0] if seen[0].get("status") in statuses else None
+
+    try:
+        return wait_until(settled, timeout_s, 0.3, f"asset {asset_id} to be {'/'.join(statuses)}")
+    except WaitTimeout as exc:
+        raise AssertionError(f"asset {asset_id} stuck: {seen[0]}") from exc
+
+
+def wait_for_track(client: httpx.Client, asset_id: str, lang: str,
+                   timeout_s: float = 120) -> dict[str, object]:
+    """The asset's caption track ``lang`` once it is ready or errored."""
+    seen: list[object] = [None]
+
+    def settled() -> dict[str, object] | None:
+        seen[0] = asset = client.get(f"/v1/assets/{asset_id}").json()
+        track = next((t for t in asset["captions"] if t["language"] == lang), None)
+        return dict(track) if track and track["status"] in ("ready", "errored") else None
+
+    try:
+        return wait_until(settled, timeout_s, 0.3, f"caption track {lang} of {asset_id}")
+    except WaitTimeout as exc:
+        raise AssertionError(f"caption track stuck: {seen[0]}") from exc

@@ -7,7 +7,6 @@ spoken. Chromium is driven by PyPI's playwright (no browser download: the Debian
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from ingest.captions.files import parse_captions
-from tests.conftest import Stack, upload, wait_for
+from tests.conftest import Stack, upload, wait_for, wait_for_track
 from tests.support.media import make_clip
 from tests.support.speech import Placed, bare, speech_clip
 
@@ -122,16 +121,9 @@ def ready(client: httpx.Client, asset_id: str) -> dict[str, Any]:
     return asset
 
 
-def wait_for_track(client: httpx.Client, asset_id: str, lang: str, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        tracks = client.get(f"/v1/assets/{asset_id}").json()["captions"]
-        track = next((t for t in tracks if t["language"] == lang), None)
-        if track and track["status"] in ("ready", "errored"):
-            assert track["status"] == "ready", track
-            return
-        assert time.monotonic() < deadline, f"caption track stuck: {tracks}"
-        time.sleep(0.3)
+def wait_for_ready_track(client: httpx.Client, asset_id: str, lang: str) -> None:
+    track = wait_for_track(client, asset_id, lang, timeout_s=300)
+    assert track["status"] == "ready", track
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +235,7 @@ def test_captions_show_when_spoken(client: httpx.Client, uploads: Uploads,
                                    open_watch: Callable[[str], Viewer], tmp_path: Path) -> None:
     placed = uploads.placed
     ready(client, uploads.ids["speech"])
-    wait_for_track(client, uploads.ids["speech"], "en")
+    wait_for_ready_track(client, uploads.ids["speech"], "en")
     viewer = open_watch(uploads.ids["speech"])
     viewer.wait("""() => Array.from(document.querySelector("video").textTracks)
                          .some(t => t.mode === "showing")""", None, 20,

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from ingest.captions.files import Cue, parse_captions
-from tests.conftest import Stack, upload, wait_for
+from tests.conftest import Stack, upload, wait_for, wait_for_track
 from tests.support.speech import Placed, bare, speech_clip, wer
 
 SENTENCES = [
@@ -36,18 +35,6 @@ def spoken(media_dir: Path) -> tuple[Path, list[Placed]]:
         end = following.start if following else SECONDS
         assert this.start + this.duration < end - 0.4, f"sentences overlap: {placed}"
     return clip, placed
-
-
-def wait_for_track(client: httpx.Client, asset_id: str, lang: str,
-                   timeout_s: float = 120) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        asset = client.get(f"/v1/assets/{asset_id}").json()
-        track = next((t for t in asset["captions"] if t["language"] == lang), None)
-        if track and track["status"] in ("ready", "errored"):
-            return dict(track)
-        assert time.monotonic() < deadline, f"caption track stuck: {asset}"
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import upload, wait_for
 from tests.support.media import make_clip
+from tests.support.wait import wait_until
 from workers import pipeline
 
 ASSET_KEYS = {"id", "status", "title", "speaker", "language", "visibility", "created_at",
@@ -67,14 +69,13 @@ def test_progress_moves_then_ready_with_renditions(client: httpx.Client, api_ser
                                                    worker: Path, clip: Path) -> None:
     asset_id = upload(client, clip).json()["id"]
     seen: list[tuple[str, str, float]] = []
-    deadline = time.monotonic() + 120
-    while True:
-        body = client.get(f"/v1/assets/{asset_id}").json()
+
+    def finished() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(f"/v1/assets/{asset_id}").json()
         seen.append((body["status"], body["progress"]["stage"], body["progress"]["percent"]))
-        if body["status"] in ("ready", "errored"):
-            break
-        assert time.monotonic() < deadline, seen[-5:]
-        time.sleep(0.02)
+        return body if body["status"] in ("ready", "errored") else None
+
+    body = wait_until(finished, 120, 0.02, "the asset to be ready or errored")
     assert body["status"] == "ready", body
     preparing = [s for s in seen if s[0] == "preparing"]
     assert preparing, f"never saw the asset preparing: {seen[:3]}...{seen[-3:]}"
@@ -225,31 +226,28 @@ def test_delete_during_transcode_leaves_nothing_and_worker_survives(
     long_clip = make_clip(media_dir / "long-720p-20s.mp4", width=1280, height=720, seconds=20,
                           fps=30)
     asset_id = upload(client, long_clip, title="deleted mid-transcode").json()["id"]
-    deadline = time.monotonic() + 120
-    while True:
+
+    def transcoding() -> bool:
         body = client.get(f"/v1/assets/{asset_id}").json()
         if body["progress"]["stage"] == "transcode" and body["progress"]["percent"] > 0:
-            break  # percent comes from ffmpeg's own progress output
+            return True  # percent comes from ffmpeg's own progress output
         assert body["status"] in ("waiting", "preparing"), body
-        assert time.monotonic() < deadline, f"transcode never started: {body}"
-        time.sleep(0.1)
+        return False
+
+    wait_until(transcoding, 120, 0.1, "the transcode to start")
     assert client.delete(f"/v1/assets/{asset_id}").status_code == 204
     assert_error(client.get(f"/v1/assets/{asset_id}"), 404, "asset_not_found")
 
     transcode = pipeline.job_id("transcode", asset_id)
-    deadline = time.monotonic() + 180
-    while _job_status(transcode) not in ("finished", "failed"):
-        assert time.monotonic() < deadline, f"transcode job never ended: {_job_status(transcode)}"
-        time.sleep(0.5)
+    wait_until(lambda: _job_status(transcode) in ("finished", "failed"), 180, 0.5,
+               "the transcode job to end")
     job = pipeline.fetch_job(transcode, handles.redis_connection())
     assert job.return_value() == "gone"
     assert _job_status(pipeline.job_id("publish", asset_id)) in (None, "canceled")
     # the segment uploader may still be finishing a put when the job returns: poll a little
-    deadline = time.monotonic() + 20
-    while stored_keys(asset_id) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(lambda: not stored_keys(asset_id), 20, 0.5, "the asset's objects to be gone")
     assert stored_keys(asset_id) == []
-    time.sleep(2)
+    time.sleep(2)  # scenario, not a wait: nothing may come back during these 2 s
     assert stored_keys(asset_id) == [], "objects reappeared after the job ended"
     assert_error(client.get(f"/v1/assets/{asset_id}"), 404, "asset_not_found")
 

@@ -16,8 +16,7 @@ import socket
 import struct
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from ingest.media.ladder import select_renditions
 from runtime import handles
 from tests.conftest import Stack, upload, wait_for
 from tests.support.media import make_clip
+from tests.support.wait import WaitTimeout, wait_until
 
 BOUNDARY = "podium-bad-input-7c1f"
 FORM_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -80,15 +80,6 @@ def accepted(resp: httpx.Response) -> str:
     asset_id = str(resp.json()["id"])
     _created.add(asset_id)
     return asset_id
-
-
-def poll(condition: Callable[[], bool], timeout_s: float = 10) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def ended_errored(client: httpx.Client, asset_id: str, code: str) -> dict[str, Any]:
@@ -215,6 +206,8 @@ class Tripwires:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.fifo_opened = threading.Event()
+        self._misses = 0
+        """Opens of the FIFO that failed for want of a reader (the watcher came round)."""
         self.connected = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -232,6 +225,7 @@ class Tripwires:
                 fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError as exc:
                 assert exc.errno == errno.ENXIO, exc
+                self._misses += 1
                 continue
             os.close(fd)
             self.fifo_opened.set()
@@ -248,7 +242,9 @@ class Tripwires:
             assert self.fifo_opened.wait(5), "the FIFO watcher does not notice a reader"
         finally:
             os.close(reader)
-        time.sleep(0.05)  # let the watcher's last successful open finish
+        misses = self._misses  # an open in flight may still succeed and set the event:
+        wait_until(lambda: self._misses > misses, 5, 0.002,  # once one fails, it is done
+                   "the FIFO watcher to find the reader gone")
         self.fifo_opened.clear()
         with socket.create_connection(("127.0.0.1", self.port)):
             conn, _ = self.listener.accept()
@@ -306,11 +302,10 @@ def our_worker_pids() -> set[int]:
 @pytest.fixture(scope="module")
 def worker_pids(worker: Path) -> set[int]:
     """The session's RQ worker process(es), as registered in Redis before any bad input."""
-    for _ in range(300):
-        if pids := our_worker_pids():
-            return pids
-        time.sleep(0.1)
-    raise AssertionError(f"no worker registered; log:\n{worker.read_text()[-3000:]}")
+    try:
+        return wait_until(our_worker_pids, 30, 0.1, "an RQ worker to register")
+    except WaitTimeout as exc:
+        raise AssertionError(f"no worker registered; log:\n{worker.read_text()[-3000:]}") from exc
 
 
 @pytest.fixture
@@ -645,8 +640,9 @@ def test_client_disconnects_mid_upload(stack: Stack, good_clip: Path) -> None:
     keys_before, uploads_before = stored()
     with socket.create_connection((host, int(port))) as sock:
         sock.sendall(head + body[:300_000])
-        assert poll(lambda: bool(stored()[1] - uploads_before)), "the upload never started"
-    assert poll(lambda: not stored()[1] - uploads_before), "multipart upload left behind"
+        wait_until(lambda: stored()[1] - uploads_before, 10, 0.05, "the upload to start")
+    wait_until(lambda: not stored()[1] - uploads_before, 10, 0.05,
+               "the multipart upload to be aborted (none left behind)")
     assert {k for k in stored()[0] - keys_before if k.split("/")[1] not in _created} == set()
 
 

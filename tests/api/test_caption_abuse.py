@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import Stack, upload, wait_for
 from tests.support import api_process as api_proc
 from tests.support.media import make_clip
+from tests.support.wait import wait_until
 
 HEALTHZ_BOUND_S = 1.0
 WORDS = ("a", "to", "of", "we", "and", "the")
@@ -102,14 +103,20 @@ def test_healthz_answers_while_captions_are_parsed(api: str, asset: str, stack: 
     threads = [threading.Thread(target=put, args=item) for item in bodies.items()]
     for t in threads:
         t.start()
-    latencies = []
+    latencies: list[float] = []
     with httpx.Client(timeout=5) as probe:
-        while any(t.is_alive() for t in threads):
+
+        def uploads_over() -> bool:
+            """Ask /healthz once, timed, while an upload runs."""
+            if not any(t.is_alive() for t in threads):
+                return True
             started = time.monotonic()
             with contextlib.suppress(httpx.TimeoutException):  # counts as the 5 s it waited
                 assert probe.get(f"{api}/healthz").status_code == 200
             latencies.append(time.monotonic() - started)
-            time.sleep(0.05)
+            return False
+
+        wait_until(uploads_over, 600, 0.05, "both caption uploads to end")
     for t in threads:
         t.join()
     print(f"/healthz during the uploads: {len(latencies)} requests, max {max(latencies):.3f} s, "

@@ -21,6 +21,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
 from tests.support import api_process as api_proc
+from tests.support.wait import wait_until
 from workers import pipeline
 
 UPLOAD_BYTES = 400 * 1024 * 1024
@@ -42,6 +43,17 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
+
+
+def settled_rss(pid: int) -> int:
+    """The process's resident memory once it stopped moving (warm-up's work has ended)."""
+    readings = [rss_bytes(pid)]
+
+    def steady() -> int | None:
+        readings.append(rss_bytes(pid))
+        return readings[-1] if abs(readings[-1] - readings[-2]) < 2**20 else None
+
+    return wait_until(steady, 10, 0.25, "the API's memory to settle after the warm-up")
 
 
 class RssSampler:
@@ -123,8 +135,7 @@ def test_large_upload_streams_without_growing_the_api(
     assert warm.status_code == 202, warm.text
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     assert httpx.delete(f"{url}/v1/assets/{warm.json()['id']}", headers=headers).status_code == 204
-    time.sleep(0.5)
-    baseline = rss_bytes(pid)
+    baseline = settled_rss(pid)
 
     started = time.monotonic()
     with RssSampler(pid) as sampler:
@@ -181,8 +192,7 @@ def test_a_large_tus_chunk_streams_without_growing_the_api(
 
     warm = send(20 * 1024 * 1024)  # the part threads and boto3 loaded
     assert httpx.delete(f"{url}/v1/assets/{warm}", headers=headers).status_code == 204
-    time.sleep(0.5)
-    baseline = rss_bytes(pid)
+    baseline = settled_rss(pid)
     with RssSampler(pid) as sampler:
         asset_id = send(UPLOAD_BYTES)
     growth = sampler.peak - baseline

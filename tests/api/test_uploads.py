@@ -126,7 +126,7 @@ def test_an_expired_slot_times_out_at_its_expiry_by_itself(client: httpx.Client,
 def test_a_read_after_expiry_shows_timed_out_even_without_a_worker(client: httpx.Client
                                                                    ) -> None:
     slot_id = str(create_slot(client, expires_in_s=1)["id"])
-    time.sleep(1.1)  # the expiry itself is the condition under test
+    time.sleep(1.1)  # scenario, not a wait: let the 1 s expiry pass (it is what is tested)
     assert client.get(f"/v1/uploads/{slot_id}").json()["status"] == "timed_out"
 
 

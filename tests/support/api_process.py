@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,16 +24,18 @@ def api_process(env: dict[str, str], port: int, log: Path,
          "--port", str(port), "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90  # a loaded machine imports the app slowly
-        while True:
+
+        def answers() -> bool:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=2).status_code == 200:
-                    break
+                    return True
             except httpx.HTTPError:
                 pass
             assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "API did not start"
-            time.sleep(0.1)
+            return False
+
+        # a loaded machine imports the app slowly
+        wait_until(answers, 90, 0.1, f"the API to answer {ready_path}")
         yield proc
     finally:
         proc.terminate()

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,7 +74,6 @@ def stop_and_check_nothing_outlives(up: UpStack) -> None:
     tree = descendants(up.proc.pid)
     up.proc.send_signal(signal.SIGINT)
     up.proc.wait(60)
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in tree) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: not any(alive(p) for p in tree), 10, 0.2,
+               "podium up's children to be gone")
     assert not [p for p in tree if alive(p)], "children outlived podium up"

@@ -7,7 +7,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import ROOT, Stack
 from tests.support.media import make_clip
+from tests.support.wait import wait_until
 from workers import pipeline
 from workers import probe as probe_job
 from workers import publish as publish_job
@@ -138,13 +138,16 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
     worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT,
                               env=isolated.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 180
-        while {store.get(i).status for i in (stuck.id, waiting.id)} != {AssetStatus.READY}:
+
+        def both_ready() -> bool:
             statuses = [store.get(i).status for i in (stuck.id, waiting.id)]
+            if set(statuses) == {AssetStatus.READY}:
+                return True
             assert AssetStatus.ERRORED not in statuses, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"never finished: {statuses}"
             assert worker.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.5)
+            return False
+
+        wait_until(both_ready, 180, 0.5, "both unfinished assets to be ready")
     finally:
         worker.terminate()
         worker.wait(30)

@@ -56,13 +56,8 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
     first = _spawn_worker(own_prefix, tmp_path / "worker-a.log")
     second = None
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            current = store.get(asset.id)
-            if current.progress.stage == Stage.TRANSCODE and current.progress.percent > 5:
-                break
-            assert time.monotonic() < deadline, f"transcode never started: {current}"
-            time.sleep(0.2)
+        wait_until(lambda: (current := store.get(asset.id)).progress.stage == Stage.TRANSCODE
+                   and current.progress.percent > 5, 120, 0.2, "the transcode to start")
         second = _spawn_worker(own_prefix, tmp_path / "worker-b.log")  # the survivor, idle
         tree = descendants(first.pid)  # work horse, ffmpeg, RQ's scheduler process
         assert [p for p in tree if comm(p) == "ffmpeg"], "ffmpeg should run under the worker"
@@ -70,9 +65,8 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
         first.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         first.wait(10)
-        deadline = time.monotonic() + 5
-        while any(alive(p) for p in tree) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: not any(alive(p) for p in tree), 5, 0.1,
+                   "the worker's children to die with it")
         assert not [p for p in tree if alive(p)], "children outlived their worker"
         assert store.get(asset.id).status == AssetStatus.PREPARING
         transcode = pipeline.fetch_job(pipeline.job_id("transcode", asset.id),

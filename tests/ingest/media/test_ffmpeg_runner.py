@@ -13,6 +13,7 @@ import pytest
 
 from ingest.errors import FfmpegFailed, FfmpegTimeout
 from ingest.media import ffmpeg as runner
+from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 # -re reads the endless source at its native rate, so these runs cost almost no CPU.
@@ -123,20 +124,16 @@ def test_ffmpeg_dies_with_the_process_that_started_it() -> None:
               f"run({ENDLESS!r}, timeout_s=120)")
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
     try:
-        deadline = time.monotonic() + 20
-        children: list[int] = []
-        while not children:
-            assert time.monotonic() < deadline, "ffmpeg never started"
+
+        def ffmpeg_started() -> list[int]:
             assert parent.poll() is None, "the python parent exited early"
-            time.sleep(0.05)
-            children = _ffmpeg_children(parent.pid)
-        (child,) = children
+            return _ffmpeg_children(parent.pid)
+
+        (child,) = wait_until(ffmpeg_started, 20, 0.05, "ffmpeg to start")
         assert _alive(child)
         parent.send_signal(signal.SIGKILL)
         parent.wait(5)
-        deadline = time.monotonic() + 2
-        while _alive(child) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: not _alive(child), 2, 0.05, "ffmpeg to die with its parent")
         assert not _alive(child), f"ffmpeg {child} outlived its parent"
     finally:
         if parent.poll() is None:
