@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,15 +23,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli import services  # noqa: E402
+from bench.support import BenchStack  # noqa: E402
 from config import Settings  # noqa: E402
 from ingest.media import commands, ladder  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_source(path: Path, seconds: int) -> Path:
@@ -92,38 +84,10 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="podium-bench-"))
     source = make_source(ROOT / "bench" / "out" / f"src-1080p30-{args.seconds}s.mp4", args.seconds)
-    started: list[services.Service] = []
-    procs: list[subprocess.Popen[bytes]] = []
+    stack: BenchStack | None = None
     try:
-        redis_url = "redis://127.0.0.1:6379/13"
-        if not services.redis_answers(redis_url):
-            redis_url = f"redis://127.0.0.1:{free_port()}/0"
-            started.append(services.start_redis(redis_url, work / "redis", work / "logs"))
-        s3_port, secret, key = 18333 + 3 * 97, secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        started.append(services.start_seaweed(work / "s3", work / "logs", "bench", "bench",
-                                              secret, s3_port=s3_port))
-        api_port = free_port()
-        env = {**os.environ, "PODIUM_REDIS_URL": redis_url,
-               "PODIUM_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-               "PODIUM_S3_ACCESS_KEY": "bench", "PODIUM_S3_SECRET_KEY": secret,
-               "PODIUM_S3_BUCKET": "bench", "PODIUM_API_KEYS": key,
-               "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-               "PODIUM_DATA_DIR": str(work / "var"),
-               "PODIUM_QUEUE_PREFIX": f"bench{secrets.token_hex(3)}"}
-        log = (work / "stack.log").open("ab")
-        procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app",
-                                       "--port", str(api_port), "--log-level", "warning"],
-                                      cwd=ROOT, env=env, stdout=log, stderr=log))
-        procs.append(subprocess.Popen([sys.executable, "-m", "cli.main", "worker"],
-                                      cwd=ROOT, env=env, stdout=log, stderr=log))
-        api = f"http://127.0.0.1:{api_port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{api}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        stack = BenchStack.start(work, worker=True)
+        env, api, key = stack.env, stack.api, stack.key
         settings = Settings()
         size_mb = source.stat().st_size / 1e6
         print(f"source: {source.name}, {size_mb:.0f} MB, ladder 1080p/720p/480p/360p "
@@ -135,11 +99,8 @@ def main() -> None:
                   f"(upload {upload:.1f} s) | ratio {total / base:.2f} | "
                   f"{args.seconds / total:.2f}x real time")
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(30)
-        for svc in started:
-            svc.stop()
+        if stack is not None:
+            stack.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,27 +26,7 @@ from tusclient import client as tus_client
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli import services  # noqa: E402
-from ingest.storage.s3 import Storage, StorageConfig  # noqa: E402
-
-MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def weed_port() -> int:
-    """An S3 port whose whole SeaweedFS port family is free (as the tests pick theirs)."""
-    for s3_port in range(19333, 30000, 97):
-        offset = s3_port - services.DEFAULT_S3_PORT
-        family = [s3_port, *(p + offset for p in services._WEED_PORTS.values())]
-        family += [p + 10000 for p in family]
-        if all(p < 65536 and not services.port_open("127.0.0.1", p) for p in family):
-            return s3_port
-    raise SystemExit("no free port family for SeaweedFS")
+from bench.support import BenchStack, MiB  # noqa: E402
 
 
 def make_file(path: Path, mb: int) -> Path:
@@ -102,40 +79,11 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="podium-bench-uploads-"))
     source = make_file(ROOT / "bench" / "out" / f"random-{args.mb}m.mp4", args.mb)
-    started: list[services.Service] = []
-    api_proc: subprocess.Popen[bytes] | None = None
+    stack: BenchStack | None = None
     try:
-        redis_url = "redis://127.0.0.1:6379/13"
-        if not services.redis_answers(redis_url):
-            redis_url = f"redis://127.0.0.1:{free_port()}/0"
-            started.append(services.start_redis(redis_url, work / "redis", work / "logs"))
-        s3_port, secret, key = weed_port(), secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        started.append(services.start_seaweed(work / "s3", work / "logs", "bench", "bench",
-                                              secret, s3_port=s3_port))
-        api_port = free_port()
-        env = {**os.environ, "PODIUM_REDIS_URL": redis_url,
-               "PODIUM_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-               "PODIUM_S3_ACCESS_KEY": "bench", "PODIUM_S3_SECRET_KEY": secret,
-               "PODIUM_S3_BUCKET": "bench", "PODIUM_API_KEYS": key,
-               "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-               "PODIUM_DATA_DIR": str(work / "var"), "PODIUM_MAX_UPLOAD_BYTES": str(8 * 1024**3),
-               "PODIUM_QUEUE_PREFIX": f"bench{secrets.token_hex(3)}"}
-        log = (work / "api.log").open("ab")
-        api_proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--port",
-                                     str(api_port), "--log-level", "warning"],
-                                    cwd=ROOT, env=env, stdout=log, stderr=log)
-        api = f"http://127.0.0.1:{api_port}"
-        for _ in range(600):
-            try:
-                if httpx.get(f"{api}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        storage = Storage(StorageConfig(endpoint=f"http://127.0.0.1:{s3_port}",
-                                        region="us-east-1", bucket="bench", access_key="bench",
-                                        secret_key=secret))
-        storage.ensure_bucket()
+        stack = BenchStack.start(work, PODIUM_MAX_UPLOAD_BYTES=str(8 * 1024**3))
+        api, key, api_pid = stack.api, stack.key, stack.api_pid
+        storage = stack.storage()
         size = source.stat().st_size
         print(f"file: {size / MiB:.0f} MiB random bytes; tus chunks of {args.chunk_mb} MiB; "
               f"{os.cpu_count()} cores; SeaweedFS on loopback")
@@ -145,8 +93,8 @@ def main() -> None:
             direct = time.perf_counter() - t0
             with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}) as c:
                 slot = c.post("/v1/uploads", json={"title": "bench", "speaker": "bench"}).json()
-            before = rss_kb(api_proc.pid)
-            with PeakRss(api_proc.pid) as peak:
+            before = rss_kb(api_pid)
+            with PeakRss(api_pid) as peak:
                 t0 = time.perf_counter()
                 tus_client.TusClient(slot["tus_endpoint"]).uploader(
                     file_path=str(source), chunk_size=args.chunk_mb * MiB).upload()
@@ -156,11 +104,8 @@ def main() -> None:
                   f"ratio {direct / tus:.2f} | API RSS {before / 1024:.0f} MiB before, "
                   f"peak {peak.peak / 1024:.0f} MiB")
     finally:
-        if api_proc is not None:
-            api_proc.terminate()
-            api_proc.wait(30)
-        for svc in started:
-            svc.stop()
+        if stack is not None:
+            stack.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

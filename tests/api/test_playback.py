@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from api import tokens
-from api.routes import play
 from config import Settings, get_settings
 from ingest.assets.models import Asset, AssetStatus
 from ingest.hls.playlists import parse_media_segments
 from ingest.storage import keys
 from runtime import handles
-from tests.conftest import Stack, upload, wait_for
-from tests.support.media import make_clip
+from tests.api.conftest import uris
 
 M3U8 = "application/vnd.apple.mpegurl"
 CDN = "https://cdn.example.test/podium"
@@ -26,37 +21,6 @@ def assert_error(resp: httpx.Response, status: int, code: str) -> None:
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/json")
     assert resp.json()["error"]["code"] == code, resp.text
-
-
-def uris(playlist: str) -> list[str]:
-    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
-
-
-@pytest.fixture(scope="module")
-def assets(api_server: str, stack: Stack, worker: Path,
-           media_dir: Path) -> Iterator[dict[str, str]]:
-    """One public and one private asset, both ready."""
-    clip = make_clip(media_dir / "play-320x180.mp4", width=320, height=180, seconds=3)
-    with httpx.Client(base_url=api_server, timeout=60,
-                      headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
-        public = upload(c, clip, title="public").json()["id"]
-        private = upload(c, clip, title="private", visibility="private").json()["id"]
-        for asset_id in (public, private):
-            assert wait_for(c, asset_id, timeout_s=120)["status"] == "ready"
-        yield {"public": public, "private": private}
-        for asset_id in (public, private):
-            c.delete(f"/v1/assets/{asset_id}")
-
-
-@pytest.fixture
-def delivery() -> Iterator[Settings]:
-    """Switch segment delivery for one test (the API runs in this process), then restore it."""
-    settings = get_settings()
-    saved = (settings.segment_delivery, settings.cdn_base_url)
-    play.media_cache().clear()  # media playlists are cached per (asset, rendition, expiry)
-    yield settings
-    settings.segment_delivery, settings.cdn_base_url = saved
-    play.media_cache().clear()
 
 
 def token_for(client: httpx.Client, asset_id: str) -> str:
@@ -99,7 +63,7 @@ def fetch_segments(playlist: str) -> int:
 
 def test_public_asset_plays_without_credentials(anon: httpx.Client, api_server: str,
                                                 assets: dict[str, str],
-                                                delivery: Settings) -> None:
+                                                play_settings: Settings) -> None:
     asset_id = assets["public"]
     playlists = media_playlists(anon, asset_id)
     for url, text in playlists.items():
@@ -111,7 +75,8 @@ def test_public_asset_plays_without_credentials(anon: httpx.Client, api_server: 
 
 
 def test_private_asset_needs_a_playback_token(client: httpx.Client, anon: httpx.Client,
-                                              assets: dict[str, str], delivery: Settings) -> None:
+                                              assets: dict[str, str],
+                                              play_settings: Settings) -> None:
     asset_id = assets["private"]
     assert_error(anon.get(f"/play/{asset_id}.m3u8"), 403, "playback_token_required")
     token = token_for(client, asset_id)
@@ -160,7 +125,7 @@ def test_asset_not_ready_is_404(anon: httpx.Client, api_server: str) -> None:
 
 def test_proxy_delivery_streams_segments_through_the_api(
         client: httpx.Client, anon: httpx.Client, api_server: str, assets: dict[str, str],
-        delivery: Settings) -> None:
+        play_settings: Settings) -> None:
     get_settings().segment_delivery = "proxy"
     for kind in ("public", "private"):
         asset_id = assets[kind]
@@ -181,7 +146,7 @@ def test_proxy_delivery_streams_segments_through_the_api(
 
 def test_segment_route_is_closed_unless_proxying(anon: httpx.Client,
                                                  assets: dict[str, str],
-                                                 delivery: Settings) -> None:
+                                                 play_settings: Settings) -> None:
     asset_id = assets["public"]
     name = handles.asset_store().get(asset_id).renditions[0].name
     assert_error(anon.get(f"/play/{asset_id}/{name}/seg-00000.ts"), 404, "segment_not_found")
@@ -189,7 +154,7 @@ def test_segment_route_is_closed_unless_proxying(anon: httpx.Client,
 
 def test_cdn_delivery_lists_urls_under_the_cdn_base(anon: httpx.Client,
                                                     assets: dict[str, str],
-                                                    delivery: Settings) -> None:
+                                                    play_settings: Settings) -> None:
     settings = get_settings()
     settings.segment_delivery, settings.cdn_base_url = "cdn", CDN + "/"
     asset_id = assets["public"]
@@ -208,7 +173,7 @@ def test_cdn_delivery_lists_urls_under_the_cdn_base(anon: httpx.Client,
 
 def test_cdn_delivery_keeps_private_segments_signed(client: httpx.Client, anon: httpx.Client,
                                                     assets: dict[str, str],
-                                                    delivery: Settings) -> None:
+                                                    play_settings: Settings) -> None:
     """A CDN serves whoever asks: a private asset's segments never get a bare CDN URL."""
     settings = get_settings()
     settings.segment_delivery, settings.cdn_base_url = "cdn", CDN
@@ -225,7 +190,7 @@ def test_cdn_delivery_keeps_private_segments_signed(client: httpx.Client, anon: 
 
 @pytest.mark.parametrize("mode", ["presign", "cdn", "proxy"])
 def test_playlists_point_only_into_the_hls_tree(client: httpx.Client, anon: httpx.Client,
-                                                assets: dict[str, str], delivery: Settings,
+                                                assets: dict[str, str], play_settings: Settings,
                                                 mode: str) -> None:
     """Whatever the delivery, no URI names the source, the record or caption data."""
     settings = get_settings()
@@ -257,7 +222,7 @@ def test_playlists_point_only_into_the_hls_tree(client: httpx.Client, anon: http
     "/play/{id}/master.m3u8",
     "/play/{id}/nope.m3u8",
 ])
-def test_path_traversal_is_404(anon: httpx.Client, assets: dict[str, str], delivery: Settings,
+def test_path_traversal_is_404(anon: httpx.Client, assets: dict[str, str], play_settings: Settings,
                                path: str) -> None:
     get_settings().segment_delivery = "proxy"  # the segment route is open in this mode
     asset_id = assets["public"]

@@ -9,8 +9,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,42 +18,11 @@ from api import tokens
 from api.playlist_cache import PlaylistCache
 from api.routes import play
 from config import Settings, get_settings
-from tests.conftest import Stack, upload, wait_for
-from tests.support.media import make_clip
+from tests.api.conftest import uris
 
 EVIL = "1900000000.x\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://evil.example/x.m3u8"
 INJECTIONS = [EVIL, "\r\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\nhttp://evil.example/", '"evil.example',
               "x\n#EXT-X-MEDIA:TYPE=SUBTITLES,URI=\"http://evil.example/s.m3u8\""]
-
-
-def uris(playlist: str) -> list[str]:
-    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
-
-
-@pytest.fixture(scope="module")
-def assets(api_server: str, stack: Stack, worker: Path,
-           media_dir: Path) -> Iterator[dict[str, str]]:
-    clip = make_clip(media_dir / "tokens-320x180.mp4", width=320, height=180, seconds=3)
-    with httpx.Client(base_url=api_server, timeout=60,
-                      headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
-        public = upload(c, clip, title="public tokens").json()["id"]
-        private = upload(c, clip, title="private tokens", visibility="private").json()["id"]
-        for asset_id in (public, private):
-            assert wait_for(c, asset_id, timeout_s=120)["status"] == "ready"
-        yield {"public": public, "private": private}
-        for asset_id in (public, private):
-            c.delete(f"/v1/assets/{asset_id}")
-
-
-@pytest.fixture
-def settings() -> Iterator[Settings]:
-    """The in-process API's settings, restored after the test (delivery mode, cache)."""
-    current = get_settings()
-    saved = (current.segment_delivery, current.presign_ttl_s)
-    play.media_cache().clear()
-    yield current
-    current.segment_delivery, current.presign_ttl_s = saved
-    play.media_cache().clear()
 
 
 def token(asset_id: str, ttl_s: int = 600) -> str:
@@ -80,8 +47,8 @@ def every_playlist(anon: httpx.Client, asset_id: str, raw_token: str | None) -> 
 
 @pytest.mark.parametrize("delivery", ["presign", "proxy"])
 def test_a_crafted_token_never_reaches_a_public_playlist(
-        anon: httpx.Client, assets: dict[str, str], settings: Settings, delivery: str) -> None:
-    settings.segment_delivery = delivery
+        anon: httpx.Client, assets: dict[str, str], play_settings: Settings, delivery: str) -> None:
+    play_settings.segment_delivery = delivery
     asset_id = assets["public"]
     clean = every_playlist(anon, asset_id, None)
     for crafted in INJECTIONS:
@@ -94,7 +61,7 @@ def test_a_crafted_token_never_reaches_a_public_playlist(
 
 
 def test_a_crafted_token_is_refused_for_a_private_asset(
-        anon: httpx.Client, assets: dict[str, str], settings: Settings) -> None:
+        anon: httpx.Client, assets: dict[str, str], play_settings: Settings) -> None:
     for crafted in INJECTIONS:
         resp = anon.get(f"/play/{assets['private']}.m3u8", params={"token": crafted})
         assert resp.status_code == 403, resp.text
@@ -104,8 +71,8 @@ def test_a_crafted_token_is_refused_for_a_private_asset(
 
 @pytest.mark.parametrize("delivery", ["presign", "proxy"])
 def test_a_verified_token_is_carried_url_encoded(
-        anon: httpx.Client, assets: dict[str, str], settings: Settings, delivery: str) -> None:
-    settings.segment_delivery = delivery
+        anon: httpx.Client, assets: dict[str, str], play_settings: Settings, delivery: str) -> None:
+    play_settings.segment_delivery = delivery
     good = token(assets["private"])
     bodies = every_playlist(anon, assets["private"], good)
     for url in uris(bodies[0]):
@@ -120,7 +87,7 @@ def test_a_verified_token_is_carried_url_encoded(
 
 
 def test_random_tokens_do_not_grow_the_cache(anon: httpx.Client, assets: dict[str, str],
-                                             settings: Settings) -> None:
+                                             play_settings: Settings) -> None:
     asset_id = assets["public"]
     media_url = uris(every_playlist(anon, asset_id, None)[0])[0]
     cache = play.media_cache()
@@ -136,7 +103,7 @@ def test_random_tokens_do_not_grow_the_cache(anon: httpx.Client, assets: dict[st
 
 
 def test_the_cache_keeps_to_its_byte_budget(anon: httpx.Client, assets: dict[str, str],
-                                            settings: Settings,
+                                            play_settings: Settings,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     small: PlaylistCache[play.CacheKey] = PlaylistCache(8 * 1024)
     monkeypatch.setattr(play, "_media_cache", small)
@@ -157,7 +124,7 @@ def amz_expires(playlist: str) -> set[int]:
 
 
 def test_presigned_urls_expire_with_the_token(anon: httpx.Client, assets: dict[str, str],
-                                              settings: Settings) -> None:
+                                              play_settings: Settings) -> None:
     short = token(assets["private"], ttl_s=120)
     bodies = every_playlist(anon, assets["private"], short)
     expiries = set().union(*(amz_expires(b) for b in bodies[1:]))
@@ -165,7 +132,7 @@ def test_presigned_urls_expire_with_the_token(anon: httpx.Client, assets: dict[s
 
 
 def test_public_presigned_urls_are_short_lived(anon: httpx.Client, assets: dict[str, str],
-                                               settings: Settings) -> None:
-    settings.presign_ttl_s = 1800
+                                               play_settings: Settings) -> None:
+    play_settings.presign_ttl_s = 1800
     bodies = every_playlist(anon, assets["public"], None)
     assert set().union(*(amz_expires(b) for b in bodies[1:])) == {1800}

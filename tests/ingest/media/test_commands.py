@@ -13,7 +13,7 @@ from ingest.hls.playlists import parse_media_segments
 from ingest.media import ffmpeg as runner
 from ingest.media.commands import audio_extract_command, hls_ladder_command, probe_command
 from ingest.media.ladder import Rendition, select_renditions
-from ingest.media.probe import parse_probe
+from tests.ingest.media.conftest import Encode, Probe
 from tests.support.media import make_clip, make_cover_first_mp4, make_two_audio_tracks
 
 P720 = Rendition(
@@ -300,7 +300,8 @@ def _keyframe_times(segment: Path) -> list[float]:
     return [round(float(p[0]), 3) for p in packets if "K" in p[1]]
 
 
-def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> None:
+def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path,
+                                                          encode_ladder: Encode) -> None:
     source = make_clip(tmp_path / "src.mp4", width=320, height=180, seconds=2, fps=25)
     plans = [
         Rendition(
@@ -330,10 +331,7 @@ def test_ladder_encode_aligns_keyframes_across_renditions(tmp_path: Path) -> Non
             codecs="avc1.64001e,mp4a.40.2",
         ),
     ]
-    out = tmp_path / "hls"
-    args = hls_ladder_command(source, "mov", out, plans, video_stream=0, audio_stream=1,
-                              segment_s=1, preset="ultrafast", threads=1)
-    runner.run(args, timeout_s=120)
+    out = encode_ladder(source, plans, video_stream=0, audio_stream=1)
 
     starts: dict[str, list[float]] = {}
     for plan in plans:
@@ -369,19 +367,15 @@ def _probe_json(path: Path, *entries: str) -> dict[str, Any]:
     return dict(json.loads(out))
 
 
-def test_ladder_decodes_the_probed_video_not_a_cover_stored_first(tmp_path: Path) -> None:
+def test_ladder_decodes_the_probed_video_not_a_cover_stored_first(
+        tmp_path: Path, probe: Probe, encode_ladder: Encode) -> None:
     """The first video stream is a 4000x4000 cover: the ladder encodes the 3 s video after it."""
     source = make_cover_first_mp4(tmp_path / "cover-first.mp4", seconds=3)
-    info = parse_probe(runner.run(probe_command(source, "mov"), timeout_s=60,
-                                  capture_stdout=True).stdout, "mov")
+    info = probe(source)
     assert info.video_stream is not None
     plans = select_renditions(info.width or 0, info.height or 0, info.fps, info.has_audio)
-    out = tmp_path / "hls"
-    for plan in plans:
-        (out / plan.name).mkdir(parents=True)
-    runner.run(hls_ladder_command(source, "mov", out, plans, video_stream=info.video_stream,
-                                  audio_stream=info.audio_stream, segment_s=1,
-                                  preset="ultrafast", threads=1), timeout_s=120)
+    out = encode_ladder(source, plans, video_stream=info.video_stream,
+                        audio_stream=info.audio_stream)
     segments = parse_media_segments((out / plans[0].name / "index.m3u8").read_text())
     assert sum(s.duration for s in segments) == pytest.approx(3, abs=0.1)
     frames = sum(int(_probe_json(out / plans[0].name / s.uri, "stream=nb_read_frames")
@@ -389,10 +383,9 @@ def test_ladder_decodes_the_probed_video_not_a_cover_stored_first(tmp_path: Path
     assert frames == 75  # 3 s x 25 fps of the real video, not one frame of the cover
 
 
-def test_audio_extract_takes_one_of_two_audio_tracks(tmp_path: Path) -> None:
+def test_audio_extract_takes_one_of_two_audio_tracks(tmp_path: Path, probe: Probe) -> None:
     source = make_two_audio_tracks(tmp_path / "two-audio.mp4", seconds=3)
-    info = parse_probe(runner.run(probe_command(source, "mov"), timeout_s=60,
-                                  capture_stdout=True).stdout, "mov")
+    info = probe(source)
     assert info.audio_stream == 1
     wav = tmp_path / "speech.wav"
     runner.run(audio_extract_command(source, "mov", info.audio_stream, wav), timeout_s=60)

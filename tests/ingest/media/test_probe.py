@@ -23,6 +23,7 @@ from ingest.media.probe import (
     sniff_demuxer,
     validate,
 )
+from tests.ingest.media.conftest import Probe
 from tests.support.media import make_clip, make_cover_first_mp4, make_sparse_clip
 
 # container suffix -> (extra ffmpeg args, video codec, demuxer expected from the sniff)
@@ -66,12 +67,11 @@ def test_sniff_real_headers(clips: dict[str, Path], suffix: str) -> None:
 
 
 @pytest.mark.parametrize("suffix", list(CONTAINERS))
-def test_sniffed_demuxer_probes_and_validates(clips: dict[str, Path], suffix: str) -> None:
+def test_sniffed_demuxer_probes_and_validates(clips: dict[str, Path], suffix: str,
+                                             probe: Probe) -> None:
     """The forced demuxer opens the file, and the format ffprobe reports maps back to it."""
     demuxer = sniff_demuxer(head(clips[suffix]))
-    result = runner.run(probe_command(clips[suffix], demuxer), timeout_s=30,
-                        capture_stdout=True)
-    info = parse_probe(result.stdout, demuxer)
+    info = probe(clips[suffix], demuxer, timeout_s=30)
     assert (info.width, info.height, info.has_audio) == (64, 48, False)
     assert info.fps == pytest.approx(10, abs=0.01)
     validate(info, LIMITS)
@@ -164,13 +164,13 @@ def test_cover_picture_stored_before_the_video(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", ["mkv", "ts"])
-def test_sparse_file_claiming_much_more_is_implausible(tmp_path: Path, suffix: str) -> None:
+def test_sparse_file_claiming_much_more_is_implausible(tmp_path: Path, suffix: str,
+                                                       probe: Probe) -> None:
     """10 frames whose timestamps say ~45 s of 25 fps video: refused, and quickly."""
     src = make_sparse_clip(tmp_path / f"sparse.{suffix}")
     demuxer = sniff_demuxer(head(src))
     started = time.monotonic()
-    result = runner.run(probe_command(src, demuxer), timeout_s=60, capture_stdout=True)
-    info = parse_probe(result.stdout, demuxer)
+    info = probe(src, demuxer)
     assert 40 < info.duration_s < 55
     assert info.video_packets == 10
     with pytest.raises(InvalidMedia) as err:
