@@ -10,6 +10,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.metrics import FLUSHER, RequestMetrics
 from api.routes import (
     assets,
+    caption_checks,
     captions,
     channels,
     docs,
@@ -52,8 +53,8 @@ def create_app() -> FastAPI:
                            allow_credentials=False, max_age=3600)
         # outermost: answers the speaker paths' preflights before the GET-only policy
         app.add_middleware(SpeakerCors, origins=origins)
-    for module in (assets, uploads, speaker, speaker_page, captions, glossary, webhooks,
-                   channels, play, live, live_streams, watch, studio, health, docs):
+    for module in (assets, uploads, speaker, speaker_page, captions, caption_checks, glossary,
+                   webhooks, channels, play, live, live_streams, watch, studio, health, docs):
         app.include_router(module.router)
     app.include_router(live_streams.hooks)
 

@@ -17,6 +17,7 @@ from ingest.assets.models import (
 )
 from ingest.assets.public import public_asset
 from ingest.captions.asr import Transcript
+from ingest.captions.checks import IssueKind
 from ingest.captions.files import Cue
 from ingest.captions.store import StoredTrack
 from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, ChannelState
@@ -154,6 +155,19 @@ class CaptionEdit(BaseModel):
     (checked by the domain's rules for edited cues)."""
 
     cues: list[Cue] = Field(max_length=MAX_EDIT_CUES)
+
+
+class CueIssuePublic(BaseModel):
+    index: int
+    """Position of the cue in the list sent (0-based)."""
+    kind: IssueKind
+    message: str
+
+
+class CueCheck(BaseModel):
+    """What the cue check found (ingest.captions.checks); empty when every cue reads well."""
+
+    issues: list[CueIssuePublic]
 
 
 class CaptionTrackDetail(CaptionTrack):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from tests.conftest import ROOT, Stack
+from tests.conftest import ROOT, Stack, upload, wait_for
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
@@ -148,3 +148,63 @@ def test_upload_link_to_ready_with_pushed_progress_then_delete(
     page.click("#confirm-delete-button")
     page.wait_for_url(f"{api_server}/studio/messages", timeout=10_000)
     assert client.get(f"/v1/assets/{asset_id}").status_code == 404
+
+
+VTT = """WEBVTT
+
+00:00.000 --> 00:01.000
+Hello and welcome
+
+00:01.000 --> 00:01.900
+This line is far too long to read in under a second
+"""
+
+
+def ready_asset(client: httpx.Client, clip: Path, title: str) -> str:
+    asset_id: str = upload(client, clip, title=title, captions="none").json()["id"]
+    assert wait_for(client, asset_id, timeout_s=180)["status"] == "ready"
+    return asset_id
+
+
+def test_fix_a_caption_cue_and_approve(studio: Page, client: httpx.Client, worker: Path,
+                                       media_dir: Path, api_server: str,
+                                       tmp_path: Path) -> None:
+    page = studio
+    asset_id = ready_asset(client, make_clip(media_dir / "studio-cap.mp4", seconds=2),
+                           "Captioned talk")
+    page.goto(f"{api_server}/studio/captions/{asset_id}")
+    page.locator("#caption-file").wait_for(state="attached", timeout=10_000)
+    vtt = tmp_path / "talk.vtt"
+    vtt.write_text(VTT)
+    page.set_input_files("#caption-file", str(vtt))
+    wait_until(lambda: page.locator("#cues li.cue").count() == 2, timeout=20,
+               what="the uploaded cues in the editor")
+    wait_until(lambda: page.locator("#cues li.flagged").count() == 1, timeout=10,
+               what="the check flagging the second cue")
+    kinds = page.locator("#cues li.flagged .issues li").evaluate_all(
+        "els => els.map(e => e.dataset.kind)")
+    assert set(kinds) == {"reading_speed", "line_length"}, kinds
+    shot(page, "captions")
+    wait_until(lambda: page.evaluate("() => document.getElementById('preview').readyState") >= 1,
+               timeout=30, what="the player's metadata")
+    page.locator("#cues li[data-index='1']").click(position={"x": 4, "y": 4})
+    wait_until(lambda: abs(page.evaluate(
+        "() => document.getElementById('preview').currentTime") - 1.0) < 0.2,
+        timeout=5, what="a click on the cue seeking to it")
+    page.fill("#cue-1-text", "Enjoy the talk")
+    page.fill("#cue-1-end", "2.000")
+    wait_until(lambda: page.locator("#cues li.flagged").count() == 0, timeout=10,
+               what="the fixed cue no longer flagged")
+    page.click("#approve")
+    wait_until(lambda: "approved" in page.locator("#review").inner_text(), timeout=15,
+               what="the track approved")
+    track = client.get(f"/v1/assets/{asset_id}/captions/en").json()
+    assert track["review"] == "approved"
+    assert [(c["text"], c["end"]) for c in track["cues"]][1] == ("Enjoy the talk", 2.0)
+    page.fill("#glossary", "Lyon\nAda Lovelace")
+    page.click("#glossary-form button[type=submit]")
+    wait_until(lambda: "Ada Lovelace" in client.get("/v1/glossary").json()["terms"], timeout=10,
+               what="the glossary saved")
+    vtt_text = page.evaluate(f"() => fetch('/v1/assets/{asset_id}/captions/en.vtt')"
+                             ".then(r => r.text())")
+    assert "Enjoy the talk" in vtt_text

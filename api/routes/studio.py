@@ -211,7 +211,7 @@ def studio_view(view: str, request: Request, settings: SettingsDep) -> Response:
 @router.get("/{view}/{item_id}", response_class=HTMLResponse)
 def studio_item(view: str, item_id: str, request: Request, settings: SettingsDep) -> Response:
     """One message, its captions, or one channel."""
-    page = {"messages": "message"}.get(view)
+    page = {"messages": "message", "captions": "captions"}.get(view)
     if page is None:
         raise NotFound("No such studio page.", code="not_found")
     return _shell(request, settings, page, item_id)

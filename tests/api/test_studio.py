@@ -79,3 +79,15 @@ def test_studio_pages_have_a_strict_csp(session: tuple[httpx.Client, str]) -> No
     assert c.get("/studio/static/app.js").headers["content-type"].startswith("text/javascript")
     assert c.get("/studio/static/..%2Fmain.py").status_code == 404
     assert c.get("/studio/nowhere").status_code == 404
+
+
+def test_the_cue_check_flags_what_a_reviewer_should_fix(client: httpx.Client,
+                                                        anon: httpx.Client) -> None:
+    cues = [{"start": 0, "end": 2, "text": "Fine"},
+            {"start": 1.5, "end": 2.5, "text": "Overlaps the first one"},
+            {"start": 3, "end": 6, "text": "y" * 50}]
+    resp = client.post("/v1/captions/check", json={"cues": cues})
+    assert resp.status_code == 200, resp.text
+    found = [(i["index"], i["kind"]) for i in resp.json()["issues"]]
+    assert found == [(1, "reading_speed"), (1, "overlap"), (2, "line_length")]
+    assert anon.post("/v1/captions/check", json={"cues": cues}).status_code == 401

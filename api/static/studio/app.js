@@ -117,6 +117,7 @@ const views = {
   messages: () => import('./messages.js').then(m => m.list()),
   message: (id) => import('./messages.js').then(m => m.detail(id)),
   uploads: () => import('./uploads.js').then(m => m.uploads()),
+  captions: (id) => import('./captions.js').then(m => m.captions(id)),
 };
 const { view, id } = document.body.dataset;
 views[view](id).catch(fail);

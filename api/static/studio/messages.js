@@ -30,7 +30,9 @@ function row(asset) {
         h('span', {}, when(asset.created_at))),
       asset.error ? h('p', { class: 'error' }, asset.error.message) : null,
       stages(asset), progress),
-    h('div', { class: 'rowactions' }));
+    h('div', { class: 'rowactions' },
+      asset.status === 'ready' ? h('a', { class: 'button quiet',
+        href: `/studio/captions/${encodeURIComponent(asset.id)}` }, 'Captions') : null));
 }
 
 export function list() {
@@ -117,6 +119,8 @@ export async function detail(id) {
           h('dt', {}, 'Created'), h('dd', {}, when(asset.created_at))),
         asset.error ? h('p', { class: 'error' }, asset.error.message) : null,
         h('div', { class: 'actions' },
+          asset.status === 'ready' ? h('a', { class: 'button quiet', id: 'edit-captions',
+            href: `/studio/captions/${encodeURIComponent(id)}` }, 'Edit captions') : null,
           h('button', { class: 'danger', id: 'delete', onclick: () => dialog.showModal() }, 'Delete…')))),
     h('h2', {}, 'Technical facts'), facts, dialog);
   if (asset.status === 'ready') player(video, await playbackUrl(asset), { quality, subtitles });
