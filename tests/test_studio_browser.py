@@ -208,3 +208,58 @@ def test_fix_a_caption_cue_and_approve(studio: Page, client: httpx.Client, worke
     vtt_text = page.evaluate(f"() => fetch('/v1/assets/{asset_id}/captions/en.vtt')"
                              ".then(r => r.text())")
     assert "Enjoy the talk" in vtt_text
+
+
+def run_order(client: httpx.Client, channel_id: str) -> list[str]:
+    return [i["title"] for i in client.get(f"/v1/channels/{channel_id}").json()["items"]]
+
+
+def test_build_reorder_and_start_a_channel(studio: Page, client: httpx.Client, worker: Path,
+                                           media_dir: Path, api_server: str) -> None:
+    page = studio
+    opening = ready_asset(client, make_clip(media_dir / "studio-ch-a.mp4", seconds=5), "Opening")
+    closing = ready_asset(client, make_clip(media_dir / "studio-ch-b.mp4", seconds=5), "Closing")
+    page.goto(f"{api_server}/studio/channels")
+    page.locator(f"#ch-slate option[value='{closing}']").wait_for(state="attached")
+    page.fill("#ch-name", "Main stage")
+    page.select_option("#ch-slate", closing)
+    page.click("#new-channel button[type=submit]")
+    page.wait_for_url(f"{api_server}/studio/channels/ch-*", timeout=10_000)
+    channel_id = page.url.rsplit("/", 1)[1]
+    for asset_id, count in ((opening, 1), (closing, 2)):
+        page.select_option("#add-asset", asset_id)
+        page.click("#add-item button[type=submit]")
+        wait_until(lambda n=count: page.locator("#run li").count() == n, timeout=10,  # type: ignore[misc]
+                   what=f"{count} items in the run of show")
+    assert "not approved" in page.locator("#caption-warning").inner_text()
+    assert page.locator("#run [data-role=caption-warning]").count() == 2
+
+    page.locator("#run li").nth(1).focus()
+    page.keyboard.press("Alt+ArrowUp")
+    wait_until(lambda: run_order(client, channel_id) == ["Closing", "Opening"], timeout=10,
+               what="the keyboard move")
+    wait_until(lambda: page.locator("#run li .item-title").first.inner_text() == "Closing",
+               timeout=5, what="the list redrawn")
+    assert page.evaluate("() => document.activeElement.dataset.item") is not None
+    page.drag_and_drop("#run li:nth-child(2)", "#run li:nth-child(1)")
+    wait_until(lambda: run_order(client, channel_id) == ["Opening", "Closing"], timeout=10,
+               what="the drag and drop move")
+
+    page.click("#start")
+    wait_until(lambda: page.locator("#state").inner_text() == "on air", timeout=10,
+               what="the channel on air")
+    wait_until(lambda: page.locator("#now-title").inner_text() == "Opening", timeout=10,
+               what="now: the first item")
+    assert page.locator("#next-title").inner_text() == "Closing"
+    assert page.locator("#countdown").inner_text().startswith("next in 0:0")
+    wait_until(lambda: page.evaluate(
+        "() => document.getElementById('live-preview').readyState") >= 2,
+        timeout=30, what="the live preview playing")
+    shot(page, "channel")
+    wait_until(lambda: page.locator("#now-title").inner_text() == "Closing", timeout=30,
+               interval=0.2, what="now and next changing at the boundary")
+    assert page.locator("#next-title").inner_text() == "End of queue: slate"
+    page.click("#stop")
+    page.goto(f"{api_server}/studio/channels")
+    page.locator(f"#channels li[data-id='{channel_id}']").wait_for(timeout=10_000)
+    shot(page, "channels")

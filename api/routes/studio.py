@@ -44,7 +44,7 @@ router = APIRouter(prefix="/studio", tags=["studio"], route_class=ProducerFirstR
                    include_in_schema=False)
 _HERE = Path(__file__).resolve().parents[1]
 _STATIC = _HERE / "static" / "studio"
-PAGES = {"messages", "uploads"}
+PAGES = {"messages", "uploads", "channels"}
 """Views with a path of their own; `messages/{id}`, `captions/{id}` and `channels/{id}` too."""
 EVENTS_INTERVAL_S = 1.0
 EVENTS_LIMIT = 200
@@ -211,7 +211,7 @@ def studio_view(view: str, request: Request, settings: SettingsDep) -> Response:
 @router.get("/{view}/{item_id}", response_class=HTMLResponse)
 def studio_item(view: str, item_id: str, request: Request, settings: SettingsDep) -> Response:
     """One message, its captions, or one channel."""
-    page = {"messages": "message", "captions": "captions"}.get(view)
+    page = {"messages": "message", "captions": "captions", "channels": "channel"}.get(view)
     if page is None:
         raise NotFound("No such studio page.", code="not_found")
     return _shell(request, settings, page, item_id)

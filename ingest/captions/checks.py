@@ -3,7 +3,8 @@
 ``check_cues`` is pure. It flags cues that overlap an earlier one (the API refuses such a
 track when it is saved), cues shown too briefly for their text (reading speed, in characters
 per second, the measure of the BBC and Netflix subtitle guidelines) and lines too long or too
-many for the screen. The limits are those the captions built from speech recognition keep.
+many for the screen. The limits are those the captions built from speech recognition keep,
+per language.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ingest.captions.building import MAX_CPS
+from ingest.captions.building import LATIN, CueStyle
 from ingest.captions.files import MAX_LINES, Cue
-from ingest.captions.text import MAX_LINE_CHARS
 
 
 class IssueKind(StrEnum):
@@ -40,10 +40,11 @@ def reading_speed(cue: Cue) -> float:
     return float("inf") if duration <= 0 else chars / duration
 
 
-def check_cues(cues: Sequence[Cue], *, max_cps: float = MAX_CPS,
-               max_line_chars: int = MAX_LINE_CHARS,
+def check_cues(cues: Sequence[Cue], *, style: CueStyle = LATIN,
                max_lines: int = MAX_LINES) -> list[CueIssue]:
-    """Every issue of every cue, in cue order."""
+    """Every issue of every cue, in cue order, by ``style``'s line length and reading speed
+    (those of the track's language: building.cue_style)."""
+    max_cps, max_line_chars = style.max_cps, style.max_line_chars
     issues: list[CueIssue] = []
     latest_end, latest_index = float("-inf"), -1
     for i, cue in enumerate(cues):

@@ -86,8 +86,10 @@ def test_the_cue_check_flags_what_a_reviewer_should_fix(client: httpx.Client,
     cues = [{"start": 0, "end": 2, "text": "Fine"},
             {"start": 1.5, "end": 2.5, "text": "Overlaps the first one"},
             {"start": 3, "end": 6, "text": "y" * 50}]
-    resp = client.post("/v1/captions/check", json={"cues": cues})
+    resp = client.post("/v1/captions/check?language=en", json={"cues": cues})
     assert resp.status_code == 200, resp.text
     found = [(i["index"], i["kind"]) for i in resp.json()["issues"]]
     assert found == [(1, "reading_speed"), (1, "overlap"), (2, "line_length")]
     assert anon.post("/v1/captions/check", json={"cues": cues}).status_code == 401
+    bad = client.post("/v1/captions/check", params={"language": "not a tag"}, json={"cues": cues})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_language"

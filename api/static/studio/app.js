@@ -118,6 +118,8 @@ const views = {
   message: (id) => import('./messages.js').then(m => m.detail(id)),
   uploads: () => import('./uploads.js').then(m => m.uploads()),
   captions: (id) => import('./captions.js').then(m => m.captions(id)),
+  channels: () => import('./channels.js').then(m => m.channels()),
+  channel: (id) => import('./channels.js').then(m => m.channel(id)),
 };
 const { view, id } = document.body.dataset;
 views[view](id).catch(fail);

@@ -71,7 +71,7 @@ export async function captions(id) {
   };
   async function check() {
     if (!cues.length) { summary.textContent = 'No cues.'; return; }
-    const { issues } = await api('POST', '/v1/captions/check', { cues });
+    const { issues } = await api('POST', `/v1/captions/check?language=${enc(lang)}`, { cues });
     views.forEach(v => { v.issues.replaceChildren(); v.box.classList.remove('flagged'); });
     for (const issue of issues) {
       const v = views[issue.index];

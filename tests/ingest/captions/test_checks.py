@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ingest.captions.building import CHINESE, CueStyle
 from ingest.captions.checks import CueIssue, IssueKind, check_cues, reading_speed
 from ingest.captions.files import Cue
 
@@ -25,7 +26,7 @@ def test_reading_speed_counts_characters_per_second_without_line_breaks() -> Non
     assert reading_speed(Cue(0.0, 2.0, "abcde\nfghij")) == 5.0
     fast = Cue(0.0, 1.0, "Far too much text\nto read in one second")
     assert kinds([fast]) == [(0, IssueKind.READING_SPEED)]
-    assert check_cues([fast], max_cps=60) == []
+    assert check_cues([fast], style=CueStyle(max_cps=60)) == []
 
 
 def test_line_length_and_line_count() -> None:
@@ -38,3 +39,10 @@ def test_line_length_and_line_count() -> None:
 def test_a_cue_ending_before_it_starts_is_a_timing_issue_not_a_speed_one() -> None:
     assert check_cues([Cue(3.0, 2.0, "Backwards")]) == [
         CueIssue(0, IssueKind.TIMING, "Ends at 2.000 s, not after its start 3.000 s.")]
+
+
+def test_the_languages_rules_apply() -> None:
+    cue = Cue(0.0, 2.0, "欢迎来到里昂的活动今天我们谈谈字幕和直播")
+    assert [i.kind for i in check_cues([cue], style=CHINESE)] == [IssueKind.READING_SPEED,
+                                                                  IssueKind.LINE_LENGTH]
+    assert check_cues([cue]) == []

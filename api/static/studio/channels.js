@@ -1,0 +1,219 @@
+// Channels: the list, and one channel's run-of-show (drag or keyboard to reorder, fixed start
+// times), start/stop/skip, now and next with a countdown, and the live preview.
+import { api, h, toast, fail, duration, when, captionState, setMain, player } from './app.js';
+
+const enc = encodeURIComponent;
+
+function field(id, label, input) { return h('div', {}, h('label', { for: id }, label), input); }
+
+async function readyAssets() {
+  const { items } = await api('GET', '/v1/assets?limit=200');
+  return items.filter(a => a.status === 'ready');
+}
+
+export async function channels() {
+  const list = h('ul', { class: 'rows', id: 'channels' });
+  const slate = h('select', { id: 'ch-slate' }, h('option', { value: '' }, 'Generated card'));
+  const refresh = async () => {
+    const { items } = await api('GET', '/v1/channels');
+    list.replaceChildren(...items.map(ch => h('li', { class: 'card', 'data-id': ch.id },
+      h('h3', {}, h('a', { href: `/studio/channels/${enc(ch.id)}` }, ch.name)),
+      h('div', { class: 'facts' },
+        h('span', { class: `badge ${ch.state === 'on_air' ? 'st-ready' : 'st-waiting'}` },
+          ch.state === 'on_air' ? 'on air' : 'idle'),
+        h('span', {}, `${ch.items.length} items`), h('span', {}, ch.mode),
+        ch.now ? h('span', {}, `Now: ${ch.now.title}`) : null))));
+  };
+  const form = h('form', { class: 'card', id: 'new-channel' },
+    h('h2', {}, 'New channel'),
+    h('div', { class: 'form-grid' },
+      field('ch-name', 'Name', h('input', { id: 'ch-name', name: 'name', required: true, maxlength: '200' })),
+      field('ch-mode', 'Mode', h('select', { id: 'ch-mode', name: 'mode' },
+        h('option', { value: 'linear' }, 'Linear (then the slate)'), h('option', { value: 'loop' }, 'Loop'))),
+      field('ch-window', 'Live window (seconds)', h('input', { id: 'ch-window', name: 'window', type: 'number',
+        min: '30', max: '3600', value: '60' })),
+      field('ch-slate', 'Slate (shown in gaps)', slate)),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create channel')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const body = { name: f.get('name'), mode: f.get('mode'), window_s: Number(f.get('window')) };
+    if (slate.value) body.slate_asset_id = slate.value;
+    try {
+      const ch = await api('POST', '/v1/channels', body);
+      location.assign(`/studio/channels/${enc(ch.id)}`);
+    } catch (err) { fail(err); }
+  });
+  setMain(h('h1', {}, 'Channels'), form, h('h2', {}, 'Channels'), list);
+  await refresh();
+  for (const a of await readyAssets()) slate.append(h('option', { value: a.id }, a.title));
+}
+
+function countdown(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export async function channel(id) {
+  const assets = new Map((await api('GET', '/v1/assets?limit=200')).items.map(a => [a.id, a]));
+  let ch = await api('GET', `/v1/channels/${enc(id)}`);
+  let schedule = [];
+  let hls = null;
+  const title = h('h1', {});
+  const state = h('span', { id: 'state', class: 'badge' });
+  const start = h('button', { id: 'start' }, 'Start');
+  const stop = h('button', { id: 'stop', class: 'quiet' }, 'Stop');
+  const skip = h('button', { id: 'skip', class: 'quiet' }, 'Skip');
+  const nowTitle = h('p', { class: 'big', id: 'now-title' }, '–');
+  const nextTitle = h('p', { class: 'big', id: 'next-title' }, '–');
+  const clock = h('p', { class: 'countdown', id: 'countdown', 'aria-live': 'off' }, '');
+  const video = h('video', { controls: true, muted: true, playsinline: true, id: 'live-preview',
+    'aria-label': 'Live preview' });
+  const run = h('ol', { class: 'runlist', id: 'run', 'aria-label': 'Run of show',
+    'aria-describedby': 'run-help' });
+  const warnings = h('p', { class: 'warn', id: 'caption-warning', role: 'status' });
+  const picker = h('select', { id: 'add-asset' });
+  const startsAt = h('input', { id: 'add-starts', type: 'datetime-local' });
+  const live = h('p', { class: 'visually-hidden', 'aria-live': 'polite', id: 'run-status' });
+
+  const unapproved = (item) => {
+    const a = assets.get(item.asset_id);
+    return !a || captionState(a).label !== 'captions approved';
+  };
+  const move = async (item, position) => {
+    if (position < 0 || position >= ch.items.length) return;
+    try {
+      ch = await api('POST', `/v1/channels/${enc(id)}/items/${enc(item.id)}/move`, { position });
+      live.textContent = `${item.title} moved to position ${position + 1}`;
+      await reload(false);
+      run.querySelector(`li[data-item="${CSS.escape(item.id)}"]`)?.focus();
+    } catch (err) { fail(err); }
+  };
+  const remove = async (item) => {
+    try { await api('DELETE', `/v1/channels/${enc(id)}/items/${enc(item.id)}`); await reload(); }
+    catch (err) { fail(err); }
+  };
+  let dragged = null;
+  const renderRun = () => {
+    run.replaceChildren(...ch.items.map((item, i) => {
+      const li = h('li', { draggable: 'true', tabindex: '0', 'data-item': item.id,
+          'aria-label': `${i + 1}. ${item.title}` ,
+          class: ch.now && ch.now.id === item.id ? 'onair' : '' },
+        h('span', { class: 'grip', 'aria-hidden': 'true' }, '⠿'),
+        h('div', {},
+          h('strong', { class: 'item-title' }, item.title),
+          h('div', { class: 'facts' },
+            h('span', {}, duration(item.duration_s)),
+            item.starts_at ? h('span', {}, `Fixed start ${when(item.starts_at)}`) : null,
+            unapproved(item) ? h('span', { class: 'warn', 'data-role': 'caption-warning' },
+              '⚠ captions not approved') : null)),
+        h('div', { class: 'actions' },
+          h('button', { class: 'quiet', 'aria-label': `Move ${item.title} up`, disabled: i === 0,
+            onclick: () => move(item, i - 1) }, '↑'),
+          h('button', { class: 'quiet', 'aria-label': `Move ${item.title} down`,
+            disabled: i === ch.items.length - 1, onclick: () => move(item, i + 1) }, '↓'),
+          h('button', { class: 'quiet', 'aria-label': `Remove ${item.title}`, onclick: () => remove(item) }, '✕')));
+      li.addEventListener('keydown', (e) => {
+        if (e.target !== li || !e.altKey) return;
+        if (e.key === 'ArrowUp') { e.preventDefault(); move(item, i - 1); }
+        if (e.key === 'ArrowDown') { e.preventDefault(); move(item, i + 1); }
+      });
+      li.addEventListener('dragstart', (e) => { dragged = item; li.classList.add('dragging');
+        e.dataTransfer.effectAllowed = 'move'; e.dataTransfer.setData('text/plain', item.id); });
+      li.addEventListener('dragend', () => li.classList.remove('dragging'));
+      li.addEventListener('dragover', (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; });
+      li.addEventListener('drop', (e) => {
+        e.preventDefault();
+        if (dragged && dragged.id !== item.id) move(dragged, i);
+        dragged = null;
+      });
+      return li;
+    }));
+    const n = ch.items.filter(unapproved).length;
+    warnings.textContent = n ? `⚠ ${n} item${n > 1 ? 's have' : ' has'} captions that are not approved.` : '';
+  };
+  const renderState = () => {
+    title.textContent = ch.name;
+    const onAir = ch.state === 'on_air';
+    state.textContent = onAir ? 'on air' : 'idle';
+    state.className = `badge ${onAir ? 'st-ready' : 'st-waiting'}`;
+    start.disabled = onAir || !ch.items.length; stop.disabled = !onAir; skip.disabled = !onAir;
+  };
+  const preview = async () => {
+    if (ch.state !== 'on_air') { if (hls) { hls.destroy(); hls = null; } video.removeAttribute('src'); return; }
+    if (hls || video.src) return;
+    const { token } = await api('POST', `/v1/channels/${enc(id)}/playback-tokens`);
+    hls = player(video, `/live/${enc(id)}.m3u8?token=${enc(token)}`);
+    video.play().catch(() => {});
+  };
+  async function reload(withChannel = true) {
+    if (withChannel) ch = await api('GET', `/v1/channels/${enc(id)}`);
+    schedule = ch.state === 'on_air' ? await api('GET', `/v1/channels/${enc(id)}/schedule`) : [];
+    renderState(); renderRun(); tick(); await preview();
+  }
+  let reloading = false, shownStart = null, lastReload = 0;
+  function tick() {
+    const now = Date.now();
+    const i = schedule.findIndex(s => Date.parse(s.starts_at) <= now && now < Date.parse(s.ends_at));
+    const cur = schedule[i], nxt = i >= 0 ? schedule[i + 1] : schedule[0];
+    const label = (s) => s ? (s.slate ? `Slate: ${s.title}` : s.title) : '–';
+    nowTitle.textContent = ch.state === 'on_air' ? label(cur) : 'Off air';
+    // a linear queue's schedule stops at its last item: the slate follows until stopped
+    const after = nxt ? label(nxt) : (cur && ch.mode === 'linear' ? 'End of queue: slate' : '–');
+    nextTitle.textContent = ch.state === 'on_air' ? after : (ch.items[0] ? ch.items[0].title : '–');
+    clock.textContent = cur ? `next in ${countdown((Date.parse(cur.ends_at) - now) / 1000)}` : '';
+    for (const li of run.children) li.classList.toggle('onair', !!cur && li.dataset.item === cur.item_id);
+    // at each boundary, and now and then when the schedule has run out, fetch what follows
+    const boundary = cur ? cur.starts_at : null;
+    if (ch.state === 'on_air' && !reloading && (boundary !== shownStart
+        || (!cur && now - lastReload > 3000))) {
+      reloading = true; shownStart = boundary; lastReload = now;
+      reload().catch(fail).finally(() => { reloading = false; });
+    }
+  }
+  const act = (what) => async () => {
+    try { ch = await api('POST', `/v1/channels/${enc(id)}/${what}`); await reload(false); toast(`${what}: done`); }
+    catch (err) { fail(err); }
+  };
+  start.addEventListener('click', act('start'));
+  stop.addEventListener('click', act('stop'));
+  skip.addEventListener('click', act('skip'));
+  const addForm = h('form', { class: 'card', id: 'add-item' },
+    h('h2', {}, 'Add a ready message'),
+    h('div', { class: 'form-grid' },
+      field('add-asset', 'Message', picker),
+      field('add-starts', 'Fixed start time (optional, linear channels)', startsAt)),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add')));
+  addForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = { asset_id: picker.value };
+    if (startsAt.value) body.starts_at = new Date(startsAt.value).toISOString();
+    try {
+      ch = await api('POST', `/v1/channels/${enc(id)}/items`, body);
+      startsAt.value = '';
+      await reload(false);
+    } catch (err) { fail(err); }
+  });
+  for (const a of assets.values()) {
+    if (a.status === 'ready') picker.append(h('option', { value: a.id }, `${a.title} (${duration(a.duration_s)})`));
+  }
+  setMain(
+    h('p', {}, h('a', { href: '/studio/channels' }, '← Channels')),
+    title,
+    h('div', { class: 'actions' }, state, start, stop, skip,
+      h('a', { class: 'button quiet', href: `/watch/live/${enc(id)}`, target: '_blank', rel: 'noopener' },
+        'Viewer page')),
+    h('div', { class: 'split' },
+      h('section', { 'aria-label': 'On air' },
+        h('div', { class: 'nownext card' },
+          h('div', {}, h('h2', {}, 'Now'), nowTitle, clock),
+          h('div', {}, h('h2', {}, 'Next'), nextTitle)),
+        video),
+      h('section', { 'aria-label': 'Run of show' },
+        h('h2', {}, 'Run of show'),
+        h('p', { class: 'hint', id: 'run-help' },
+          'Drag items, or focus one and press Alt+↑ / Alt+↓ (or use the arrow buttons) to reorder.'),
+        warnings, run, live, addForm)));
+  await reload(false);
+  setInterval(tick, 250);
+}
