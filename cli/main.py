@@ -161,8 +161,9 @@ def _reconcile(quiet: bool) -> None:
 @app.command()
 def status() -> None:
     """Health at a glance: stores, queues, workers, channels on air, live streams, viewers."""
-    from cli.status import render
+    from cli.status import render, use_local_stack
 
+    use_local_stack(get_settings())
     text, healthy = render()
     typer.echo(text)
     if not healthy:

@@ -3,13 +3,33 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from redis.exceptions import RedisError
 
-from config import get_settings
+from cli.services import redis_answers
+from cli.stack import with_password
+from config import Settings, get_settings
 from runtime import handles
 from workers import metrics, overview
+
+
+def use_local_stack(s: Settings) -> None:
+    """Reach the stack `podium up` runs from this data directory: its own Redis wants the
+    generated password and its SeaweedFS the generated secret (both in var/, read here, never
+    created). Settings given in the environment win."""
+    env = {}
+    secret = s.data_dir / "s3-secret"
+    if not s.s3_endpoint and secret.exists():
+        env["PODIUM_S3_ENDPOINT"] = f"http://127.0.0.1:{s.s3_port}"
+        env["PODIUM_S3_SECRET_KEY"] = s.s3_secret_key or secret.read_text().strip()
+    password = s.data_dir / "redis-password"
+    if password.exists() and not redis_answers(s.redis_url):
+        env["PODIUM_REDIS_URL"] = with_password(s.redis_url, password.read_text().strip())
+    if env:
+        os.environ.update(env)
+        handles.reset()
 
 
 def _age(seconds: float | None) -> str:
@@ -32,7 +52,12 @@ def render(now: float | None = None) -> tuple[str, bool]:
     s = get_settings()
     conn = handles.readiness_redis()
     lines = [f"Podium status (queue prefix {s.queue_prefix}, {time.strftime('%H:%M:%S')})", ""]
-    stores = overview.stores(conn, handles.storage())
+    try:
+        storage = handles.storage()
+    except RuntimeError as exc:  # no storage settings at all
+        lines.append(f"storage    not configured: {exc}")
+        storage = None
+    stores = overview.stores(conn, storage)
     lines.append("stores     " + "   ".join(f"{k} {_mark(v)}" for k, v in stores.items()))
     if not stores["redis"]:
         lines.append("\nRedis does not answer: queues, workers and channels are unknown.")

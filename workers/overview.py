@@ -129,11 +129,11 @@ def live_streams(store: LiveStreamStore) -> LiveState:
     return LiveState(dict(by_state), active)
 
 
-def stores(conn: Redis, storage: Storage) -> dict[str, bool]:
-    """Whether Redis and the bucket answer and ffmpeg is installed."""
+def stores(conn: Redis, storage: Storage | None) -> dict[str, bool]:
+    """Whether Redis and the bucket (None: not configured) answer and ffmpeg is installed."""
     try:
         redis_ok = bool(conn.ping())
     except (RedisError, OSError):
         redis_ok = False
-    return {"redis": redis_ok, "storage": storage.ping(),
+    return {"redis": redis_ok, "storage": storage is not None and storage.ping(),
             "ffmpeg": bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))}

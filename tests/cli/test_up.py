@@ -67,6 +67,13 @@ def test_podium_up_runs_and_supervises_the_stack(tmp_path: Path, media_dir: Path
             assert wait_for(client, resp.json()["id"], timeout_s=120)["status"] == "ready"
         assert _private(var) == []  # worker scratch, redis AOF, volumes: created under umask 077
 
+        # `podium status` in the same shell finds the stack's own Redis and store (var/ secrets)
+        status = subprocess.run([sys.executable, "-m", "cli.main", "status"], cwd=ROOT,
+                                env=up.env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "redis ok   storage ok   ffmpeg ok" in status.stdout
+        assert re.search(r"^workers    1 registered", status.stdout, re.M), status.stdout
+
         # the RTMP server is supervised like the stores: killed, it comes back
         assert "rtmp       nginx-rtmp on" in printed
         assert oct((var / "rtmp" / "nginx.conf").stat().st_mode & 0o777) == "0o600"

@@ -23,6 +23,8 @@ class UpStack:
     api_key: str
     data_dir: Path
     out_path: Path
+    env: dict[str, str]
+    """The environment it was started with (an operator's shell)."""
 
     def output(self) -> str:
         return self.out_path.read_text()
@@ -60,7 +62,7 @@ def podium_up(tmp_path: Path, **extra_env: str) -> Iterator[UpStack]:
 
         wait_until(is_up, timeout=180, interval=0.3, what="podium up")
         key = (tmp_path / "var" / "api-key").read_text().strip()
-        yield UpStack(up, f"http://127.0.0.1:{api_port}", key, tmp_path / "var", out_path)
+        yield UpStack(up, f"http://127.0.0.1:{api_port}", key, tmp_path / "var", out_path, env)
     finally:
         if up.poll() is None:
             up.kill()
