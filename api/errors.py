@@ -50,6 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "caption_format_unknown": 415,
     "caption_ass_unsupported": 415,
     "asset_has_no_audio": 422,
+    "translation_unavailable": 409,
     "asset_busy": 503,
     "upload_expired": 410,
     "upload_cancelled": 410,

@@ -183,6 +183,14 @@ class CaptionTrackDetail(CaptionTrack):
                    cues=track.cues)
 
 
+class TranslateRequest(BaseModel):
+    """`POST .../captions/{lang}/translate`: the language to translate the track into."""
+
+    model_config = {"extra": "forbid"}
+
+    to: str = Field(min_length=2, max_length=35, description="BCP-47 target language")
+
+
 class TranscriptWord(BaseModel):
     word: str
     start: float

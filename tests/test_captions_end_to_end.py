@@ -49,7 +49,7 @@ def captioned(spoken: tuple[Path, list[Placed]], worker: Path, api_server: str,
         assert wait_for(c, asset_id)["status"] == "ready"
         track = wait_for_track(c, asset_id, "en")
     assert track == {"language": "en", "source": "asr", "status": "ready", "review": "machine",
-                     "error": None, "percent": None}, track
+                     "error": None, "percent": None, "translation_of": None}, track
     return asset_id
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import RouteLimit
@@ -25,12 +25,19 @@ from api.deps import (
 )
 from api.responses import PRODUCER, errors
 from api.routes.play import TokenQuery, playable
-from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic
+from api.schemas import CaptionEdit, CaptionTrackDetail, TranscriptPublic, TranslateRequest
 from config import Settings
-from ingest.assets.models import Asset, CaptionReview, CaptionSource, CaptionTrack
+from ingest.assets.models import (
+    Asset,
+    CaptionReview,
+    CaptionSource,
+    CaptionStatus,
+    CaptionTrack,
+)
 from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
-from ingest.captions.files import parse_captions, to_srt, to_webvtt
+from ingest.captions import translation
+from ingest.captions.files import CaptionError, parse_captions, to_srt, to_webvtt
 from ingest.captions.publishing import CaptionPublisher
 from ingest.captions.store import StoredTrack
 from ingest.errors import Conflict, TooLarge
@@ -44,6 +51,9 @@ router = APIRouter(prefix="/v1/assets", tags=["captions"], route_class=ProducerF
 CAPTION_BODY = {"requestBody": {"required": True, "content": {
     media: {"schema": {"type": "string"}} for media in ("application/x-subrip", "text/vtt")}}}
 AuthHeader = Annotated[str | None, Header(alias="Authorization")]
+TranslationOf = Annotated[str | None, Query(
+    max_length=35, description="The language of the track this file translates")]
+TemplateFormatQuery = Annotated[translation.TemplateFormat, Query()]
 BODY_LIMITS = [RouteLimit("PUT", "/v1/assets/{asset_id}/captions/{lang}",
                           lambda s: s.max_caption_bytes, code="caption_too_large")]
 """Caption files have their own limit (read_capped enforces it with a specific code)."""
@@ -130,17 +140,81 @@ async def read_capped(request: Request, limit: int) -> bytes:
 
 
 @router.put("/{asset_id}/captions/{lang}", response_model=CaptionTrack,
-            responses=errors(409, 415), openapi_extra=CAPTION_BODY)
+            responses=errors(409, 415, 422), openapi_extra=CAPTION_BODY)
 async def upload_captions(asset_id: str, lang: str, request: Request, _: ProducerDep,
-                          settings: SettingsDep, store: StoreDep) -> CaptionTrack:
-    """Replace the track with an SRT or WebVTT file, parsed strictly and stored re-serialised."""
+                          settings: SettingsDep, store: StoreDep,
+                          translation_of: TranslationOf = None) -> CaptionTrack:
+    """Replace the track with an SRT or WebVTT file, parsed strictly and stored re-serialised.
+
+    With `?translation_of={source language}`, the body is a translated template (SRT, WebVTT,
+    XLIFF or JSON, see `.../template`): its texts, cue by cue, over the source track's times.
+    """
     language = canonical_language(lang)
     await run_in_threadpool(_published, store, asset_id)
     body = await read_capped(request, settings.max_caption_bytes)
     # Parsing costs up to seconds for a file at the size limit: never on the event loop.
-    track = await run_in_threadpool(_uploaded_track, body, language, settings)
+    if translation_of is not None:
+        source = _translation_source(store, asset_id, translation_of, language)
+        track = await run_in_threadpool(_translated_track, body, language, source, settings)
+    else:
+        track = await run_in_threadpool(_uploaded_track, body, language, settings)
     return await run_in_threadpool(
         _publisher(settings).replace, asset_id, language, lambda _current: track)
+
+
+def _translation_source(store: AssetStore, asset_id: str, source_tag: str,
+                        language: str) -> StoredTrack:
+    source_language = canonical_language(source_tag)
+    if source_language == language:
+        raise CaptionError("translation_mismatch",
+                           "a track cannot be a translation of itself")
+    entry = store.get(asset_id).caption(source_language)
+    if entry is None or entry.status == CaptionStatus.ERRORED:
+        raise caption_store.CaptionNotFound.of(asset_id, source_language)
+    return caption_store.load_track(store.storage, asset_id, source_language)
+
+
+def _translated_track(body: bytes, language: str, source: StoredTrack,
+                      settings: Settings) -> StoredTrack:
+    cues = translation.translated_cues(body, source.cues, settings.max_caption_bytes)
+    return StoredTrack.of(language, CaptionSource.UPLOAD, CaptionReview.EDITED, cues,
+                          translation_of=source.language)
+
+
+@router.get("/{asset_id}/captions/{lang}/template", response_class=Response,
+            responses=errors(422) | {200: {"content": {
+                media: {"schema": {"type": "string"}}
+                for media in translation.TEMPLATE_TYPES.values()}}})
+def translation_template(asset_id: str, lang: str, _: ProducerDep, store: StoreDep,
+                         format: TemplateFormatQuery = "srt") -> Response:
+    """The track as a template for translators: numbered cues with their times and text
+    (SRT, XLIFF 1.2 or JSON). Upload the translation with `PUT .../captions/{target}
+    ?translation_of={lang}`: it keeps these times."""
+    language = canonical_language(lang)
+    entry = store.get(asset_id).caption(language)
+    if entry is None or entry.status == CaptionStatus.ERRORED:
+        raise caption_store.CaptionNotFound.of(asset_id, language)
+    track = caption_store.load_track(store.storage, asset_id, language)
+    text = translation.template(track.cues, format, language, asset_id)
+    name = f"{asset_id}-{language}.{'xlf' if format == 'xliff' else format}"
+    return Response(text, media_type=f"{translation.TEMPLATE_TYPES[format]}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/{asset_id}/captions/{lang}/translate", response_model=CaptionTrack,
+             responses=errors(409, 422))
+def machine_translate(asset_id: str, lang: str, body: TranslateRequest, _: ProducerDep,
+                      settings: SettingsDep, store: StoreDep) -> CaptionTrack:
+    """Machine-translate the track into `to` with the model of PODIUM_MT_MODEL_DIR; without
+    one, 409 `translation_unavailable` (translations then come from people)."""
+    translator = translation.machine_translator(settings.mt_model_dir)
+    target = canonical_language(body.to)
+    _published(store, asset_id)
+    source = _translation_source(store, asset_id, lang, target)
+    cues = translation.machine_translated(source.cues, translator, source.language, target)
+    track = StoredTrack.of(target, CaptionSource.ASR, CaptionReview.MACHINE, cues,
+                           engine=translator.name, translation_of=source.language)
+    return _publisher(settings).replace(asset_id, target, lambda _current: track)
 
 
 def _uploaded_track(body: bytes, language: str, settings: Settings) -> StoredTrack:

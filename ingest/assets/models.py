@@ -62,6 +62,8 @@ class CaptionReview(StrEnum):
     MACHINE = "machine"
     EDITED = "edited"
     APPROVED = "approved"
+    NEEDS_REVIEW = "needs_review"
+    """A translation whose source track's timings changed since: a person should look again."""
 
 
 class ErrorInfo(BaseModel):
@@ -79,6 +81,8 @@ class CaptionTrack(BaseModel):
     error: ErrorInfo | None = None
     percent: float | None = None
     """Live progress of speech recognition while the track is `preparing` (else null)."""
+    translation_of: str | None = None
+    """The language of the track this one translates (its timings are that track's)."""
 
     @property
     def is_human(self) -> bool:

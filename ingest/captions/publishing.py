@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.assets.models import Asset, CaptionStatus, CaptionTrack
+from ingest.assets.models import Asset, CaptionReview, CaptionStatus, CaptionTrack
 from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
 from ingest.captions.files import Cue
@@ -156,7 +156,24 @@ class CaptionPublisher:
         caption_store.save_track(self.storage, asset.id, track)
         upload_rendition(self.storage, asset.id, language, track.cues, _duration(asset),
                          self.segment_s, _start_pts(asset), asset.version)
-        return lifecycle.track_ready(asset, language, track.source, track.review)
+        if stored is not None and stored.timings() != track.timings():
+            self._flag_translations(asset, language)
+        return lifecycle.track_ready(asset, language, track.source, track.review,
+                                     track.translation_of)
+
+    def _flag_translations(self, asset: Asset, source_language: str) -> None:
+        """The source's timings changed: each translation of it awaits a person's review
+        (its cues keep the times they were translated with until someone edits them)."""
+        for entry in asset.captions:
+            if entry.translation_of != source_language or entry.status != CaptionStatus.READY:
+                continue
+            stored = _load_or_none(self.storage, asset.id, entry.language)
+            if stored is not None:
+                caption_store.save_track(self.storage, asset.id,
+                                         stored.revised(CaptionReview.NEEDS_REVIEW))
+            lifecycle.translation_needs_review(asset, entry.language)
+            log.info("asset %s: %s translation of %s flagged for review", asset.id,
+                     entry.language, source_language)
 
     def set_preparing(self, asset_id: str, language: str) -> CaptionTrack:
         """Speech recognition was queued for ``language``; a previous rendition stays listed."""

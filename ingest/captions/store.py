@@ -53,12 +53,18 @@ class StoredTrack(BaseModel):
     """The speech recognizer that made the cues (`faster-whisper:tiny.en`), None for uploads."""
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     cues: list[Cue] = Field(default_factory=list)
+    translation_of: str | None = None
+    """The language of the track this one translates; its cue times are that track's."""
 
     @classmethod
     def of(cls, language: str, source: CaptionSource, review: CaptionReview,
-           cues: Sequence[Cue], engine: str | None = None) -> StoredTrack:
+           cues: Sequence[Cue], engine: str | None = None,
+           translation_of: str | None = None) -> StoredTrack:
         return cls(language=language, source=source, review=review, engine=engine,
-                   cues=list(cues))
+                   cues=list(cues), translation_of=translation_of)
+
+    def timings(self) -> list[tuple[float, float]]:
+        return [(c.start, c.end) for c in self.cues]
 
     def revised(self, review: CaptionReview, cues: Sequence[Cue] | None = None) -> StoredTrack:
         """A copy after review: the new state and, for an edit, the new cues."""

@@ -140,9 +140,19 @@ def track_preparing(asset: Asset, language: str) -> CaptionTrack:
 
 
 def track_ready(asset: Asset, language: str, source: CaptionSource,
-                review: CaptionReview) -> CaptionTrack:
+                review: CaptionReview, translation_of: str | None = None) -> CaptionTrack:
     """The track's rendition is in storage: it is listed as `ready`."""
-    return _put_track(asset, language, C.READY, source, review)
+    return _put_track(asset, language, C.READY, source, review, translation_of=translation_of,
+                      keep_translation=False)
+
+
+def translation_needs_review(asset: Asset, language: str) -> CaptionTrack:
+    """The source of a translation changed its timings: the translation awaits a person."""
+    current = asset.caption(language)
+    assert current is not None
+    track = current.model_copy(update={"review": CaptionReview.NEEDS_REVIEW})
+    asset.set_caption(track)
+    return track
 
 
 def track_kept(asset: Asset, language: str) -> CaptionTrack:
@@ -173,12 +183,18 @@ def _move(asset: Asset, status: AssetStatus) -> None:
 
 
 def _put_track(asset: Asset, language: str, status: CaptionStatus, source: CaptionSource,
-               review: CaptionReview, error: ErrorInfo | None = None) -> CaptionTrack:
+               review: CaptionReview, error: ErrorInfo | None = None,
+               translation_of: str | None = None, *, keep_translation: bool = True
+               ) -> CaptionTrack:
+    """``keep_translation`` keeps the current track's `translation_of` (a rerun, a failure);
+    a new track (``track_ready``) says its own."""
     current = asset.caption(language)
     CAPTION_TRACK.check(None if current is None else current.status, status,
                         f"{language} of {asset.id}")
+    if keep_translation and current is not None:
+        translation_of = current.translation_of
     track = CaptionTrack(language=language, source=source, status=status, review=review,
-                         error=error)
+                         error=error, translation_of=translation_of)
     asset.set_caption(track)
     return track
 

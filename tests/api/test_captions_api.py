@@ -86,7 +86,7 @@ def test_put_srt_replaces_the_track(client: httpx.Client, anon: httpx.Client, as
     resp = put(client, asset, SRT.encode())
     assert resp.status_code == 200, resp.text
     entry = {"language": "en", "source": "upload", "status": "ready", "review": "edited",
-             "error": None, "percent": None}
+             "error": None, "percent": None, "translation_of": None}
     assert resp.json() == entry
     assert track_entry(client, asset) == entry
     vtt = client.get(f"/v1/assets/{asset}/captions/en.vtt")

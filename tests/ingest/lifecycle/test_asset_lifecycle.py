@@ -118,7 +118,7 @@ def test_captions_ready_data_and_when_it_is_emitted() -> None:
     assert event.type == EventType.CAPTIONS_READY
     assert event.data == {
         "asset_id": a.id, "language": "en", "source": "asr", "status": "ready",
-        "review": "machine", "error": None,
+        "review": "machine", "error": None, "translation_of": None,
         "vtt": f"{URL}/v1/assets/{a.id}/captions/en.vtt",
         "srt": f"{URL}/v1/assets/{a.id}/captions/en.srt"}
     # an edit of a ready track is no new transition
