@@ -263,3 +263,28 @@ def test_build_reorder_and_start_a_channel(studio: Page, client: httpx.Client, w
     page.goto(f"{api_server}/studio/channels")
     page.locator(f"#channels li[data-id='{channel_id}']").wait_for(timeout=10_000)
     shot(page, "channels")
+
+
+def test_create_a_live_stream_show_its_key_and_end_it(studio: Page, client: httpx.Client,
+                                                      api_server: str) -> None:
+    page = studio
+    page.goto(f"{api_server}/studio/live")
+    page.fill("#ls-title", "Panel from Berlin")
+    page.fill("#ls-speaker", "Grace")
+    page.click("#new-stream button[type=submit]")
+    card = page.locator("#streams li", has_text="Panel from Berlin").first
+    card.wait_for(timeout=10_000)
+    stream = client.get(f"/v1/live-streams/{card.get_attribute('data-id')}").json()
+    assert card.locator("[data-role=status]").inner_text() == "idle"
+    key = card.locator("[data-role=key]")
+    assert not key.is_visible()  # the key shows on demand only
+    card.get_by_role("button", name="Show the stream key").click()
+    assert key.inner_text() == stream["stream_key"]
+    assert card.locator("[data-role=rtmp]").inner_text() == stream["ingest"]["rtmp"]
+    assert stream["ingest"]["rtmp"].startswith(card.locator("[data-role=server]").inner_text())
+    shot(page, "live")
+    card.locator("[data-role=end]").click()
+    card.locator("[data-role=confirm-end]").click()
+    wait_until(lambda: page.locator(f"#streams li[data-id='{stream['id']}'] [data-role=status]")
+               .inner_text() == "ended", timeout=10, what="the stream ended")
+    assert client.get(f"/v1/live-streams/{stream['id']}").json()["status"] == "ended"

@@ -44,7 +44,7 @@ router = APIRouter(prefix="/studio", tags=["studio"], route_class=ProducerFirstR
                    include_in_schema=False)
 _HERE = Path(__file__).resolve().parents[1]
 _STATIC = _HERE / "static" / "studio"
-PAGES = {"messages", "uploads", "channels"}
+PAGES = {"messages", "uploads", "channels", "live"}
 """Views with a path of their own; `messages/{id}`, `captions/{id}` and `channels/{id}` too."""
 EVENTS_INTERVAL_S = 1.0
 EVENTS_LIMIT = 200
@@ -145,7 +145,7 @@ def _shell(request: Request, settings: Settings, view: str, item_id: str = "") -
         item_id=escape(item_id, quote=True),
         csrf=escape(studio_session.csrf_token(settings.studio_secret, cookie), quote=True),
         hls_script='<script src="/static/hls.min.js"></script>' if installed else "",
-        **{f"nav_{p}": ' aria-current="page"' if view.startswith(p[:-1]) else ""
+        **{f"nav_{p}": ' aria-current="page"' if view.startswith(p.rstrip("s")) else ""
            for p in sorted(PAGES)})
     return _page(html, settings)
 
@@ -202,7 +202,7 @@ async def _asset_events(request: Request, store: AssetStore,
 
 @router.get("/{view}", response_class=HTMLResponse)
 def studio_view(view: str, request: Request, settings: SettingsDep) -> Response:
-    """The messages, upload links or channels view."""
+    """The messages, upload links, channels or live streams view."""
     if view not in PAGES:
         raise NotFound("No such studio page.", code="not_found")
     return _shell(request, settings, view)

@@ -120,6 +120,7 @@ const views = {
   captions: (id) => import('./captions.js').then(m => m.captions(id)),
   channels: () => import('./channels.js').then(m => m.channels()),
   channel: (id) => import('./channels.js').then(m => m.channel(id)),
+  live: () => import('./live.js').then(m => m.live()),
 };
 const { view, id } = document.body.dataset;
 views[view](id).catch(fail);

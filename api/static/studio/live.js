@@ -1,0 +1,91 @@
+// Live: create a live stream, show its ingest URL and key, follow its state, preview it
+// while it is active, end it.
+import { api, h, toast, fail, when, setMain, player } from './app.js';
+
+const enc = encodeURIComponent;
+const BADGE = { idle: 'st-waiting', active: 'st-ready', disconnected: 'st-errored', ended: 'st-errored' };
+
+async function copy(text, what) {
+  try { await navigator.clipboard.writeText(text); toast(`${what} copied`); }
+  catch { toast(`Select the ${what.toLowerCase()} and copy it`); }
+}
+
+function streamCard(stream, refresh) {
+  const key = h('code', { class: 'link', 'data-role': 'key', hidden: true }, stream.stream_key);
+  const toggle = h('button', { class: 'quiet', 'aria-expanded': 'false', 'aria-label': `Show the stream key of ${stream.title}` }, 'Show key');
+  const full = h('code', { class: 'link', 'data-role': 'rtmp', hidden: true }, stream.ingest.rtmp);
+  toggle.addEventListener('click', () => {
+    key.hidden = !key.hidden; full.hidden = key.hidden;
+    toggle.setAttribute('aria-expanded', String(!key.hidden));
+    toggle.textContent = key.hidden ? 'Show key' : 'Hide key';
+  });
+  const server = stream.ingest.rtmp.slice(0, stream.ingest.rtmp.length - stream.stream_key.length - 1);
+  const video = h('video', { controls: true, muted: true, playsinline: true, 'aria-label': `Preview of ${stream.title}` });
+  const dialog = h('dialog', { 'aria-label': `End ${stream.title}?` },
+    h('p', {}, `End “${stream.title}”? The key is revoked and a speaker on it is dropped.`),
+    h('form', { method: 'dialog', class: 'actions' },
+      h('button', { value: 'cancel', class: 'quiet', autofocus: true }, 'Keep it'),
+      h('button', { value: 'end', class: 'danger', 'data-role': 'confirm-end' }, 'End stream')));
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'end') return;
+    try { await api('DELETE', `/v1/live-streams/${enc(stream.id)}`); toast('Stream ended'); await refresh(); }
+    catch (err) { fail(err); }
+  });
+  const ended = stream.status === 'ended';
+  const card = h('li', { class: 'card', 'data-id': stream.id },
+    h('h3', {}, stream.title),
+    h('div', { class: 'facts' },
+      h('span', { class: `badge ${BADGE[stream.status] || ''}`, 'data-role': 'status' }, stream.status),
+      h('span', {}, `Speaker: ${stream.speaker || '–'}`),
+      h('span', {}, `Created: ${when(stream.created_at)}`),
+      stream.ended_at ? h('span', {}, `Ended: ${when(stream.ended_at)}${stream.end_reason ? ` (${stream.end_reason})` : ''}`) : null),
+    ended ? null : h('dl', { class: 'meta' },
+      h('dt', {}, 'RTMP server'), h('dd', {}, h('code', { class: 'link', 'data-role': 'server' }, server)),
+      h('dt', {}, 'Stream key'), h('dd', {}, key),
+      h('dt', {}, 'Full URL'), h('dd', {}, full),
+      stream.ingest.srt ? h('dt', {}, 'SRT') : null,
+      stream.ingest.srt ? h('dd', {}, h('code', { class: 'link' }, stream.ingest.srt)) : null),
+    stream.asset_id ? h('p', {}, 'Recording: ', h('a', { href: `/studio/messages/${enc(stream.asset_id)}` }, 'open the message')) : null,
+    stream.status === 'active' ? video : null,
+    ended ? null : h('div', { class: 'actions' },
+      h('button', { class: 'quiet', onclick: () => copy(server, 'Server') }, 'Copy server'),
+      toggle,
+      h('button', { class: 'quiet', onclick: () => copy(stream.stream_key, 'Key') }, 'Copy key'),
+      h('button', { class: 'danger', 'data-role': 'end', onclick: () => dialog.showModal() }, 'End…')),
+    dialog);
+  if (stream.status === 'active') player(video, stream.playback.hls);
+  return card;
+}
+
+export async function live() {
+  const list = h('ul', { class: 'rows', id: 'streams' });
+  let shown = '';
+  const refresh = async () => {
+    const { items } = await api('GET', '/v1/live-streams');
+    const state = JSON.stringify(items.map(s => [s.id, s.status, s.asset_id]));
+    if (state === shown) return;  // redraw on a change only: a preview keeps playing
+    shown = state;
+    list.replaceChildren(...items.map(s => streamCard(s, refresh)));
+  };
+  const form = h('form', { class: 'card', id: 'new-stream' },
+    h('h2', {}, 'New live stream'),
+    h('div', { class: 'form-grid' },
+      h('div', {}, h('label', { for: 'ls-title' }, 'Title'), h('input', { id: 'ls-title', name: 'title', required: true, maxlength: '200' })),
+      h('div', {}, h('label', { for: 'ls-speaker' }, 'Speaker'), h('input', { id: 'ls-speaker', name: 'speaker', maxlength: '200' }))),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create stream')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    try {
+      await api('POST', '/v1/live-streams', { title: f.get('title'), speaker: f.get('speaker') || null });
+      form.reset(); toast('Live stream created'); await refresh();
+    } catch (err) { fail(err); }
+  });
+  setMain(h('h1', {}, 'Live'), form,
+    h('p', { class: 'hint' }, 'Give the speaker the server and the key (OBS: Settings → Stream → Custom). ',
+      'States follow the speaker: idle until they publish, active, disconnected while the reconnect window lasts, ended.'),
+    h('h2', {}, 'Streams'), list);
+  await refresh();
+  // a stream's state changes when its speaker connects or drops: follow it
+  setInterval(() => refresh().catch(() => {}), 3000);
+}
