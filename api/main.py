@@ -56,6 +56,7 @@ def create_app() -> FastAPI:
     for module in (assets, uploads, speaker, speaker_page, captions, caption_checks, glossary,
                    webhooks, channels, play, live, live_streams, watch, studio, health, docs):
         app.include_router(module.router)
+    app.include_router(live_streams.viewers)
     app.include_router(live_streams.hooks)
 
     # Next to last: no body reaches anything past the cap.

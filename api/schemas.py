@@ -435,6 +435,8 @@ class LiveStreamPublic(BaseModel):
     end_reason: EndReason | None
     asset_id: str | None
     """The recording, once the stream has ended and its asset exists."""
+    error: str | None
+    """Why the last publisher was dropped (`unreadable_stream`, `no_video_stream`...)."""
 
     @classmethod
     def of(cls, stream: LiveStream, rtmp_base: str, public_url: str) -> LiveStreamPublic:
@@ -444,7 +446,8 @@ class LiveStreamPublic(BaseModel):
             ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=None),
             playback=LivePlayback(hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8"),
             reconnect_window_s=stream.reconnect_window_s, created_at=stream.created_at,
-            ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id)
+            ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id,
+            error=stream.error)
 
 
 class LiveStreamList(BaseModel):

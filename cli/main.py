@@ -79,12 +79,16 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     for i in range(count):
         stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env,
                   on_exit=requeue_dead_worker)
+    for i in range(s.live_workers):
+        stack.add(f"live-worker-{i + 1}", [py, "-m", "cli.main", "worker", "--live"], env,
+                  on_exit=requeue_dead_worker)
     _wait_http(f"http://127.0.0.1:{port}/readyz", 60)
     key = s.api_key_list[0]
     typer.echo(f"""
 Podium is up.
   API        {s.public_url}   (OpenAPI docs: {s.public_url}/docs)
-  workers    {count}
+  workers    {count} (+ {s.live_workers} for live streams)
+  RTMP       {s.rtmp_ingest_base}/<stream key>
   API key    {key}   (also in {s.data_dir / 'api-key'} when generated)
   logs       {s.data_dir / 'logs'}
 
@@ -110,11 +114,14 @@ def _wait_http(url: str, timeout_s: float) -> None:
 def worker(
     queues: Annotated[list[str] | None, typer.Option("--queue", "-q")] = None,
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty")] = False,
+    live: Annotated[bool, typer.Option(help="Serve the live queue (one live stream at a "
+                                            "time, for as long as it lasts)")] = False,
 ) -> None:
     """Run one RQ worker (webhooks, media and captions queues unless told otherwise)."""
+    from workers import pipeline
     from workers.worker import run_worker
 
-    run_worker(queues, burst=burst)
+    run_worker([pipeline.live_queue_name()] if live else queues, burst=burst)
 
 
 @app.command()

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     rtmp_play_allow: str = "127.0.0.1"
     """Addresses (nginx `allow play` syntax, comma-separated) that may play streams back from
     the RTMP server: where the workers that transcode them run."""
+    live_workers: int = Field(default=2, ge=0)
+    """Workers of the live queue `podium up` starts: each runs one live stream at a time (the
+    transcoder of a stream lasts as long as the stream)."""
     live_reconnect_window_s: int = Field(default=60, ge=0, le=1800)
     """How long a disconnected live stream waits for its speaker (encoders reboot); viewers see
     a "be right back" slate meanwhile. A stream may set its own, up to 30 min."""

@@ -66,7 +66,7 @@ def test_config_refuses_to_run_without_secrets(missing: str) -> None:
 
 def test_services(config: dict[str, Any]) -> None:
     assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio",
-                                       "rtmp", "prometheus"}
+                                       "rtmp", "prometheus", "live-worker"}
 
 
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
@@ -75,6 +75,7 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "/minio/health/live" in _healthcheck(config, "minio")
     assert "Worker.all" in _healthcheck(config, "worker")
     assert "1935" in _healthcheck(config, "rtmp")
+    assert "Worker.all" in _healthcheck(config, "live-worker")
 
 
 def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
@@ -88,6 +89,7 @@ def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
     assert rtmp["depends_on"]["api"]["condition"] == "service_healthy"
     assert config["services"]["worker"]["environment"]["PODIUM_RTMP_INTERNAL_URL"] == \
         "rtmp://rtmp:1935/live"
+    assert config["services"]["live-worker"]["command"] == ["podium", "worker", "--live"]
     assert "/-/ready" in _healthcheck(config, "prometheus")
 
 

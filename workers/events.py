@@ -42,6 +42,8 @@ def _after_live_change(stream: LiveStream) -> None:
     closes = stream.window_closes_at()
     if stream.status == LiveStatus.DISCONNECTED and closes is not None:
         pipeline.end_live_window(conn, stream.id, closes)
+    if stream.status == LiveStatus.ACTIVE:
+        pipeline.ensure_live_transcoder(conn, stream.id)
 
 
 def live_lifecycle() -> LiveLifecycle:

@@ -1,13 +1,55 @@
-"""Live stream jobs: the end of a reconnect window, the live transcoder, the recording."""
+"""Live stream jobs: the live transcoder, the end of a reconnect window.
+
+`transcode_live` runs for the whole life of a stream on one worker, holding the stream's lease
+(ingest.live.lease). It loops on the stream's status:
+
+    active        probe the RTMP stream, then one ffmpeg into the ladder until the publisher
+                  goes away (a stream it cannot read: the publisher is dropped)
+    disconnected  one ffmpeg making the "be right back" slate in the same ladder, until the
+                  speaker is back or the window ends
+    ended         the playlists get EXT-X-ENDLIST; the recording is queued
+
+Every run continues the same media sequence after a discontinuity. If the worker dies, the
+lease lapses and the RTMP server's next on_update queues a job on another worker, which loads
+the state from the bucket and carries on.
+"""
 
 from __future__ import annotations
 
 import logging
+import shutil
+import threading
+import time
 
-from ingest.errors import NotFound
+from config import get_settings
+from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PodiumError
+from ingest.live import lease as leases
+from ingest.live.hls import LiveHls, LiveSegment
+from ingest.live.models import LiveStatus, LiveStream
+from ingest.live.transcoding import (
+    RunOptions,
+    parse_live_probe,
+    run_to_storage,
+    store_playlists,
+    validate_live,
+)
+from ingest.media import commands, ffmpeg
+from ingest.media.ladder import select_renditions
+from ingest.media.probe import MediaInfo
+from ingest.storage import keys
+from runtime import handles
 from workers.events import live_lifecycle
+from workers.workspace import work_dir
 
 log = logging.getLogger(__name__)
+SLATE_TEXT = "We'll be right back"
+PROBE_TIMEOUT_S = 12
+PROBE_RETRY_S = 0.5
+STALL_MIN_S = 12.0
+STALL_SEGMENTS = 5
+"""A speaker's run that makes no segment for max(STALL_MIN_S, this many segments) is cut and
+its publisher dropped."""
+STATUS_POLL_S = 0.3
 
 
 def end_if_window_passed(stream_id: str) -> str:
@@ -18,3 +60,189 @@ def end_if_window_passed(stream_id: str) -> str:
         return "gone"
     log.info("live stream %s after its reconnect window: %s", stream_id, stream.status.value)
     return stream.status.value
+
+
+def transcode_live(stream_id: str) -> str:
+    """Make the stream's live HLS until it ends; returns quietly if another worker has it."""
+    s = get_settings()
+    lease = leases.Lease(handles.redis_connection(), s.queue_prefix, stream_id)
+    if not lease.acquire():
+        return "held by another worker"
+    lease.start_renewing()
+    try:
+        return _Transcoder(stream_id, lease).run()
+    finally:
+        lease.release()
+
+
+class _Transcoder:
+    def __init__(self, stream_id: str, lease: leases.Lease) -> None:
+        self.id = stream_id
+        self.lease = lease
+        self.settings = get_settings()
+        self.live = live_lifecycle()
+        self.storage = handles.storage()
+        self.work = work_dir(stream_id) / lease.token  # a worker taking over on this host
+        # starts clean, whatever the one before left
+        self.hls = self._load_state()
+        self.last_segment_at = time.monotonic()
+
+    def _load_state(self) -> LiveHls | None:
+        try:
+            return LiveHls.model_validate_json(self.storage.get_bytes(keys.live_state(self.id)))
+        except NotFound:
+            return None
+
+    def _stream(self) -> LiveStream:
+        return self.live.store.get(self.id)
+
+    def run(self) -> str:
+        while not self.lease.lost.is_set():
+            stream = self.live.expire_if_due(self.id)
+            if stream.status == LiveStatus.ENDED:
+                self._finish()
+                return "ended"
+            if stream.status == LiveStatus.ACTIVE and stream.current is not None:
+                self._speaker(stream)
+            elif stream.status == LiveStatus.DISCONNECTED and self.hls is not None:
+                self._slate()
+            else:
+                self.lease.lost.wait(STATUS_POLL_S)
+        return "lease lost"
+
+    # --- the speaker ------------------------------------------------------------------------
+    def _speaker(self, stream: LiveStream) -> None:
+        session = stream.current
+        assert session is not None
+        url = f"{self.settings.rtmp_playback_base}/{stream.stream_key}"
+        try:
+            info = self._probe(url)
+            validate_live(info, handles.limits(self.settings))
+        except (FfmpegFailed, FfmpegTimeout, InvalidMedia, PodiumError) as exc:
+            code = exc.code if isinstance(exc, InvalidMedia) else "unreadable_stream"
+            log.warning("live stream %s: cannot read %s (%s); dropping it", self.id,
+                        session.publisher, exc)
+            self.live.drop_publisher(self.id, session.publisher, code)
+            self._wait_while(lambda s: s.current is not None
+                             and s.current.publisher == session.publisher)
+            return
+        if self.hls is None:
+            assert info.width and info.height
+            self.hls = LiveHls(
+                renditions=select_renditions(info.width, info.height, info.fps, info.has_audio),
+                segment_s=self.settings.live_segment_s)
+        plans = self.hls.renditions
+        if plans[0].audio_kbps is not None and not info.has_audio:
+            self.live.drop_publisher(self.id, session.publisher, "no_audio_stream")
+            return
+        out = self.work / "run"
+        start = self.hls.start_run(slate=False)
+        args = commands.live_ladder_command(
+            url, out, plans, segment_s=self.hls.segment_s, start_number=start,
+            preset=self.settings.x264_preset, threads=self.settings.ffmpeg_threads)
+        stop = threading.Event()
+        self.last_segment_at = time.monotonic()
+        limit = max(STALL_MIN_S, STALL_SEGMENTS * self.hls.segment_s)
+        starved = threading.Event()
+
+        def done(s: LiveStream) -> bool:
+            if time.monotonic() - self.last_segment_at > limit:
+                starved.set()  # data arrives (nginx keeps it) but nothing decodes: garbage
+                return True
+            return s.status == LiveStatus.ENDED or s.current is None
+        watcher = self._stop_when(stop, done)
+        try:
+            run_to_storage(self.storage, self.id, self.hls, args, out, stop, self._opts(),
+                           self._segment)
+        except (FfmpegFailed, FfmpegTimeout) as exc:
+            log.warning("live stream %s: the speaker's run ended with %s", self.id, exc.code)
+        finally:
+            stop.set()
+            watcher.join()
+        if (starved.is_set() or self.hls.next_seq == start) and not self.lease.lost.is_set():
+            # no segment for too long, or not one: a stream that probes but cannot be decoded;
+            # without this the loop would probe and fail again while the publisher stays
+            log.warning("live stream %s: no segment from %s for %.0f s; dropping it", self.id,
+                        session.publisher, limit)
+            self.live.drop_publisher(self.id, session.publisher, "unreadable_stream")
+            self._wait_while(lambda s: s.current is not None
+                             and s.current.publisher == session.publisher)
+
+    def _probe(self, url: str) -> MediaInfo:
+        """The stream's video and audio. The RTMP server may not list the stream for a moment
+        after on_publish said yes (ffprobe: "No such stream"), so quick failures are retried;
+        a stream that gives nothing readable within the limit (garbage) fails."""
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                raw = ffmpeg.run(commands.live_probe_command(url), timeout_s=max(1.0, left),
+                                 nice=self.settings.ffmpeg_nice, capture_stdout=True).stdout
+                return parse_live_probe(raw)
+            except FfmpegFailed:
+                if time.monotonic() + PROBE_RETRY_S >= deadline:
+                    raise
+                time.sleep(PROBE_RETRY_S)
+
+    # --- the slate --------------------------------------------------------------------------
+    def _slate(self) -> None:
+        assert self.hls is not None
+        out = self.work / "slate"
+        start = self.hls.start_run(slate=True)
+        font = commands.SLATE_FONT if commands.SLATE_FONT.is_file() else None
+        args = commands.slate_live_command(
+            out, self.hls.renditions, text=SLATE_TEXT, fontfile=font,
+            segment_s=self.hls.segment_s, start_number=start, preset=self.settings.x264_preset,
+            threads=self.settings.ffmpeg_threads)
+        stop = threading.Event()
+        watcher = self._stop_when(stop, lambda s: s.status != LiveStatus.DISCONNECTED
+                                  or s.window_passed())
+        try:
+            run_to_storage(self.storage, self.id, self.hls, args, out, stop, self._opts(),
+                           self._segment)
+        except (FfmpegFailed, FfmpegTimeout) as exc:
+            log.warning("live stream %s: the slate run ended with %s", self.id, exc.code)
+        finally:
+            stop.set()
+            watcher.join()
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _opts(self) -> RunOptions:
+        s = self.settings
+        return RunOptions(timeout_s=s.live_max_duration_s + s.live_reconnect_window_s + 600,
+                          nice=s.ffmpeg_nice)
+
+    def _segment(self, segment: LiveSegment) -> None:
+        self.last_segment_at = time.monotonic()
+        log.debug("live stream %s: segment %d (%.2f s)", self.id, segment.seq, segment.duration)
+
+    def _stop_when(self, stop: threading.Event, done: object) -> threading.Thread:
+        """A thread that sets ``stop`` once ``done(stream)`` holds or the lease is lost."""
+        def watch() -> None:
+            while not stop.wait(STATUS_POLL_S):
+                if self.lease.lost.is_set():
+                    break
+                try:
+                    if done(self.live.expire_if_due(self.id)):  # type: ignore[operator]
+                        break
+                except PodiumError as exc:
+                    log.warning("live stream %s: status check failed: %s", self.id, exc)
+            stop.set()
+        thread = threading.Thread(target=watch, name=f"live-watch-{self.id}", daemon=True)
+        thread.start()
+        return thread
+
+    def _wait_while(self, holds: object, limit_s: float = 30) -> None:
+        waited = 0.0
+        while waited < limit_s and not self.lease.lost.is_set():
+            if not holds(self._stream()):  # type: ignore[operator]
+                return
+            self.lease.lost.wait(STATUS_POLL_S)
+            waited += STATUS_POLL_S
+
+    def _finish(self) -> None:
+        if self.hls is not None and not self.hls.ended:
+            self.hls.ended = True
+            store_playlists(self.storage, self.id, self.hls)
+        shutil.rmtree(self.work, ignore_errors=True)
+

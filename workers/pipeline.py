@@ -29,6 +29,7 @@ from config import get_settings
 from ingest.assets.models import AssetStatus
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound
+from ingest.live import lease as leases
 from runtime import logs
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def webhooks_queue_name() -> str:
 
 def queue_names() -> list[str]:
     """Every queue, in the order a worker that takes them all serves them (deliveries are
-    short: they go first rather than wait behind a transcode)."""
+    short: they go first rather than wait behind a transcode). Live streams have workers of
+    their own (`podium worker --live`): a live job lasts as long as its stream."""
     return [webhooks_queue_name(), media_queue_name(), captions_queue_name()]
 
 
@@ -348,6 +350,48 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
 
 def live_queue_name() -> str:
     return f"{get_settings().queue_prefix}-live"
+
+
+LIVE_START_GRACE_S = 15
+"""A live job that started this recently may not hold its lease yet (fork, first Redis call)."""
+
+
+def _live_job_key(stream_id: str) -> str:
+    return f"{queue_prefix()}:live-job:{stream_id}"
+
+
+def ensure_live_transcoder(conn: Redis, stream_id: str) -> Job | None:
+    """Queue the stream's live transcoder unless one holds its lease or is about to.
+
+    Called when a stream goes active and at every on_update of its publisher: a worker that
+    died lets its lease lapse within seconds, and the next call queues a job (new id, the old
+    one is still "started" in RQ's books) that takes the stream over."""
+    if leases.held(conn, queue_prefix(), stream_id):
+        return None
+    with conn.lock(f"{queue_prefix()}:lock:enqueue:live-{stream_id}", timeout=ENQUEUE_LOCK_S,
+                   blocking_timeout=ENQUEUE_LOCK_S):
+        last: bytes | None = conn.get(_live_job_key(stream_id))  # type: ignore[assignment]
+        if last:
+            try:
+                job = fetch_job(last.decode(), conn)
+                status = job.get_status(refresh=True)
+                recent = job.started_at is not None and (
+                    datetime.now(UTC) - job.started_at.replace(tzinfo=UTC)
+                ).total_seconds() < LIVE_START_GRACE_S
+                if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED) or (
+                        status == JobStatus.STARTED and recent):
+                    return job
+            except NoSuchJobError:
+                pass
+        jid = f"live-{stream_id}-{int(time.time() * 1000)}"
+        settings = get_settings()
+        job = queue(live_queue_name(), conn).enqueue(
+            "workers.live.transcode_live", stream_id, job_id=jid,
+            job_timeout=int(settings.live_max_duration_s + settings.live_reconnect_window_s
+                            + 1800),
+            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+        conn.set(_live_job_key(stream_id), jid, ex=7 * 24 * 3600)
+        return job
 
 
 def end_live_window(conn: Redis, stream_id: str, when: datetime) -> Job:

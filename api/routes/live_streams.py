@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated
+import threading
+import time
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,12 +22,19 @@ from api.responses import PRODUCER, errors
 from api.schemas import LiveStreamCreate, LiveStreamList, LiveStreamPublic
 from config import Settings
 from ingest.errors import Conflict, Forbidden, NotFound
+from ingest.hls.playlists import M3U8_TYPE
 from ingest.lifecycle.live import LiveLifecycle
+from ingest.live.hls import LiveHls, LiveSegment, media_playlist, multivariant, segment_name
 from ingest.live.models import EndReason, LiveStream, new_live_stream_id, new_stream_key
+from ingest.live.store import LiveStreamStore
+from ingest.storage import keys
+from runtime import handles
+from workers import pipeline
 from workers.events import live_lifecycle
 
 log = logging.getLogger(__name__)
 LiveDep = Annotated[LiveLifecycle, Depends(live_lifecycle)]
+LiveStoreDep = Annotated[LiveStreamStore, Depends(handles.live_store)]
 
 router = APIRouter(prefix="/v1/live-streams", tags=["live streams"],
                    route_class=ProducerFirstRoute, responses=errors(*PRODUCER, 503))
@@ -68,6 +77,69 @@ def end_live_stream(stream_id: str, _: ProducerDep, settings: SettingsDep,
                     live: LiveDep) -> LiveStreamPublic:
     """Revoke the key and end the stream: a publisher on it is dropped within seconds."""
     return _public(live.end(stream_id, EndReason.DELETED), settings)
+
+
+# --- viewers --------------------------------------------------------------------------------
+viewers = APIRouter(prefix="/live-streams", tags=["live streams"],
+                    responses=errors(404, 422, 503))
+PLAYLIST: dict[int | str, dict[str, Any]] = {200: {"content": {M3U8_TYPE: {}}}}
+STATE_TTL_S = 0.5
+"""A state read from the bucket answers the requests of the next half second (segments are
+2 s): many viewers cost one GET per API process."""
+_states: dict[str, tuple[float, LiveHls]] = {}
+_states_guard = threading.Lock()
+
+
+class LiveNotStarted(NotFound):
+    code = "live_stream_not_started"
+
+
+def _state(store: LiveStreamStore, stream_id: str) -> LiveHls:
+    hit = _states.get(stream_id)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    store.get(stream_id)  # 404 for an unknown id
+    try:
+        hls = LiveHls.model_validate_json(store.storage.get_bytes(keys.live_state(stream_id)))
+    except NotFound as exc:
+        raise LiveNotStarted("This live stream has not started yet; try again shortly.") from exc
+    with _states_guard:
+        if len(_states) > 1000:
+            _states.clear()
+        _states[stream_id] = (now + STATE_TTL_S, hls)
+    return hls
+
+
+def _live_answer(body: str) -> Response:
+    return Response(body, media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=1"})
+
+
+@viewers.get("/{stream_id}.m3u8", response_class=Response, responses=PLAYLIST)
+def live_stream_multivariant(stream_id: str, settings: SettingsDep,
+                             store: LiveStoreDep) -> Response:
+    """The live stream's multivariant playlist: one variant per rung (none taller than the
+    source)."""
+    hls = _state(store, stream_id)
+    base = f"{settings.public_url.rstrip('/')}/live-streams/{stream_id}"
+    return _live_answer(multivariant(hls, lambda r: f"{base}/{r.name}.m3u8"))
+
+
+@viewers.get("/{stream_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
+def live_stream_media(stream_id: str, rendition: str, settings: SettingsDep,
+                      store: LiveStoreDep) -> Response:
+    """A media playlist: the last segments, EXT-X-PROGRAM-DATE-TIME, discontinuities where the
+    speaker left or came back; EXT-X-ENDLIST once the stream ended."""
+    hls = _state(store, stream_id)
+    if hls.rendition(rendition) is None:
+        raise NotFound("No such rendition.", code="rendition_not_found")
+    storage = store.storage
+    ttl = settings.presign_ttl_s
+
+    def uri(segment: LiveSegment) -> str:
+        return storage.presign_get(
+            keys.live_hls_object(stream_id, f"{rendition}/{segment_name(segment.seq)}"), ttl)
+    return _live_answer(media_playlist(hls, settings.live_window_segments, uri))
 
 
 # --- the RTMP server's callbacks ------------------------------------------------------------
@@ -118,7 +190,11 @@ async def on_update(secret: str, request: Request, settings: SettingsDep,
     if form.get("call") != "update_publish":
         return Response(status_code=204)
     try:
-        await run_in_threadpool(live.still_allowed, form.get("name", ""), _publisher(form))
+        stream = await run_in_threadpool(live.still_allowed, form.get("name", ""),
+                                         _publisher(form))
     except (Forbidden, Conflict, NotFound) as exc:
         return _refusal(exc, form)
+    # the transcoder's worker may have died: another one takes the stream over
+    await run_in_threadpool(pipeline.ensure_live_transcoder, handles.redis_connection(),
+                            stream.id)
     return Response(status_code=204)

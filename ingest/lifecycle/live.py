@@ -123,6 +123,8 @@ class LiveLifecycle:
         current = stream.current
         if current is None or current.publisher != publisher:
             raise StreamKeyRefused("This connection no longer publishes this stream.")
+        if stream.dropped_publisher == publisher:
+            raise StreamKeyRefused("The stream could not be read; it was dropped.")
         if stream.over_duration():
             self.end(stream.id, EndReason.MAX_DURATION)
             raise StreamKeyRefused("The stream ran past its maximum duration.")
@@ -150,6 +152,14 @@ class LiveLifecycle:
         if saved.status == L.ENDED:
             self.store.forget_key(saved)
         return saved
+
+    def drop_publisher(self, stream_id: str, publisher: str, code: str) -> LiveStream:
+        """The transcoder cannot read what ``publisher`` sends: the next on_update drops it
+        (and only it: the speaker may connect again with a working encoder)."""
+        def change(s: LiveStream) -> None:
+            s.dropped_publisher = publisher
+            s.error = code
+        return self.store.update(stream_id, change)
 
     def recording_created(self, stream_id: str, asset_id: str) -> LiveStream:
         """The ended stream's recording is an asset now (not a status change)."""

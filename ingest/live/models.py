@@ -62,6 +62,10 @@ class LiveStream(BaseModel):
     end_reason: EndReason | None = None
     asset_id: str | None = None
     """The recording, once the stream ended and its asset exists."""
+    dropped_publisher: str | None = None
+    """A connection the transcoder could not read (garbage): the RTMP server drops it."""
+    error: str | None = None
+    """Why the last publisher was dropped (an error code), for the producer."""
 
     @property
     def current(self) -> LiveSession | None:

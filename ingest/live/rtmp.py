@@ -26,7 +26,7 @@ class RtmpConfig:
     """URL the callbacks go to: `{hook_base}/publish`, `/publish_done`, `/update`."""
     pid_file: Path
     play_allow: tuple[str, ...] = ("127.0.0.1",)
-    update_s: int = 3
+    update_s: int = 2
     drop_idle_s: int = 5
     module: Path = RTMP_MODULE
 

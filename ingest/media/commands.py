@@ -67,9 +67,82 @@ def hls_ladder_command(
     if has_audio and audio_stream is None:
         raise ValueError("renditions with audio need the audio stream's index")
     inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
-    videos = inp[str(video_stream)].filter_multi_output("split", len(plans))
-    audios = inp[str(audio_stream)].filter("aresample", AUDIO_RATE).filter_multi_output(
-        "asplit", len(plans)) if has_audio else None
+    audio = inp[str(audio_stream)] if has_audio else None
+    return _ladder(inp[str(video_stream)], audio, out_dir, plans, segment_s, preset, threads, {
+        "hls_playlist_type": "vod", "hls_flags": "independent_segments+temp_file"})
+
+
+LIVE_PROTOCOLS = "rtmp,tcp"
+"""The only protocols a live input may use: the worker plays the stream back from nginx-rtmp."""
+LIVE_SEGMENT_PATTERN = "seg-%06d.ts"
+LIVE_READ_TIMEOUT_US = 5_000_000
+"""A live input silent this long ends the run (a publisher that stalls)."""
+
+
+def live_probe_command(url: str) -> list[str]:
+    """ffprobe of a live RTMP stream (FLV forced, RTMP/TCP only): its streams as JSON."""
+    return [
+        "ffprobe", "-hide_banner", "-v", "error",
+        "-protocol_whitelist", LIVE_PROTOCOLS, "-f", "flv",
+        "-rw_timeout", str(LIVE_READ_TIMEOUT_US), "-analyzeduration", "3000000",
+        "-print_format", "json", "-show_streams", url,
+    ]
+
+
+def live_ladder_command(
+    url: str, out_dir: Path, plans: Sequence[Rendition], *, segment_s: int, start_number: int,
+    preset: str, threads: int,
+) -> list[str]:
+    """The ladder of a live RTMP input, in real time: segments numbered from
+    ``start_number`` (the stream's media sequence goes on across sessions), each rendition's
+    playlist a short sliding window with EXT-X-PROGRAM-DATE-TIME (wall clock of each segment).
+
+    Streams are chosen by type (`v:0`, `a:0`), not index: an FLV stream played back from the
+    RTMP server numbers its streams in the order their first packets arrive, which changes
+    from one connection to the next."""
+    inp = ffmpeg.input(url, f="flv", protocol_whitelist=LIVE_PROTOCOLS,
+                       rw_timeout=LIVE_READ_TIMEOUT_US)
+    audio = inp["a:0"] if plans[0].audio_kbps is not None else None
+    return _ladder(inp["v:0"], audio, out_dir, plans, segment_s, preset, threads,
+                   _live_options(start_number))
+
+
+def slate_live_command(
+    out_dir: Path, plans: Sequence[Rendition], *, text: str, fontfile: Path | None,
+    segment_s: int, start_number: int, preset: str, threads: int,
+) -> list[str]:
+    """The "be right back" card in every rendition, made in real time (``-re``) into the same
+    numbering as ``live_ladder_command``: what viewers see while the speaker is away. Only
+    lavfi sources are read; it runs until stopped."""
+    top = max(plans, key=lambda p: p.height)
+    video = f"color=c=0x1b2a3a:s={top.width}x{top.height}:r={top.fps:g}"
+    if fontfile is not None:
+        safe = text.replace("\\", "").replace("'", "\u2019").replace(":", "\\:")
+        video += (f",drawtext=fontfile={fontfile}:text='{safe}':fontcolor=white"
+                  f":fontsize={max(12, top.height // 12)}:x=(w-text_w)/2:y=(h-text_h)/2")
+    v = ffmpeg.input(video, f="lavfi", re=None)
+    audio = None
+    if plans[0].audio_kbps is not None:
+        audio = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", re=None)["a"]
+    return _ladder(v["v"], audio, out_dir, plans, segment_s, preset, threads,
+                   _live_options(start_number))
+
+
+def _live_options(start_number: int) -> dict[str, object]:
+    return {"tune": "zerolatency", "hls_list_size": 6, "start_number": start_number,
+            "hls_flags": "independent_segments+temp_file+program_date_time",
+            "hls_segment_filename_pattern": LIVE_SEGMENT_PATTERN}
+
+
+def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.FilterableStream | None,
+            out_dir: Path, plans: Sequence[Rendition], segment_s: int, preset: str,
+            threads: int, extra: dict[str, object]) -> list[str]:
+    """Split ``video`` (and ``audio``) into every rendition of ``plans``, one HLS output."""
+    if not plans:
+        raise ValueError("at least one rendition is needed")
+    videos = video.filter_multi_output("split", len(plans))
+    audios = audio.filter("aresample", AUDIO_RATE).filter_multi_output(
+        "asplit", len(plans)) if audio is not None else None
     streams = []
     stream_map = []
     for i, plan in enumerate(plans):
@@ -82,24 +155,26 @@ def hls_ladder_command(
             stream_map.append(f"v:{i},a:{i},name:{plan.name}")
         else:
             stream_map.append(f"v:{i},name:{plan.name}")
-    gop = max(1, round(plan.fps * segment_s))
+    options = dict(extra)
+    pattern = str(options.pop("hls_segment_filename_pattern", SEGMENT_PATTERN))
+    gop = max(1, round(plans[-1].fps * segment_s))
     kwargs: dict[str, object] = {
         "c:v": "libx264", "preset": preset, "profile:v": "high",
         "g": gop, "keyint_min": gop, "sc_threshold": 0,
         "force_key_frames": f"expr:gte(t,n_forced*{segment_s})",
         "threads": threads,
-        "f": "hls", "hls_time": segment_s, "hls_playlist_type": "vod",
-        "hls_flags": "independent_segments+temp_file",
+        "f": "hls", "hls_time": segment_s,
         "hls_segment_type": "mpegts",
-        "hls_segment_filename": str(out_dir / "%v" / SEGMENT_PATTERN),
+        "hls_segment_filename": str(out_dir / "%v" / pattern),
         "var_stream_map": " ".join(stream_map),
+        **options,
     }
     for i, plan in enumerate(plans):
         kwargs[f"b:v:{i}"] = f"{plan.video_kbps}k"
         kwargs[f"maxrate:v:{i}"] = f"{plan.maxrate_kbps}k"
         kwargs[f"bufsize:v:{i}"] = f"{plan.bufsize_kbps}k"
         kwargs[f"level:v:{i}"] = plan.level
-    if has_audio:
+    if audios is not None:
         kwargs.update({"c:a": "aac", "b:a": f"{plans[0].audio_kbps}k", "ac": 2})
     out = ffmpeg.output(*streams, str(out_dir / "%v" / "index.m3u8"), **kwargs)
     args: list[str] = out.global_args(

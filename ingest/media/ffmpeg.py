@@ -35,6 +35,8 @@ class RunResult:
     stdout: bytes
     stderr_tail: str
     seconds: float
+    stopped: bool = False
+    """Ended by the caller's ``stop`` event (SIGTERM: ffmpeg closes its outputs cleanly)."""
 
 
 
@@ -42,10 +44,13 @@ class RunResult:
 def run(
     args: Sequence[str], *, timeout_s: float, nice: int = 0, cwd: Path | None = None,
     on_progress: ProgressCallback | None = None, capture_stdout: bool = False,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Run ffmpeg/ffprobe; raise FfmpegFailed (non-zero exit) or FfmpegTimeout.
 
     With ``on_progress``, stdout must carry ffmpeg's ``-progress pipe:1`` key=value lines.
+    Setting ``stop`` ends a run that has no natural end (a live input) cleanly: ffmpeg gets
+    SIGTERM, writes what it has, and the run returns with ``stopped`` rather than failing.
     """
     started = time.monotonic()
     cmd = list(args)
@@ -63,6 +68,15 @@ def run(
         timer = threading.Timer(timeout_s, kill)
         timer.daemon = True
         timer.start()
+        stopped = threading.Event()
+        if stop is not None:
+            def terminate() -> None:
+                while proc.poll() is None:
+                    if stop.wait(0.2):
+                        stopped.set()
+                        proc.terminate()
+                        return
+            threading.Thread(target=terminate, name="ffmpeg-stop", daemon=True).start()
         try:
             out = _read_stdout(proc, on_progress, capture_stdout or on_progress is None)
             proc.wait()
@@ -77,6 +91,8 @@ def run(
         log.error("ffmpeg timed out after %.0f s: %s\n%s", timeout_s, " ".join(cmd), tail)
         raise FfmpegTimeout(f"{cmd[0]} ran longer than {timeout_s:.0f} s", command=cmd,
                             stderr_tail=tail)
+    if stopped.is_set():
+        return RunResult(proc.returncode, out, tail, seconds, stopped=True)
     if proc.returncode != 0:
         log.error("ffmpeg exited %s: %s\n%s", proc.returncode, " ".join(cmd), tail)
         raise FfmpegFailed(f"{cmd[0]} exited with status {proc.returncode}", command=cmd,

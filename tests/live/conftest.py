@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +16,7 @@ from cli import services
 from cli.stack import rtmp_conf
 from config import get_settings
 from runtime import handles
-from tests.conftest import Stack
+from tests.conftest import ROOT, Stack
 from tests.support.live import free_port
 
 
@@ -38,6 +41,34 @@ def rtmp(stack: Stack, api_server: str) -> Iterator[Rtmp]:
         svc.stop()
         os.environ.pop("PODIUM_RTMP_PORT", None)
         handles.reset()
+
+
+def start_live_worker(stack: Stack, log_path: Path) -> subprocess.Popen[bytes]:
+    """`podium worker --live`: one live stream at a time."""
+    env = dict(os.environ, **stack.env)
+    with log_path.open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--live"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_worker(rtmp: Rtmp, stack: Stack,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Two live workers for the session (two streams at once); yields their log folder."""
+    folder = tmp_path_factory.mktemp("live-workers")
+    procs = [start_live_worker(stack, folder / f"worker-{n}.log") for n in (1, 2)]
+    yield folder
+    for proc in procs:
+        stop_worker(proc)
 
 
 def create_stream(client: httpx.Client, **extra: object) -> dict[str, object]:

@@ -3,6 +3,7 @@ and a revoked key are refused, a disconnection opens the reconnect window."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -70,3 +71,34 @@ def test_revoking_drops_the_publisher(client: httpx.Client, rtmp: Rtmp, tmp_path
         wait_until(lambda: proc.poll() is not None, 15, 0.2, "publisher dropped")
     finally:
         _stop(proc)
+
+
+def test_garbage_is_dropped_and_a_stall_too_without_harm_to_another_stream(
+        client: httpx.Client, anon: httpx.Client, rtmp: Rtmp, live_worker: Path,
+        tmp_path: Path) -> None:
+    healthy = create_stream(client, reconnect_window_s=0)
+    junk = create_stream(client, reconnect_window_s=60)
+    good = publish(str(healthy["ingest"]["rtmp"]), 40, tmp_path / "good.log")  # type: ignore[index]
+    # valid FLV, H.264 whose every packet is corrupted (the noise bitstream filter)
+    bad = publish(str(junk["ingest"]["rtmp"]), 40, tmp_path / "bad.log",  # type: ignore[index]
+                  extra=["-bsf:v", "noise=amount=2"])
+    try:
+        wait_until(lambda: anon.get(f"/live-streams/{healthy['id']}.m3u8").status_code == 200,
+                   40, 0.3, "healthy stream playing")
+        wait_until(lambda: bad.poll() is not None, 40, 0.3, "garbage publisher dropped")
+        wait_until(lambda: status_of(client, junk["id"]) == "disconnected", 15, 0.3,
+                   "dropped publisher's stream disconnected")
+        after = client.get(f"/v1/live-streams/{junk['id']}").json()
+        assert after["error"] in ("unreadable_stream", "no_video_stream"), after
+        assert good.poll() is None
+
+        # a publisher that stops sending is dropped by the RTMP server (drop_idle_publisher)
+        good.send_signal(signal.SIGSTOP)
+        wait_until(lambda: status_of(client, healthy["id"]) in ("disconnected", "ended"), 20,
+                   0.3, "stalled publisher dropped")
+    finally:
+        good.send_signal(signal.SIGCONT)
+        _stop(good)
+        _stop(bad)
+        client.delete(f"/v1/live-streams/{junk['id']}")
+        client.delete(f"/v1/live-streams/{healthy['id']}")

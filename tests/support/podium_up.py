@@ -47,6 +47,7 @@ def podium_up(tmp_path: Path, **extra_env: str) -> Iterator[UpStack]:
         "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "PODIUM_WORKERS": "1",
         "PODIUM_RTMP_PORT": str(_free_port()),
+        "PODIUM_LIVE_WORKERS": "0",
         **extra_env,
     })
     out_path = tmp_path / "up.out"

@@ -12,7 +12,7 @@ def test_config_sends_every_publisher_to_the_api_and_lets_only_workers_play() ->
     assert "on_publish http://api:8000/internal/rtmp/s/publish;" in lines
     assert "on_publish_done http://api:8000/internal/rtmp/s/publish_done;" in lines
     assert "on_update http://api:8000/internal/rtmp/s/update;" in lines
-    assert "notify_update_timeout 3s;" in lines
+    assert "notify_update_timeout 2s;" in lines
     assert "drop_idle_publisher 5s;" in lines
     allow = [line for line in lines if "play" in line.split()[:2]]
     assert allow == ["allow play 10.0.0.0/8;", "allow play 127.0.0.1;", "deny play all;"]

@@ -11,7 +11,13 @@ import pytest
 
 from ingest.hls.playlists import parse_media_segments
 from ingest.media import ffmpeg as runner
-from ingest.media.commands import audio_extract_command, hls_ladder_command, probe_command
+from ingest.media.commands import (
+    audio_extract_command,
+    hls_ladder_command,
+    live_ladder_command,
+    probe_command,
+    slate_live_command,
+)
 from ingest.media.ladder import Rendition, select_renditions
 from tests.ingest.media.conftest import Encode, Probe
 from tests.support.media import make_clip, make_cover_first_mp4, make_two_audio_tracks
@@ -394,3 +400,29 @@ def test_audio_extract_takes_one_of_two_audio_tracks(tmp_path: Path, probe: Prob
     assert (stream[0]["codec_name"], stream[0]["sample_rate"], stream[0]["channels"]) == (
         "pcm_s16le", "16000", 1)
     assert float(stream[0]["duration"]) == pytest.approx(3, abs=0.1)
+
+
+def test_live_ladder_reads_only_rtmp_and_picks_streams_by_type() -> None:
+    plans = select_renditions(1280, 720, 25, True)
+    args = live_ladder_command("rtmp://127.0.0.1:1935/live/sk-x", Path("/w"), plans,
+                               segment_s=2, start_number=41, preset="veryfast", threads=2)
+    head = args[:args.index("-filter_complex")]
+    assert head == ["ffmpeg", "-f", "flv", "-protocol_whitelist", "rtmp,tcp",
+                    "-rw_timeout", "5000000", "-i", "rtmp://127.0.0.1:1935/live/sk-x"]
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.startswith("[0:v:0]split=3") and "[0:a:0]aresample=48000" in graph
+    assert args[args.index("-start_number") + 1] == "41"
+    assert args[args.index("-hls_segment_filename") + 1] == "/w/%v/seg-%06d.ts"
+    assert "program_date_time" in args[args.index("-hls_flags") + 1]
+    assert args[args.index("-tune") + 1] == "zerolatency"
+
+
+def test_live_slate_reads_only_lavfi_in_real_time() -> None:
+    plans = select_renditions(854, 480, 25, True)
+    args = slate_live_command(Path("/w"), plans, text="Back: soon", fontfile=Path("/f.ttf"),
+                              segment_s=2, start_number=7, preset="veryfast", threads=1)
+    inputs = [args[i + 1] for i, a in enumerate(args) if a == "-i"]
+    assert inputs[0].startswith("color=c=0x1b2a3a:s=854x480:r=25,drawtext=fontfile=/f.ttf")
+    assert "text='Back\\: soon'" in inputs[0]
+    assert inputs[1] == "anullsrc=r=48000:cl=stereo"
+    assert args.count("-re") == 2 and args.count("lavfi") == 2

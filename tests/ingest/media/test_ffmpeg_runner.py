@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -141,3 +142,15 @@ def test_ffmpeg_dies_with_the_process_that_started_it() -> None:
             parent.wait()
         for pid in _ffmpeg_children(parent.pid):  # never ours to leave behind
             os.kill(pid, signal.SIGKILL)
+
+
+def test_stop_ends_a_live_run_cleanly(tmp_path: Path) -> None:
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()
+    started = time.monotonic()
+    result = runner.run(["ffmpeg", "-hide_banner", "-nostdin", "-re", "-f", "lavfi", "-i",
+                         "testsrc2=s=64x64:r=10", "-f", "mpegts", str(tmp_path / "out.ts")],
+                        timeout_s=30, stop=stop)
+    assert result.stopped
+    assert time.monotonic() - started < 10
+    assert (tmp_path / "out.ts").stat().st_size > 0

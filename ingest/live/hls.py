@@ -1,0 +1,115 @@
+"""A live stream's HLS: the segment list the worker keeps, and the playlists made from it.
+
+The worker appends each segment once every rendition has it in the bucket; the state
+(`live/{id}/hls/state.json`) is the one truth that the bucket's playlists and the API's
+rewritten ones are both rendered from (``media_playlist``). Numbering never goes back: a new
+ffmpeg run (the speaker returns, the slate starts, another worker takes over) continues the
+media sequence, and its first segment starts a discontinuity (RFC 8216 4.3.2.3), so one
+playlist carries the whole session with no 404 and no reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import m3u8
+from pydantic import BaseModel, Field
+
+from ingest.media.ladder import Rendition
+
+KEEP_SEGMENTS = 600
+"""Segments kept in the state (the recording lists its sessions by sequence range instead)."""
+
+
+class LiveSegment(BaseModel):
+    seq: int
+    duration: float
+    disc: int
+    """Discontinuities before this segment since the stream began (its discontinuity number)."""
+    discontinuity: bool = False
+    """The first segment of a run that follows another."""
+    program_date_time: datetime | None = None
+    slate: bool = False
+
+
+class LiveRun(BaseModel):
+    """One ffmpeg run's segments: the speaker (``slate`` False) or the "be right back" card."""
+
+    first_seq: int
+    last_seq: int | None = None
+    slate: bool = False
+
+
+class LiveHls(BaseModel):
+    renditions: list[Rendition]
+    segment_s: int
+    segments: list[LiveSegment] = Field(default_factory=list)
+    runs: list[LiveRun] = Field(default_factory=list)
+    next_seq: int = 0
+    disc: int = 0
+    ended: bool = False
+
+    def start_run(self, slate: bool) -> int:
+        """A new ffmpeg run begins: the sequence number its first segment must have."""
+        self.runs.append(LiveRun(first_seq=self.next_seq, slate=slate))
+        return self.next_seq
+
+    def add(self, seq: int, duration: float, program_date_time: datetime | None) -> LiveSegment:
+        """Segment ``seq`` of the current run is in the bucket in every rendition."""
+        run = self.runs[-1]
+        first = run.last_seq is None
+        follows_other = first and any(r.last_seq is not None for r in self.runs[:-1])
+        if follows_other:
+            self.disc += 1
+        segment = LiveSegment(seq=seq, duration=duration, disc=self.disc,
+                              discontinuity=follows_other, program_date_time=program_date_time,
+                              slate=run.slate)
+        run.last_seq = seq
+        self.segments = [*self.segments, segment][-KEEP_SEGMENTS:]
+        self.next_seq = seq + 1
+        return segment
+
+    def rendition(self, name: str) -> Rendition | None:
+        return next((r for r in self.renditions if r.name == name), None)
+
+    def speaker_runs(self) -> list[tuple[int, int]]:
+        """Sequence ranges (first, last) of the speaker's runs: what the recording holds."""
+        return [(r.first_seq, r.last_seq) for r in self.runs
+                if not r.slate and r.last_seq is not None]
+
+
+def segment_name(seq: int) -> str:
+    return f"seg-{seq:06d}.ts"
+
+
+def media_playlist(hls: LiveHls, window: int, uri: Callable[[LiveSegment], str]) -> str:
+    """The last ``window`` segments as a live media playlist (EXT-X-ENDLIST once ended).
+
+    The window's first segment carries no discontinuity tag: EXT-X-DISCONTINUITY-SEQUENCE
+    counts it already, so each segment keeps its number in every window (RFC 8216 6.2.2)."""
+    shown: Sequence[LiveSegment] = hls.segments[-window:]
+    playlist = m3u8.M3U8()
+    playlist.version = 3
+    playlist.target_duration = max([hls.segment_s, *(int(s.duration + 0.5) for s in shown)])
+    playlist.media_sequence = shown[0].seq if shown else hls.next_seq
+    playlist.discontinuity_sequence = shown[0].disc if shown else hls.disc
+    for n, segment in enumerate(shown):
+        playlist.add_segment(m3u8.Segment(
+            uri=uri(segment), duration=round(segment.duration, 6),
+            discontinuity=segment.discontinuity and n > 0,
+            program_date_time=segment.program_date_time))
+    playlist.is_endlist = hls.ended
+    return str(playlist.dumps())
+
+
+def multivariant(hls: LiveHls, uri: Callable[[Rendition], str]) -> str:
+    playlist = m3u8.M3U8()
+    playlist.version = 3
+    playlist.is_independent_segments = True
+    for r in hls.renditions:
+        playlist.add_playlist(m3u8.Playlist(
+            uri=uri(r), base_uri=None, media=[],
+            stream_info={"bandwidth": r.bandwidth, "resolution": f"{r.width}x{r.height}",
+                         "codecs": r.codecs, "frame_rate": r.fps}))
+    return str(playlist.dumps())
