@@ -17,8 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from ingest.errors import PodiumError
+from runtime import logs
 
 log = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_SCOPE_KEY = "podium.request_id"
+"""Where api.metrics.RequestMetrics leaves the request's id in the ASGI scope."""
 
 STATUS_BY_CODE: dict[str, int] = {
     # kinds (base classes): what a more specific code of that kind answers
@@ -120,6 +124,12 @@ def install(app: FastAPI) -> None:
         return error_response(400, "client_disconnected", "The client closed the connection.")
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette answers this one outside every middleware: the request id is taken back
+        # from the scope, for the log line and the answer.
+        request_id = request.scope.get(REQUEST_ID_SCOPE_KEY) or logs.new_request_id()
+        with logs.RequestContext(request.scope, request_id):
+            log.exception("unhandled error")
+        response = error_response(500, "internal_error", "Something went wrong on our side.")
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response

@@ -25,12 +25,12 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY
 from runtime import handles, logs
 from workers import metrics, overview
 from workers.metrics import RECORDER
 
 log = logging.getLogger(__name__)
-REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 FLUSH_EVERY_S = 1.0
 UPLOAD_ROUTES = frozenset({("POST", "/v1/assets"), ("POST", "/u/{slot_id}/tus"),
@@ -61,9 +61,11 @@ class RequestMetrics:
             elif name == b"user-agent":
                 agent = raw
         request_id = logs.valid_request_id(given) or logs.new_request_id()
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         echoed = (_REQUEST_ID_KEY, request_id.encode())
         started = time.perf_counter()
         received = 0
+        answered = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -73,14 +75,22 @@ class RequestMetrics:
             return message
 
         async def send_with_id(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
+                answered = True
                 message["headers"] = [*message.get("headers", ()), echoed]
                 _record(scope, agent, message["status"], time.perf_counter() - started,
                         received)
             await send(message)
 
         with logs.RequestContext(scope, request_id):
-            await self.app(scope, counting_receive, send_with_id)
+            try:
+                await self.app(scope, counting_receive, send_with_id)
+            except Exception:
+                # Starlette's error middleware, outside this one, answers 500: count it here
+                if not answered:
+                    _record(scope, agent, 500, time.perf_counter() - started, received)
+                raise
 
 
 def _record(scope: Scope, agent: bytes, status: int, seconds: float, body_bytes: int) -> None:

@@ -5,6 +5,7 @@ worker's JSON log lines of that job."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -13,13 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from api.main import create_app
 from api.metrics import exposition
 from cli.status import render
 from config import get_settings
-from runtime import handles
+from runtime import handles, logs
 from tests.conftest import ROOT, Stack, wait_for
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
@@ -184,6 +187,43 @@ def test_live_streams_by_state(client: httpx.Client) -> None:
     assert client.delete(f"/v1/live-streams/{resp.json()['id']}").status_code == 200
     assert value(scrape(client), "podium_live_streams", state="ended") == \
         value(before, "podium_live_streams", state="ended") + 1
+
+
+class _Lines(logging.Handler):
+    """Keeps the JSON lines of the records it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(logs.ContextFilter())
+        self.setFormatter(logs.JsonFormatter())
+        self.lines: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def test_an_unhandled_error_is_counted_and_logged_with_its_request_id(stack: Stack) -> None:
+    app = create_app()
+
+    @app.get("/boom-for-metrics/{asset_id}")
+    def boom(asset_id: str) -> None:
+        raise RuntimeError("a bug")
+
+    seen = _Lines()
+    logging.getLogger("api.errors").addHandler(seen)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            resp = c.get("/boom-for-metrics/as-0123", headers={"X-Request-ID": "boom-1"})
+    finally:
+        logging.getLogger("api.errors").removeHandler(seen)
+    assert resp.status_code == 500 and resp.json()["error"]["code"] == "internal_error"
+    assert resp.headers["x-request-id"] == "boom-1"
+    [line] = [ln for ln in seen.lines if ln["message"] == "unhandled error"]
+    assert (line["request_id"], line["asset_id"]) == ("boom-1", "as-0123")
+    assert "RuntimeError: a bug" in line["exc"]
+    found = samples(exposition(handles.redis_connection()).decode())
+    assert value(found, "podium_http_requests_total", method="GET",
+                 route="/boom-for-metrics/{asset_id}", status="500") == 1
 
 
 @pytest.fixture
