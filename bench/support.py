@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,28 +26,12 @@ if str(ROOT) not in sys.path:
 
 from cli import services  # noqa: E402
 from ingest.storage.s3 import Storage, StorageConfig  # noqa: E402
+from tests.support.ports import free_port, weed_port  # noqa: E402
 from tests.support.wait import wait_until  # noqa: E402
 
 MiB = 1024 * 1024
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
 BUCKET = ACCESS_KEY = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def weed_port() -> int:
-    """An S3 port whose whole SeaweedFS port family is free (as the tests pick theirs)."""
-    for s3_port in range(19333, 30000, 97):
-        offset = s3_port - services.DEFAULT_S3_PORT
-        family = [s3_port, *(p + offset for p in services._WEED_PORTS.values())]
-        family += [p + 10000 for p in family]
-        if all(p < 65536 and not services.port_open("127.0.0.1", p) for p in family):
-            return s3_port
-    raise SystemExit("no free port family for SeaweedFS")
 
 
 @dataclass

@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,48 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.support import BenchStack, MiB  # noqa: E402
-
-
-def make_file(path: Path, mb: int) -> Path:
-    """An MP4 signature, then random bytes (the API sniffs the first part)."""
-    if not path.exists() or path.stat().st_size != mb * MiB:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            fh.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
-            left = mb * MiB - 24
-            while left:
-                block = os.urandom(min(left, 8 * MiB))
-                fh.write(block)
-                left -= len(block)
-    return path
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-class PeakRss:
-    """Samples a process's resident memory every 50 ms while running."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_kb(self.pid))
-            time.sleep(0.05)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+from tests.support.media import make_fake_mp4  # noqa: E402
+from tests.support.procs import RssSampler, rss_bytes  # noqa: E402
 
 
 def main() -> None:
@@ -78,7 +37,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="podium-bench-uploads-"))
-    source = make_file(ROOT / "bench" / "out" / f"random-{args.mb}m.mp4", args.mb)
+    source = make_fake_mp4(ROOT / "bench" / "out" / f"random-{args.mb}m.mp4", args.mb * MiB)
     stack: BenchStack | None = None
     try:
         stack = BenchStack.start(work, PODIUM_MAX_UPLOAD_BYTES=str(8 * 1024**3))
@@ -93,16 +52,16 @@ def main() -> None:
             direct = time.perf_counter() - t0
             with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {key}"}) as c:
                 slot = c.post("/v1/uploads", json={"title": "bench", "speaker": "bench"}).json()
-            before = rss_kb(api_pid)
-            with PeakRss(api_pid) as peak:
+            before = rss_bytes(api_pid)
+            with RssSampler(api_pid) as peak:
                 t0 = time.perf_counter()
                 tus_client.TusClient(slot["tus_endpoint"]).uploader(
                     file_path=str(source), chunk_size=args.chunk_mb * MiB).upload()
                 tus = time.perf_counter() - t0
             print(f"run {run}: direct boto3 {size / MiB / direct:6.1f} MiB/s ({direct:.1f} s) | "
                   f"tus via API {size / MiB / tus:6.1f} MiB/s ({tus:.1f} s) | "
-                  f"ratio {direct / tus:.2f} | API RSS {before / 1024:.0f} MiB before, "
-                  f"peak {peak.peak / 1024:.0f} MiB")
+                  f"ratio {direct / tus:.2f} | API RSS {before / MiB:.0f} MiB before, "
+                  f"peak {peak.peak / MiB:.0f} MiB")
     finally:
         if stack is not None:
             stack.stop()

@@ -4,11 +4,7 @@ the API (uvicorn in a thread) and an RQ worker process. Nothing is faked."""
 from __future__ import annotations
 
 import os
-import random
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.ports import free_port as _free_port
+from tests.support.ports import weed_port as _weed_port
 from tests.support.wait import WaitTimeout, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,28 +28,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         needs_stack = "stack" in getattr(item, "fixturenames", ())
         if needs_stack or "/tests/cli/" in str(item.path):
             item.add_marker(pytest.mark.integration)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _weed_port() -> int:
-    """An S3 port whose whole shifted port family (and gRPC +10000) is free. The search starts
-    at a random family, so test runs started side by side do not pick the same one."""
-    from cli import services
-
-    families = list(range(18333, 30000, 97))
-    start = random.randrange(len(families))
-    for s3_port in families[start:] + families[:start]:
-        offset = s3_port - services.DEFAULT_S3_PORT
-        family = [s3_port, *(p + offset for p in services._WEED_PORTS.values())]
-        family += [p + 10000 for p in family]
-        if all(p < 65536 and not services.port_open("127.0.0.1", p) for p in family):
-            return s3_port
-    raise RuntimeError("no free port family for SeaweedFS")
 
 
 @dataclass
@@ -149,25 +125,16 @@ def api_server(stack: Stack) -> Iterator[str]:
     thread.join(10)
 
 
-def start_worker(stack: Stack, log_path: Path) -> subprocess.Popen[bytes]:
-    # JSON lines: tests read the request id and the asset id of a job's lines from them
-    env = dict(os.environ, **stack.env, PODIUM_LOG_FORMAT="json")
-    log = log_path.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
 @pytest.fixture(scope="session")
 def worker(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One real RQ worker process for the session; yields its log path."""
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    proc = start_worker(stack, log_path)
+    from tests.support.api_process import start_worker, stop
+
+    # JSON lines: tests read the request id and the asset id of a job's lines from them
+    proc = start_worker(dict(os.environ, **stack.env, PODIUM_LOG_FORMAT="json"), log_path)
     yield log_path
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture

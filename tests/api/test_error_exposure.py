@@ -7,8 +7,6 @@ import os
 import re
 import secrets
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,18 +108,12 @@ def stack_with_broken_model(stack: Stack, tmp_path: Path) -> Iterator[tuple[str,
            "PODIUM_ASR_MODEL_DIR": str(model_dir),
            "PODIUM_QUEUE_PREFIX": f"{stack.env['PODIUM_QUEUE_PREFIX']}asr{secrets.token_hex(2)}"}
     worker_log = tmp_path / "worker.log"
-    with worker_log.open("ab") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT,
-                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+    worker = api_proc.start_worker(env, worker_log)
     try:
         with api_proc.api_process(env, port, tmp_path / "api.log"):
             yield f"http://127.0.0.1:{port}", model_dir, worker_log
     finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        api_proc.stop(worker)
 
 
 def test_an_errored_track_names_no_path(stack_with_broken_model: tuple[str, Path, Path],

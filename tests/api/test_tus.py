@@ -20,27 +20,13 @@ from ingest.uploads.models import Transfer
 from runtime import handles
 from tests.conftest import Stack, _free_port, wait_for
 from tests.support.api_process import api_process
-from tests.support.media import make_clip
+from tests.support.media import make_clip, make_fake_mp4
 from tests.support.proxy import cutting_proxy
 from tests.support.wait import wait_until
 
 MiB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
-
-
-def fake_video(path: Path, size: int) -> Path:
-    """An MP4 signature then random bytes: passes the container sniff, and no two runs of the
-    same size hold the same bytes."""
-    if not path.exists():
-        with path.open("wb") as fh:
-            fh.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
-            left = size - 24
-            while left:
-                block = os.urandom(min(left, 4 * MiB))
-                fh.write(block)
-                left -= len(block)
-    return path
 
 
 def sha256_of_file(path: Path) -> str:
@@ -155,18 +141,18 @@ def _interrupted_upload(client: httpx.Client, stack: Stack, source: Path) -> Non
 
 def test_an_upload_cut_twice_mid_chunk_resumes_to_the_same_bytes(
         client: httpx.Client, stack: Stack, media_dir: Path) -> None:
-    _interrupted_upload(client, stack, fake_video(media_dir / "random-60m.mp4", 60 * MiB))
+    _interrupted_upload(client, stack, make_fake_mp4(media_dir / "random-60m.mp4", 60 * MiB))
 
 
 @pytest.mark.slow
 def test_a_200_mb_upload_cut_twice_mid_chunk_resumes_to_the_same_bytes(
         client: httpx.Client, stack: Stack, media_dir: Path) -> None:
-    _interrupted_upload(client, stack, fake_video(media_dir / "random-200m.mp4", 200 * MiB))
+    _interrupted_upload(client, stack, make_fake_mp4(media_dir / "random-200m.mp4", 200 * MiB))
 
 
 def test_two_api_processes_take_turns_on_one_upload(client: httpx.Client, stack: Stack,
                                                     media_dir: Path, tmp_path: Path) -> None:
-    source = fake_video(media_dir / "random-30m.mp4", 30 * MiB)
+    source = make_fake_mp4(media_dir / "random-30m.mp4", 30 * MiB)
     slot = new_slot(client)
     port = _free_port()
     env = dict(os.environ, **stack.env)

@@ -9,7 +9,6 @@ import os
 import random
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
 from tests.support import api_process as api_proc
+from tests.support.procs import RssSampler, rss_bytes
 from tests.support.wait import wait_until
 from workers import pipeline
 
@@ -38,13 +38,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 def settled_rss(pid: int) -> int:
     """The process's resident memory once it stopped moving (warm-up's work has ended)."""
     readings = [rss_bytes(pid)]
@@ -54,28 +47,6 @@ def settled_rss(pid: int) -> int:
         return readings[-1] if abs(readings[-1] - readings[-2]) < 2**20 else None
 
     return wait_until(steady, 10, 0.25, "the API's memory to settle after the warm-up")
-
-
-class RssSampler:
-    """Peak resident memory of a process, sampled every few milliseconds in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self.samples = pid, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, rss_bytes(self.pid))
-            self.samples += 1
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture

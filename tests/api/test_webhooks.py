@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, Stack, upload
-from tests.support.api_process import api_process
+from tests.conftest import Stack, upload
+from tests.support.api_process import api_process, start_worker, stop
 from tests.support.media import make_clip
 from tests.support.receiver import Receiver, Route, receiver
 from tests.support.speech import speech_clip
@@ -43,17 +41,12 @@ def hooks_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env.update({"PODIUM_WEBHOOK_ALLOW_PRIVATE": "true", "PODIUM_WEBHOOK_RETRY_SCHEDULE": RETRIES,
                 "PODIUM_QUEUE_PREFIX": f"podiumhooks{secrets.token_hex(3)}",
                 "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"})
-    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
-                              stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT)
+    worker = start_worker(env, logs / "worker.log")
     try:
         with api_process(env, port, logs / "api.log"):
             yield f"http://127.0.0.1:{port}"
     finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 import subprocess
 from pathlib import Path
@@ -126,4 +127,19 @@ def make_sparse_clip(path: Path, *, frames: int = 10, stretch: int = 125) -> Pat
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(dense),
                     "-c", "copy", "-bsf:v", f"setts=ts=TS*{stretch}", str(path)],
                    check=True, timeout=120)
+    return path
+
+
+def make_fake_mp4(path: Path, size: int) -> Path:
+    """``size`` bytes: an MP4 signature then random bytes. It passes the container sniff (a
+    first part is all an upload route looks at), and no two files hold the same bytes."""
+    if not path.exists() or path.stat().st_size != size:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            fh.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
+            left = size - 24
+            while left:
+                block = os.urandom(min(left, 8 * 1024 * 1024))
+                fh.write(block)
+                left -= len(block)
     return path

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from rq.job import JobStatus
 
-from config import get_settings
 from runtime import handles
 from tests.conftest import ROOT, Stack
+from tests.support.queues import own_queue_prefix
 from workers import pipeline
 
 
@@ -25,16 +25,8 @@ from workers import pipeline
 def own_prefix(stack: Stack) -> Iterator[dict[str, str]]:
     """Queues of this test only (the session's worker never takes these jobs); yields the
     environment of a worker process that serves them."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = f"{old}ser{secrets.token_hex(2)}"
-    yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
-    conn = handles.redis_connection()
-    for name in (pipeline.media_queue_name(), pipeline.captions_queue_name()):
-        pipeline.queue(name, conn).empty()
-    for key in conn.scan_iter(match=f"{prefix}:*"):
-        conn.delete(key)
-    settings.queue_prefix = old
+    with own_queue_prefix("ser") as prefix:
+        yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
 
 
 class _Planted:

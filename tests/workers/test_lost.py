@@ -8,9 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +19,10 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.worker import Worker
 
-from config import get_settings
 from runtime import handles
-from tests.conftest import ROOT, Stack
+from tests.conftest import Stack
+from tests.support.api_process import start_worker
+from tests.support.queues import own_queue_prefix
 from tests.support.wait import wait_until
 from workers import lost, pipeline
 
@@ -31,17 +30,12 @@ from workers import lost, pipeline
 @pytest.fixture
 def own_prefix(stack: Stack) -> Iterator[dict[str, str]]:
     """Queues of this test only, so no other worker takes its jobs."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = f"{old}lost{uuid.uuid4().hex[:6]}"
-    yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
-    settings.queue_prefix = old
+    with own_queue_prefix("lost") as prefix:
+        yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
 
 
 def _worker(env: dict[str, str], log: Path, **settings: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT,
-                            env={**env, **settings}, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+    return start_worker({**env, **settings}, log)
 
 
 def _sleep_job(seconds: int, retries: int = 2) -> Job:

@@ -20,6 +20,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
 from tests.support.media import make_clip, make_cover_first_mp4, make_sparse_clip
+from tests.support.queues import own_queue_prefix
 from workers import pipeline, stages
 from workers import probe as probe_job
 from workers import publish as publish_job
@@ -29,16 +30,8 @@ from workers import transcode as transcode_job
 @pytest.fixture
 def own_prefix(stack: Stack) -> Iterator[str]:
     """Queues and keys of this test only: the session's worker never takes these jobs."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = f"{old}jobs{secrets.token_hex(2)}"
-    yield prefix
-    conn = handles.redis_connection()
-    for name in (pipeline.media_queue_name(), pipeline.captions_queue_name()):
-        pipeline.queue(name, conn).empty()
-    for key in conn.scan_iter(match=f"{prefix}:*"):
-        conn.delete(key)
-    settings.queue_prefix = old
+    with own_queue_prefix("jobs") as prefix:
+        yield prefix
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ producer key has at most its limit of transcodes in the queue."""
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from ingest.storage import keys
 from runtime import handles
 from tests.conftest import Stack
 from tests.support.media import make_clip
+from tests.support.queues import own_queue_prefix
 from workers import pipeline
 from workers import probe as probe_job
 from workers import transcode as transcode_job
@@ -29,15 +29,8 @@ ROUNDS = 5
 @pytest.fixture
 def own_prefix(stack: Stack) -> Iterator[str]:
     """Queues and keys of this test only: the session's worker never takes these jobs."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = f"{old}race{secrets.token_hex(2)}"
-    yield prefix
-    conn = handles.redis_connection()
-    pipeline.queue(pipeline.media_queue_name(), conn).empty()
-    for key in conn.scan_iter(match=f"{prefix}*"):
-        conn.delete(key)
-    settings.queue_prefix = old
+    with own_queue_prefix("race") as prefix:
+        yield prefix
 
 
 def start_at_once(asset_id: str) -> list[str]:

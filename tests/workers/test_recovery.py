@@ -23,6 +23,7 @@ from ingest.assets.store import AssetStore
 from ingest.storage import keys
 from runtime import handles
 from tests.conftest import ROOT, Stack
+from tests.support.api_process import start_worker, stop
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 from workers import pipeline
@@ -135,8 +136,7 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
     assert sorted(queued) == sorted([f"probe-{waiting.id}", f"transcode-{stuck.id}"])
 
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT,
-                              env=isolated.env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    worker = start_worker(isolated.env, log)
     try:
 
         def both_ready() -> bool:
@@ -149,8 +149,7 @@ def test_reconcile_rebuilds_the_index_and_finishes_unfinished_assets(
 
         wait_until(both_ready, 180, 0.5, "both unfinished assets to be ready")
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop(worker, 30)
     for asset_id in ids:
         assert anon.get(f"/play/{asset_id}.m3u8").status_code == 200
         assert store.storage.exists(keys.master_playlist(asset_id))

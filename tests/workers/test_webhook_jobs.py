@@ -30,6 +30,7 @@ from ingest.webhooks.sink import delivery_body
 from runtime import handles
 from tests.conftest import Stack
 from tests.support.media import make_clip
+from tests.support.queues import own_queue_prefix
 from tests.support.receiver import Receiver, Route, receiver
 from workers import captions, pipeline, stages
 from workers import probe as probe_job
@@ -41,19 +42,11 @@ from workers import webhooks as webhook_job
 @pytest.fixture
 def own_prefix(stack: Stack) -> Iterator[str]:
     """Queues and keys of this test only: the session's worker never takes these jobs."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = f"{old}hooks{secrets.token_hex(2)}"
-    yield prefix
-    conn = handles.redis_connection()
-    webhooks = handles.webhook_store()
-    for webhook in webhooks.list():  # the bucket is the session's: leave no webhook behind
-        webhooks.delete(webhook.id)
-    for name in pipeline.queue_names():
-        pipeline.queue(name, conn).empty()
-    for key in conn.scan_iter(match=f"{prefix}:*"):
-        conn.delete(key)
-    settings.queue_prefix = old
+    with own_queue_prefix("hooks") as prefix:
+        yield prefix
+        webhooks = handles.webhook_store()
+        for webhook in webhooks.list():  # the bucket is the session's: leave no webhook behind
+            webhooks.delete(webhook.id)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,14 +13,15 @@ from pathlib import Path
 import pytest
 from rq.job import JobStatus
 
-from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, Stage, new_asset_id
 from ingest.hls.playlists import parse_media_segments
 from ingest.storage import keys
 from runtime import handles
-from tests.conftest import ROOT, Stack
+from tests.conftest import Stack
+from tests.support.api_process import start_worker, stop
 from tests.support.media import make_clip
 from tests.support.procs import alive, comm, descendants
+from tests.support.queues import own_queue_prefix
 from tests.support.wait import wait_until
 from workers import lost, pipeline
 
@@ -32,16 +31,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def own_prefix(stack: Stack) -> Iterator[dict[str, str]]:
     """Queues and keys of this test only, so the session's worker does not take the job."""
-    settings = get_settings()
-    old = settings.queue_prefix
-    settings.queue_prefix = prefix = old + "kill"
-    yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
-    settings.queue_prefix = old
-
-
-def _spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    with own_queue_prefix("kill") as prefix:
+        yield {**os.environ, **stack.env, "PODIUM_QUEUE_PREFIX": prefix}
 
 
 def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir: Path,
@@ -53,12 +44,12 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
     store.create(asset)
     pipeline.start(handles.redis_connection(), asset.id)
 
-    first = _spawn_worker(own_prefix, tmp_path / "worker-a.log")
+    first = start_worker(own_prefix, tmp_path / "worker-a.log")
     second = None
     try:
         wait_until(lambda: (current := store.get(asset.id)).progress.stage == Stage.TRANSCODE
                    and current.progress.percent > 5, 120, 0.2, "the transcode to start")
-        second = _spawn_worker(own_prefix, tmp_path / "worker-b.log")  # the survivor, idle
+        second = start_worker(own_prefix, tmp_path / "worker-b.log")  # the survivor, idle
         tree = descendants(first.pid)  # work horse, ffmpeg, RQ's scheduler process
         assert [p for p in tree if comm(p) == "ffmpeg"], "ffmpeg should run under the worker"
         assert len(tree) >= 3, tree
@@ -85,13 +76,8 @@ def test_sigkilled_worker_job_is_recovered(own_prefix: dict[str, str], media_dir
                    timeout=300, interval=1, what="asset done")
     finally:
         for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+            if proc is not None:
+                stop(proc, 60)
     done = store.get(asset.id)
     assert done.status == AssetStatus.READY, done.error
     assert done.attempts >= 3  # probe, the killed transcode, the re-run (and publish)
