@@ -135,4 +135,5 @@ def ffmpeg_failures(*, timeout: PermanentError, failed: PermanentError) -> Itera
 def plans_for(asset: Asset) -> list[Rendition]:
     src = asset.source
     assert src is not None and src.width and src.height
-    return select_renditions(src.width, src.height, src.fps, src.has_audio)
+    # every rendition has audio: a source without it gets silence (commands.hls_ladder_command)
+    return select_renditions(src.width, src.height, src.fps, has_audio=True)

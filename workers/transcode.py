@@ -52,7 +52,8 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     opts = packaging.TranscodeOptions(
         video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
         preset=s.x264_preset, threads=s.ffmpeg_threads,
-        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s))
+        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s),
+        silence_s=None if audio_stream is not None else asset.source.duration_s)
     report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
     with stages.ffmpeg_failures(
             timeout=PermanentError("Transcoding took longer than allowed.",

@@ -53,6 +53,7 @@ def start_pts_command(segment: Path) -> list[str]:
 def hls_ladder_command(
     source: Path, demuxer: str, out_dir: Path, plans: Sequence[Rendition], *,
     video_stream: int, audio_stream: int | None, segment_s: int, preset: str, threads: int,
+    silence_s: float | None = None,
 ) -> list[str]:
     """One ffmpeg that decodes once and encodes every rendition into HLS (MPEG-TS segments).
 
@@ -60,14 +61,22 @@ def hls_ladder_command(
     would take the first video stream, which may be a cover picture stored before the video.
     Keyframes are forced every ``segment_s`` seconds in every rendition (and scene-cut keyframes
     are off) so segments align across renditions and players can switch at any boundary.
+
+    A source without audio gets ``silence_s`` seconds of generated silence (lavfi `anullsrc`)
+    as its AAC track, so every packaged asset has audio: a channel splicing it between items
+    with sound never leaves players an audio gap, and nothing is re-encoded to get there.
     """
     if not plans:
         raise ValueError("at least one rendition is needed")
     has_audio = plans[0].audio_kbps is not None
-    if has_audio and audio_stream is None:
-        raise ValueError("renditions with audio need the audio stream's index")
+    if has_audio and audio_stream is None and not silence_s:
+        raise ValueError("renditions with audio need the audio stream's index or silence_s")
     inp = ffmpeg.input(f"file:{source}", **_input_args(source, demuxer))
-    audio = inp[str(audio_stream)] if has_audio else None
+    audio = None
+    if has_audio:
+        audio = inp[str(audio_stream)] if audio_stream is not None else ffmpeg.input(
+            f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").filter(
+                "atrim", duration=f"{silence_s:.3f}")
     return _ladder(inp[str(video_stream)], audio, out_dir, plans, segment_s, preset, threads, {
         "hls_playlist_type": "vod", "hls_flags": "independent_segments+temp_file"})
 

@@ -36,6 +36,8 @@ class TranscodeOptions:
     threads: int
     nice: int
     timeout_s: float
+    silence_s: float | None = None
+    """Without an audio stream: seconds of silence to package as the audio track."""
 
 
 class SegmentUploader:
@@ -103,7 +105,7 @@ def transcode_to_storage(
     args = commands.hls_ladder_command(
         source, demuxer, out_dir, plans, video_stream=opts.video_stream,
         audio_stream=opts.audio_stream, segment_s=opts.segment_s, preset=opts.preset,
-        threads=opts.threads,
+        threads=opts.threads, silence_s=opts.silence_s,
     )
     uploader = SegmentUploader(storage, asset_id, out_dir, version)
 

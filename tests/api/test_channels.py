@@ -64,6 +64,21 @@ def _numbered(text: str) -> dict[int, str]:
     return {first + n: urlsplit(u).path for n, u in enumerate(_segments(text))}
 
 
+AUDIO_OVERLAP = re.compile(r"non monotonically increasing dts to muxer in stream 1: "
+                           r"(\d+) >= (\d+)")
+AAC_FRAME = 1024
+
+
+def _decode_errors(stderr: str) -> list[str]:
+    """ffmpeg's complaints, but for the last AAC frame of an item overlapping the next item's
+    first (less than one frame, 21 ms: AAC pads its last frame; players absorb it at the
+    discontinuity). Every item has audio now, so item boundaries are audio to audio."""
+    def harmless(line: str) -> bool:
+        found = AUDIO_OVERLAP.search(line)
+        return found is not None and int(found.group(1)) - int(found.group(2)) < AAC_FRAME
+    return [line for line in stderr.splitlines() if line.strip() and not harmless(line)]
+
+
 def _media_url(anon: httpx.Client, channel_id: str, variant: int = 0,
                token: str = "") -> str:
     resp = anon.get(f"/live/{channel_id}.m3u8" + (f"?token={token}" if token else ""))
@@ -121,7 +136,7 @@ def test_live_stream_plays_across_the_item_boundary(client: httpx.Client, anon: 
         ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-live_start_index", "0",
          "-i", low, "-t", "10", "-f", "null", "-"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stderr.strip() == "", run.stderr
+    assert _decode_errors(run.stderr) == [], run.stderr
     text = anon.get(low).text
     assert "#EXT-X-ENDLIST" not in text and "#EXT-X-TARGETDURATION:4" in text
     assert "#EXT-X-DISCONTINUITY\n" in text and "#EXT-X-PROGRAM-DATE-TIME:" in text
@@ -255,3 +270,39 @@ def test_an_item_that_cannot_play_is_refused_naming_the_difference(
     assert error["code"] == "segment_duration_mismatch"
     assert "4 s segments" in error["message"] and "6 s segments" in error["message"]
     assert client.get(f"/v1/channels/{cid}").json()["items"] == []
+
+
+def test_an_item_without_audio_plays_silence_across_the_boundary(
+        client: httpx.Client, anon: httpx.Client, media: dict, tmp_path: Path) -> None:
+    """The phone recording has no audio: it was packaged with a silent track, so the audio
+    of the live stream runs without a gap from it into the next item."""
+    assert all("mp4a" in r["codecs"] for r in media["phone"]["renditions"])
+    channel = _channel(client, media)
+    cid = channel["id"]
+    _add(client, cid, media["phone"]["id"])
+    _add(client, cid, media["keynote"]["id"])
+    client.post(f"/v1/channels/{cid}/start")
+    low = _media_url(anon, cid, 1)
+
+    def past_the_boundary() -> list[str] | None:
+        found = _segments(anon.get(low).text)
+        return found if any(media["keynote"]["id"] in u for u in found) else None
+    listed = wait_until(past_the_boundary, timeout=30, interval=0.5, what="the second item")
+    phone = [u for u in listed if media["phone"]["id"] in u]
+    assert phone
+    for url in phone:
+        streams = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+             url], capture_output=True, text=True, timeout=60)
+        assert set(streams.stdout.split()) == {"audio", "video"}, streams.stderr
+    wav = tmp_path / "live-audio.wav"
+    run = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-live_start_index", "0",
+         "-i", low, "-map", "0:a:0", "-t", "7", "-y", str(wav)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    duration = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+         str(wav)], capture_output=True, text=True, timeout=60).stdout
+    assert float(duration) == pytest.approx(7.0, abs=0.3), "audio without a gap"
+    client.delete(f"/v1/channels/{cid}")

@@ -426,3 +426,33 @@ def test_live_slate_reads_only_lavfi_in_real_time() -> None:
     assert "text='Back\\: soon'" in inputs[0]
     assert inputs[1] == "anullsrc=r=48000:cl=stereo"
     assert args.count("-re") == 2 and args.count("lavfi") == 2
+
+
+def test_a_source_without_audio_gets_a_silent_track(tmp_path: Path) -> None:
+    """Every packaged asset has audio: silence (anullsrc, cut to the source's duration) takes
+    the place of a missing track, so a channel never splices an audio gap."""
+    args = hls_ladder_command(Path("/in/src"), "mov", Path("/out"), [P720], video_stream=0,
+                              audio_stream=None, segment_s=4, preset="veryfast", threads=0,
+                              silence_s=5.0)
+    assert args[:11] == ["ffmpeg", "-f", "mov", "-protocol_whitelist", "file", "-i",
+                         "file:/in/src", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
+    graph = args[args.index("-filter_complex") + 1]
+    assert "[1]atrim=duration=5.000[s" in graph and "asplit=1" in graph
+    assert "-c:a" in args and args[args.index("-c:a") + 1] == "aac"
+
+    source = make_clip(tmp_path / "mute.mp4", width=160, height=90, seconds=2, audio=False)
+    plan = select_renditions(160, 90, 25, has_audio=True)
+    out = tmp_path / "hls"
+    (out / plan[0].name).mkdir(parents=True)
+    runner.run(hls_ladder_command(source, "mov", out, plan, video_stream=0, audio_stream=None,
+                                  segment_s=1, preset="ultrafast", threads=1, silence_s=2.0),
+               timeout_s=120)
+    segments = parse_media_segments((out / plan[0].name / "index.m3u8").read_text())
+    assert len(segments) == 2
+    for seg in segments:
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json",
+             str(out / plan[0].name / seg.uri)],
+            check=True, capture_output=True, text=True, timeout=60).stdout)
+        codecs = {s["codec_type"]: s["codec_name"] for s in probe["streams"]}
+        assert codecs == {"video": "h264", "audio": "aac"}, seg.uri
