@@ -61,10 +61,15 @@ def _age(then: object, now: float) -> float | None:
     return max(0.0, now - stamp()) if callable(stamp) else None
 
 
+def queue_names() -> list[str]:
+    """Every queue of this stack: the ones `podium worker` serves, then the live one."""
+    return [*pipeline.queue_names(), pipeline.live_queue_name()]
+
+
 def queues(conn: Redis, now: float | None = None) -> list[QueueState]:
     now = time.time() if now is None else now
     out = []
-    for name in pipeline.queue_names():
+    for name in queue_names():
         q = pipeline.queue(name, conn)
         oldest = None
         head: bytes | None = conn.lindex(q.key, 0)  # type: ignore[assignment]
@@ -83,7 +88,7 @@ def queues(conn: Redis, now: float | None = None) -> list[QueueState]:
 def workers(conn: Redis, now: float | None = None) -> list[WorkerState]:
     """Workers registered in Redis that serve at least one of this stack's queues."""
     now = time.time() if now is None else now
-    ours = set(pipeline.queue_names())
+    ours = set(queue_names())
     out = []
     for w in Worker.all(connection=conn, serializer=pipeline.SERIALIZER):
         if not ours & set(w.queue_names()):

@@ -389,7 +389,7 @@ def ensure_live_transcoder(conn: Redis, stream_id: str) -> Job | None:
             "workers.live.transcode_live", stream_id, job_id=jid,
             job_timeout=int(settings.live_max_duration_s + settings.live_reconnect_window_s
                             + 1800),
-            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)
+            result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, meta=job_meta())
         conn.set(_live_job_key(stream_id), jid, ex=7 * 24 * 3600)
         return job
 

@@ -20,7 +20,7 @@ def test_status_shows_the_stack_at_a_glance(stack: Stack, worker: Path) -> None:
 
     out = wait_until(registered, timeout=30, interval=0.5, what="a healthy status")
     assert "redis ok" in out and "storage ok" in out and "ffmpeg ok" in out
-    for name in pipeline.queue_names():
+    for name in [*pipeline.queue_names(), pipeline.live_queue_name()]:
         assert name in out
     assert re.search(r"^workers    [1-9][0-9]* registered", out, re.M), out
     assert "channels   " in out and "live       " in out and "0 active" in out
