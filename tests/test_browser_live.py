@@ -8,20 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, sync_playwright
+from playwright.sync_api import BrowserContext
 
 from tests.conftest import Stack, upload, wait_for
+from tests.support.browser import chromium as chromium_context
+from tests.support.browser import require_chromium
 from tests.support.media import make_clip
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)",
-                allow_module_level=True)
+require_chromium()
 
 pytestmark = pytest.mark.slow
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required"]
 # Records the continuity counter (EXT-X-DISCONTINUITY-SEQUENCE + tags) of each fragment played.
 WATCH_CC = """(() => {
   window.podiumCC = [];
@@ -36,12 +32,8 @@ WATCH_CC = """(() => {
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     profile = tmp_path_factory.mktemp("chromium-live")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=ARGS, headless=True,
-            viewport={"width": 1024, "height": 720})
+    with chromium_context(profile, viewport={"width": 1024, "height": 720}) as context:
         yield context
-        context.close()
 
 
 def test_live_page_plays_across_an_item_boundary(chromium: BrowserContext, api_server: str,

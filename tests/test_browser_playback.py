@@ -15,25 +15,19 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from ingest.captions.files import parse_captions
 from tests.conftest import Stack, upload, wait_for, wait_for_track
+from tests.support.browser import chromium, require_chromium
 from tests.support.media import make_clip
 from tests.support.speech import Placed, bare, speech_clip
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); `make test` installs it "
-                "when run as root", allow_module_level=True)
+require_chromium()
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 # without these Chromium keeps calling home on a closed network
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 SENTENCES = [
     ("Welcome to the annual meeting of our company.", 0.5),
     ("Today we will talk about the new product.", 4.5),
@@ -130,13 +124,9 @@ def wait_for_ready_track(client: httpx.Client, asset_id: str, lang: str) -> None
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """Debian's Chromium, headless, with a fresh profile of its own."""
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1024, "height": 720})
+    with chromium(profile, viewport={"width": 1024, "height": 720}) as context:
         context.add_init_script(CUE_LOGGER)
         yield context
-        context.close()
 
 
 @dataclass

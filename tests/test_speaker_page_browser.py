@@ -10,22 +10,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from runtime import handles
 from tests.api.test_tus import new_slot
 from tests.conftest import ROOT
+from tests.support.browser import chromium, require_chromium
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
+require_chromium()
 
 pytestmark = pytest.mark.slow
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 UPLOAD_BYTES_PER_S = 400_000
 """Chromium's network throttling: slow enough to reload in the middle of the upload."""
 STATE = "() => window.podiumSpeaker"
@@ -34,12 +30,8 @@ STATE = "() => window.podiumSpeaker"
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     profile = tmp_path_factory.mktemp("chromium-speaker")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 390, "height": 844})  # a phone's screen
+    with chromium(profile, viewport={"width": 390, "height": 844}) as context:  # a phone's
         yield context
-        context.close()
 
 
 def throttle(page: Page, upload_bps: int) -> None:

@@ -10,20 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from tests.conftest import ROOT, Stack, upload, wait_for
+from tests.support.browser import chromium, require_chromium
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True)
+require_chromium()
 
 pytestmark = pytest.mark.slow
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 TABLET = {"width": 1024, "height": 768}
 SEEN = """() => window.__seen || []"""
 RECORD_STAGES = """() => {
@@ -46,12 +42,8 @@ def shot(page: Page, name: str) -> None:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     profile = tmp_path_factory.mktemp("chromium-studio")
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport=TABLET, has_touch=True)
+    with chromium(profile, viewport=TABLET, has_touch=True) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture(scope="module")
