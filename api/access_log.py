@@ -1,7 +1,9 @@
 """Token values never reach the access log: uvicorn logs every path with its query string.
 
 Playback tokens (`?token=`) and any other `*token*` query parameter (upload links) are
-capabilities: whoever reads the log could replay them.
+capabilities: whoever reads the log could replay them. So is the secret path segment of the
+RTMP server's callbacks (`/internal/rtmp/{secret}/publish`): with it, anyone could start or end a
+live stream.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import re
 ACCESS_LOGGER = "uvicorn.access"
 REDACTED = "[redacted]"
 _TOKEN_VALUE = re.compile(r"([?&][^=&#\s\"]*token[^=&#\s\"]*=)[^&#\s\"]*", re.IGNORECASE)
+_HOOK_SECRET = re.compile(r"(/internal/rtmp/)[^/?#\s\"]+")
 
 
 def redact(text: str) -> str:
-    """``text`` with the value of every `*token*=` query parameter replaced."""
-    return _TOKEN_VALUE.sub(rf"\1{REDACTED}", text)
+    """``text`` with the value of every `*token*=` query parameter and the RTMP callbacks'
+    secret replaced."""
+    return _HOOK_SECRET.sub(rf"\1{REDACTED}", _TOKEN_VALUE.sub(rf"\1{REDACTED}", text))
 
 
 class RedactTokens(logging.Filter):

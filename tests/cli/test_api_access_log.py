@@ -26,6 +26,11 @@ def test_redact_replaces_every_token_value() -> None:
         "/play/as-1.m3u8 and tokens without a query")
 
 
+def test_redact_hides_the_rtmp_callback_secret() -> None:
+    line = '127.0.0.1:5 - "POST /internal/rtmp/Kq9-secret_value/publish HTTP/1.1" 204'
+    assert redact(line) == f'127.0.0.1:5 - "POST /internal/rtmp/{REDACTED}/publish HTTP/1.1" 204'
+
+
 def test_podium_api_access_log_has_no_token(stack: Stack, tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, **stack.env, "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}"}
