@@ -94,6 +94,18 @@ def test_upload_link_to_ready_with_pushed_progress_then_delete(
     slot_id = row.get_attribute("data-id")
     slot = client.get(f"/v1/uploads/{slot_id}").json()
     assert slot["speaker"] == "Ada" and slot["max_duration_s"] == 60
+    for title, action, check in (("Locked talk", "Lock", lambda s: s["locked"]),
+                                 ("Cancelled talk", "Cancel link",
+                                  lambda s: s["status"] == "cancelled")):
+        page.fill("#slot-title", title)
+        page.click("#new-slot button[type=submit]")
+        other = page.locator("#slots li", has_text=title).first
+        other.get_by_role("button", name=action).click()
+        other_id = other.get_attribute("data-id")
+        wait_until(lambda i=other_id, c=check: c(client.get(f"/v1/uploads/{i}").json()),
+                   timeout=10, what=f"{title}: {action}")
+    wait_until(lambda: "cancelled" in page.locator("#slots li", has_text="Cancelled talk")
+               .first.inner_text(), timeout=10, what="the cancelled link shown")
 
     page.goto(f"{api_server}/studio/messages")
     page.locator("#assets[aria-busy=false]").wait_for(state="attached", timeout=10_000)
@@ -221,7 +233,7 @@ def test_build_reorder_and_start_a_channel(studio: Page, client: httpx.Client, w
     for asset_id, count in ((opening, 1), (closing, 2)):
         page.select_option("#add-asset", asset_id)
         page.click("#add-item button[type=submit]")
-        wait_until(lambda n=count: page.locator("#run li").count() == n, timeout=10,  # type: ignore[misc]
+        wait_until(lambda n=count: page.locator("#run li").count() == n, timeout=10,
                    what=f"{count} items in the run of show")
     assert "not approved" in page.locator("#caption-warning").inner_text()
     assert page.locator("#run [data-role=caption-warning]").count() == 2

@@ -22,7 +22,7 @@ from workers import pipeline
 
 ASSET_KEYS = {"id", "status", "title", "speaker", "language", "visibility", "created_at",
               "duration_s", "progress", "renditions", "captions", "playback", "error",
-              "poster", "upload_id"}
+              "poster", "upload_id", "version", "playing_version"}
 STAGE_ORDER = ["queued", "probe", "transcode", "captions", "publish", "done"]
 
 
