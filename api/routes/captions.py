@@ -202,7 +202,7 @@ def translation_template(asset_id: str, lang: str, _: ProducerDep, store: StoreD
 
 
 @router.post("/{asset_id}/captions/{lang}/translate", response_model=CaptionTrack,
-             responses=errors(409, 422))
+             responses=errors(400, 409, 422))
 def machine_translate(asset_id: str, lang: str, body: TranslateRequest, _: ProducerDep,
                       settings: SettingsDep, store: StoreDep) -> CaptionTrack:
     """Machine-translate the track into `to` with the model of PODIUM_MT_MODEL_DIR; without
