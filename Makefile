@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WEB_STAMP := web/node_modules/.installed-$(shell sha1sum web/package-lock.json 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck layers unit bench bench-channels system-deps venv web clean
+.PHONY: run test lint typecheck layers unit screenshots bench bench-channels system-deps venv web clean
 
 run: system-deps venv web ## start the whole stack (Ctrl-C stops it)
 	$(VENV)/bin/podium up
@@ -18,6 +18,9 @@ test: system-deps venv web lint typecheck layers ## the whole suite against real
 
 unit: venv ## only the fast tests of pure functions
 	$(PY) -m pytest tests -m "not slow and not integration" $(PYTEST_ARGS)
+
+screenshots: system-deps venv web ## rewrite docs/*.png from the browser tests
+	PODIUM_SCREENSHOTS=1 $(PY) -m pytest tests/test_studio_browser.py tests/test_speaker_page_browser.py $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

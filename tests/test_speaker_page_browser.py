@@ -14,8 +14,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from runtime import handles
 from tests.api.test_tus import new_slot
-from tests.conftest import ROOT
-from tests.support.browser import chromium, require_chromium
+from tests.support.browser import chromium, require_chromium, screenshot_path
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
@@ -87,7 +86,7 @@ def test_reload_mid_upload_resumes_and_the_preview_plays(
     page.evaluate("() => document.getElementById('player').play()")
     wait_until(lambda: page.evaluate("() => document.getElementById('player').currentTime") > 0.5,
                timeout=30, what="the preview playing")
-    page.screenshot(path=str(ROOT / "docs" / "speaker-page.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path("speaker-page")), full_page=True)
     body = client.get(f"/v1/uploads/{slot['id']}").json()
     assert body["status"] == "asset_created"
     assert not [e for e in errors if "Content Security Policy" in e], errors

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from tests.conftest import ROOT, Stack, upload, wait_for
-from tests.support.browser import chromium, require_chromium
+from tests.conftest import Stack, upload, wait_for
+from tests.support.browser import chromium, require_chromium, screenshot_path
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
@@ -36,7 +36,7 @@ RECORD_STAGES = """() => {
 
 
 def shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(ROOT / "docs" / f"studio-{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path(f"studio-{name}")), full_page=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +39,15 @@ def chromium(profile: Path, **options: Any) -> Iterator[BrowserContext]:
             yield context
         finally:
             context.close()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves the picture of a page: the committed one under docs/ when
+    PODIUM_SCREENSHOTS=1 (`make screenshots`), else a scratch directory, so a plain test run
+    leaves the checkout as it found it."""
+    if os.environ.get("PODIUM_SCREENSHOTS") == "1":
+        return DOCS / f"{name}.png"
+    return Path(tempfile.gettempdir()) / "podium-screenshots" / f"{name}.png"
