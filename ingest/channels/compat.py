@@ -54,11 +54,15 @@ def media_of(asset: Asset, playlists: Mapping[str, str], version: int = 0) -> As
 
 def check_compatible(channel: Channel, media: AssetMedia) -> None:
     """Refuse, with a message naming the difference, what this channel cannot play."""
+    # the last segment of an asset is as short as the asset's end makes it: a clip of a single
+    # segment (shorter than one segment length) says nothing about its usual length, and plays
+    # wherever it fits under the target duration
     body = media.durations[:-1] or media.durations
     nominal = max(body)
     longest = max(media.durations)
-    if abs(nominal - channel.segment_s) > NOMINAL_TOLERANCE_S \
-            or round(longest) > channel.target_duration:
+    usual_differs = (len(media.durations) > 1
+                     and abs(nominal - channel.segment_s) > NOMINAL_TOLERANCE_S)
+    if usual_differs or round(longest) > channel.target_duration:
         raise ItemIncompatible(
             f"Asset {media.asset_id} has {nominal:g} s segments (longest {longest:g} s); this "
             f"channel plays {channel.segment_s:g} s segments (target duration "

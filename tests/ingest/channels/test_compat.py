@@ -44,6 +44,17 @@ def test_one_rung_and_no_audio_still_play() -> None:
     check_compatible(channel(), media)
 
 
+def test_a_clip_shorter_than_one_segment_plays() -> None:
+    check_compatible(channel(), media_of(_asset(), {"360p": _playlist([3.0])}))
+    check_compatible(channel(), media_of(_asset(), {"360p": _playlist([0.6])}))
+
+
+def test_one_segment_longer_than_the_target_is_refused() -> None:
+    with pytest.raises(ItemIncompatible) as info:
+        check_compatible(channel(), media_of(_asset(), {"360p": _playlist([6.0])}))
+    assert info.value.code == "segment_duration_mismatch"
+
+
 def test_not_ready_is_refused() -> None:
     asset = _asset()
     asset.status = AssetStatus.PREPARING
