@@ -11,6 +11,7 @@ from config import get_settings
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.lifecycle.live import LiveLifecycle
 from ingest.lifecycle.uploads import SlotLifecycle
+from ingest.live import lease as leases
 from ingest.live.models import LiveStatus, LiveStream
 from ingest.webhooks.sink import WebhookSink
 from runtime import handles
@@ -44,6 +45,10 @@ def _after_live_change(stream: LiveStream) -> None:
         pipeline.end_live_window(conn, stream.id, closes)
     if stream.status == LiveStatus.ACTIVE:
         pipeline.ensure_live_transcoder(conn, stream.id)
+    if stream.status == LiveStatus.ENDED and not leases.held(
+            conn, get_settings().queue_prefix, stream.id):
+        # no transcoder left to finish the stream (it queues the recording itself otherwise)
+        pipeline.record_live(conn, stream.id)
 
 
 def live_lifecycle() -> LiveLifecycle:

@@ -22,9 +22,10 @@ import threading
 import time
 
 from config import get_settings
+from ingest.assets.models import Asset, new_asset_id
 from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PodiumError
 from ingest.live import lease as leases
-from ingest.live.hls import LiveHls, LiveSegment
+from ingest.live.hls import LiveHls, LiveSegment, segment_name
 from ingest.live.models import LiveStatus, LiveStream
 from ingest.live.transcoding import (
     RunOptions,
@@ -38,7 +39,8 @@ from ingest.media.ladder import select_renditions
 from ingest.media.probe import MediaInfo
 from ingest.storage import keys
 from runtime import handles
-from workers.events import live_lifecycle
+from workers import pipeline
+from workers.events import asset_lifecycle, live_lifecycle
 from workers.workspace import work_dir
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ STALL_SEGMENTS = 5
 """A speaker's run that makes no segment for max(STALL_MIN_S, this many segments) is cut and
 its publisher dropped."""
 STATUS_POLL_S = 0.3
+RECORDING_TIMEOUT_S = 1800
 
 
 def end_if_window_passed(stream_id: str) -> str:
@@ -60,6 +63,52 @@ def end_if_window_passed(stream_id: str) -> str:
         return "gone"
     log.info("live stream %s after its reconnect window: %s", stream_id, stream.status.value)
     return stream.status.value
+
+
+def record_live(stream_id: str) -> str:
+    """The ended stream's recording: the top rendition of every speaker run (slate left out),
+    across reconnects, copied into one MP4 that enters the asset pipeline like an upload
+    (ladder, captions). Idempotent: a stream that has its asset is left be."""
+    live = live_lifecycle()
+    try:
+        stream = live.store.get(stream_id)
+    except NotFound:
+        return "gone"
+    if stream.asset_id is not None or stream.status != LiveStatus.ENDED:
+        return stream.asset_id or "not ended"
+    storage = handles.storage()
+    try:
+        hls = LiveHls.model_validate_json(storage.get_bytes(keys.live_state(stream_id)))
+    except NotFound:
+        return "nothing was streamed"
+    if not hls.speaker_runs():
+        return "nothing was streamed"
+    top = max(hls.renditions, key=lambda r: r.height)
+    folder = work_dir(stream_id) / "recording"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    names = []
+    for first, last in hls.speaker_runs():
+        for seq in range(first, last + 1):
+            name = segment_name(seq)
+            storage.download_file(keys.live_hls_object(stream_id, f"{top.name}/{name}"),
+                                  folder / name)
+            names.append(name)
+    listing = folder / "segments.ffconcat"
+    listing.write_text("ffconcat version 1.0\n" + "".join(f"file {n}\n" for n in names))
+    out = folder / "recording.mp4"
+    settings = get_settings()
+    ffmpeg.run(commands.concat_segments_command(listing, out), timeout_s=RECORDING_TIMEOUT_S,
+               nice=settings.ffmpeg_nice)
+    asset = Asset(id=new_asset_id(), title=stream.title, source_filename="recording.mp4")
+    storage.put_file(keys.source(asset.id), out, "video/mp4")
+    asset_lifecycle().create(asset)
+    live.recording_created(stream_id, asset.id)
+    pipeline.start(handles.redis_connection(), asset.id)
+    shutil.rmtree(work_dir(stream_id), ignore_errors=True)
+    log.info("live stream %s: recording of %d segments is asset %s", stream_id, len(names),
+             asset.id)
+    return asset.id
 
 
 def transcode_live(stream_id: str) -> str:
@@ -244,5 +293,7 @@ class _Transcoder:
         if self.hls is not None and not self.hls.ended:
             self.hls.ended = True
             store_playlists(self.storage, self.id, self.hls)
+        if self.hls is not None and self.hls.speaker_runs():
+            pipeline.record_live(handles.redis_connection(), self.id)
         shutil.rmtree(self.work, ignore_errors=True)
 

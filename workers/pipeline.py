@@ -405,3 +405,17 @@ def end_live_window(conn: Redis, stream_id: str, when: datetime) -> Job:
         when, "workers.live.end_if_window_passed", stream_id, job_id=jid,
         retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
         meta=job_meta())
+
+
+RECORDING_TIMEOUT_S = 1800
+
+
+def record_live(conn: Redis, stream_id: str) -> Job:
+    """Make the ended stream's recording an asset (once: the job returns when it exists)."""
+    jid = f"record-{stream_id}"
+    pending = _pending_or_drop(conn, jid)
+    if pending is not None:
+        return pending
+    return queue(media_queue_name(), conn).enqueue(
+        "workers.live.record_live", stream_id, job_id=jid, job_timeout=RECORDING_TIMEOUT_S,
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S)

@@ -120,9 +120,13 @@ class LiveLifecycle:
         """Asked every few seconds while ``publisher`` publishes: raise to drop it (the key
         was revoked, the stream ended, the session ran past the maximum duration)."""
         stream = self._by_key(stream_key)
+        if stream.status == L.ENDED:
+            raise StreamKeyRefused("This stream has ended.")
         current = stream.current
-        if current is None or current.publisher != publisher:
-            raise StreamKeyRefused("This connection no longer publishes this stream.")
+        if current is not None and current.publisher != publisher:
+            raise StreamKeyRefused("Another connection publishes this stream.")
+        # no session (yet): nginx may ask before the answer to this publisher's on_publish was
+        # saved (a loaded API); on_publish decides, so let it be
         if stream.dropped_publisher == publisher:
             raise StreamKeyRefused("The stream could not be read; it was dropped.")
         if stream.over_duration():

@@ -93,7 +93,8 @@ def live_probe_command(url: str) -> list[str]:
     return [
         "ffprobe", "-hide_banner", "-v", "error",
         "-protocol_whitelist", LIVE_PROTOCOLS, "-f", "flv",
-        "-rw_timeout", str(LIVE_READ_TIMEOUT_US), "-analyzeduration", "3000000",
+        "-rw_timeout", str(LIVE_READ_TIMEOUT_US), "-analyzeduration", "1000000",
+        "-probesize", "500000",
         "-print_format", "json", "-show_streams", url,
     ]
 
@@ -135,6 +136,16 @@ def slate_live_command(
         audio = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", re=None)["a"]
     return _ladder(v["v"], audio, out_dir, plans, segment_s, preset, threads,
                    _live_options(start_number))
+
+
+def concat_segments_command(list_file: Path, out: Path) -> list[str]:
+    """MPEG-TS segments named in ``list_file`` (an ffconcat list this process wrote, of files
+    in its own folder) copied into one MP4: a live stream's recording. `-safe 1` and the file
+    protocol only: the list can name nothing outside its folder."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist", "file",
+            "-f", "concat", "-safe", "1", "-i", f"file:{list_file}",
+            "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-bsf:a", "aac_adtstoasc",
+            "-movflags", "+faststart", f"file:{out}"]
 
 
 def _live_options(start_number: int) -> dict[str, object]:
