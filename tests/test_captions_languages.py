@@ -15,6 +15,7 @@ import m3u8
 import pytest
 
 from tests.conftest import Stack, upload, wait_for
+from tests.support import browser as browser_support
 from tests.support import recordings
 from tests.support.speech import wer
 from tests.support.wait import wait_until
@@ -116,42 +117,30 @@ def test_a_human_translation_plays_beside_its_source(
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "translation_mismatch"
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make system-deps)")
+@pytest.mark.skipif(not browser_support.CHROMIUM.exists(),
+                    reason="needs Debian's chromium (make system-deps)")
 def test_hlsjs_offers_both_languages_in_chromium(api_server: str, auto_asset: str,
                                                  tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                     headless=True)
-        try:
-            page = browser.new_page()
-            resp = page.goto(f"{api_server}/watch/{auto_asset}")
-            assert resp is not None and resp.status == 200
-            page.wait_for_function("() => window.podiumPlayer && "
-                                   "window.podiumPlayer.subtitleTracks.length === 2",
-                                   timeout=20_000, polling=50)
-            tracks = page.evaluate("() => window.podiumPlayer.subtitleTracks.map("
-                                   "t => [t.lang, t.name])")
-            assert sorted(tracks) == [["en", "English"], ["zh-Hans", "中文 (zh-Hans)"]]
-            chinese = [lang for lang, _name in tracks].index("zh-Hans")
-            page.evaluate("""(i) => { const v = document.querySelector("video");
-                                      v.muted = true; v.play();
-                                      window.podiumPlayer.subtitleTrack = i; }""", chinese)
-            page.wait_for_function("""() => Array.from(document.querySelector("video").textTracks)
-                .some(t => t.mode === "showing" && t.cues &&
-                           Array.from(t.cues).some(c => c.text.includes("第1句")))""",
-                                   timeout=30_000, polling=100)
-            page.screenshot(path=tmp_path / "watch-zh-Hans.png")
-        finally:
-            browser.close()
+    with browser_support.chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        resp = page.goto(f"{api_server}/watch/{auto_asset}")
+        assert resp is not None and resp.status == 200
+        page.wait_for_function("() => window.podiumPlayer && "
+                               "window.podiumPlayer.subtitleTracks.length === 2",
+                               timeout=20_000, polling=50)
+        tracks = page.evaluate("() => window.podiumPlayer.subtitleTracks.map("
+                               "t => [t.lang, t.name])")
+        assert sorted(tracks) == [["en", "English"], ["zh-Hans", "中文 (zh-Hans)"]]
+        chinese = [lang for lang, _name in tracks].index("zh-Hans")
+        page.evaluate("""(i) => { const v = document.querySelector("video");
+                                  v.muted = true; v.play();
+                                  window.podiumPlayer.subtitleTrack = i; }""", chinese)
+        page.wait_for_function("""() => Array.from(document.querySelector("video").textTracks)
+            .some(t => t.mode === "showing" && t.cues &&
+                       Array.from(t.cues).some(c => c.text.includes("第1句")))""",
+                               timeout=30_000, polling=100)
+        page.screenshot(path=tmp_path / "watch-zh-Hans.png")
 
 
 def test_new_source_timings_flag_the_translation_for_review(
