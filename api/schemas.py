@@ -57,6 +57,10 @@ class AssetPublic(BaseModel):
     progress: Progress
     renditions: list[RenditionPublic]
     captions: list[CaptionTrack]
+    playable: bool = Field(description=(
+        "Playback may start (`playback.hls` is set): the asset is ready, or still preparing "
+        "with the first segments of every rendition published; its media playlists then grow "
+        "(EXT-X-PLAYLIST-TYPE:EVENT) and become VOD with EXT-X-ENDLIST when it is ready."))
     playback: Playback | None
     error: ErrorInfo | None
     poster: str | None = None

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     """Threads per ffmpeg process (0 = ffmpeg decides)."""
     ffmpeg_nice: int = 10
     x264_preset: str = "veryfast"
+    video_encoder: Literal["auto", "libx264", "h264_nvenc", "h264_qsv", "h264_vaapi"] = "auto"
+    """H.264 encoder of the ladder: `auto` takes NVENC, then Quick Sync, then VAAPI when ffmpeg
+    lists it and a test encode works on this machine, else libx264; a name forces that one
+    (still libx264 if it does not work)."""
     segment_duration_s: int = 4
     transcode_timeout_factor: float = 6.0
     """A transcode may take this many times the media's duration (plus a fixed minute)."""

@@ -1,10 +1,14 @@
-"""The transcode job: the whole ladder in one ffmpeg pass, segments uploaded while it runs."""
+"""The transcode job: the whole ladder in one ffmpeg pass, segments uploaded and published while
+it runs: the asset is `playable` (EVENT playlists, a multivariant playlist) long before it is
+`ready`."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, CaptionMode, Progress, Stage
@@ -14,7 +18,8 @@ from ingest.hls import publishing
 from ingest.languages import AUTO, canonical_language
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
-from ingest.media import commands, packaging
+from ingest.media import commands, encoders, packaging
+from ingest.media.encoders import Encoder
 from ingest.media.ladder import Rendition
 from runtime import handles
 from workers import metrics, pipeline, stages, workspace
@@ -35,6 +40,25 @@ def transcode_asset(asset_id: str) -> str:
     return outcome
 
 
+@lru_cache(maxsize=1)
+def video_encoder() -> Encoder:
+    """This machine's H.264 encoder (run_worker asks before forking its work horses, so they
+    inherit the answer). Test encodes take seconds on a busy machine: the answer is kept in
+    the data directory until the next boot, so a restarted worker does not wait for them."""
+    s = get_settings()
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = "unknown"
+    cached = s.data_dir / "cache" / f"video-encoder-{s.video_encoder}-{boot}"
+    if cached.is_file() and cached.read_text().strip() in encoders.BY_NAME:
+        return encoders.BY_NAME[cached.read_text().strip()]
+    chosen = encoders.detect(s.video_encoder, nice=s.ffmpeg_nice)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(chosen.name + "\n")
+    return chosen
+
+
 def _owner(asset_id: str) -> str | None:
     try:
         return handles.asset_store().get(asset_id).owner
@@ -53,8 +77,22 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
         preset=s.x264_preset, threads=s.ffmpeg_threads,
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s),
-        silence_s=None if audio_stream is not None else asset.source.duration_s)
+        silence_s=None if audio_stream is not None else asset.source.duration_s,
+        encoder=video_encoder())
     report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
+    growing = publishing.GrowingPlaylists(
+        store.storage, asset_id, packaging.playlist_paths(workspace.work_dir(asset_id), plans),
+        s.segment_duration_s, asset.version)
+    playable = [asset.playable]
+
+    def publish_segments(uploaded: Mapping[str, frozenset[str]]) -> None:
+        """Segments reached the bucket: list them; once every rendition has its first one,
+        the multivariant playlist (declared bandwidths) makes the asset playable."""
+        if growing.update(uploaded) and not playable[0]:
+            publishing.write_master(store.storage, asset_id, plans, version=asset.version)
+            assets.update(asset_id, lifecycle.mark_playable)
+            playable[0] = True
+
     with stages.ffmpeg_failures(
             timeout=PermanentError("Transcoding took longer than allowed.",
                                    code="transcode_timeout"),
@@ -63,13 +101,14 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
-            workspace.work_dir(asset_id), opts, report, asset.version)
+            workspace.work_dir(asset_id), opts, report, asset.version, publish_segments)
         elapsed = time.monotonic() - started
     speed = asset.source.duration_s / max(elapsed, 0.001)
     metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, speed)
     log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions)",
              asset_id, asset.source.duration_s, elapsed, speed, len(plans))
-    publishing.store_media_playlists(store.storage, asset_id, playlists, asset.version)
+    publishing.store_media_playlists(store.storage, asset_id, playlists, s.segment_duration_s,
+                                     asset.version)
     if store.is_deleted(asset_id):
         raise stages.AssetGone(asset_id)
     # Measured once here, before publishing and captions run side by side: subtitle segments

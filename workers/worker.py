@@ -14,7 +14,7 @@ from rq.job import Job
 from config import get_settings
 from runtime import handles, logs
 from runtime.process import die_with_forking_parent
-from workers import lost, metrics, pipeline
+from workers import lost, metrics, pipeline, transcode
 
 SUBJECT_FIELD = {"probe": "asset_id", "transcode": "asset_id", "publish": "asset_id",
                  "captions": "asset_id", "deliver": "delivery_id", "expire": "slot_id",
@@ -105,6 +105,7 @@ def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
     s = get_settings()
     logs.configure(s.log_format, s.log_level)
     die_with_forking_parent()
+    transcode.video_encoder()  # detected once, before the work horses fork
     conn = handles.redis_connection()
     names = queues or pipeline.queue_names()
     worker = PodiumWorker(

@@ -87,7 +87,8 @@ class Grant:
 
 def authorise(store: AssetStore, settings: Settings, asset_id: str,
               token: str | None) -> tuple[Asset, Grant]:
-    """The asset and the viewer's grant: ready, and public or with a valid token. An unverified
+    """The asset and the viewer's grant: playable (ready, or preparing with its first segments
+    published), and public or with a valid token. An unverified
     token of a public asset is ignored; of a private one, refused."""
     asset = store.get(asset_id)
     grant = Grant()
@@ -107,6 +108,12 @@ def playing(asset: Asset) -> int:
     version = asset.playing_version
     assert version is not None, "authorise() refuses an asset with no playable version"
     return version
+
+
+def growing(asset: Asset) -> bool:
+    """Whether viewers get a version still being encoded (its playlists grow): no version
+    was ever ready and the first one is `playable`."""
+    return asset.published_version is None
 
 
 def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
@@ -130,8 +137,10 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
         name = uri.removesuffix(f"/{MEDIA_PLAYLIST}")
         return f"{base}/{name}.m3u8{grant.query}"
 
+    # rewritten with the measured bandwidths when the asset becomes ready
+    max_age = 1 if growing(asset) else 10
     return Response(rewrite_uris(text, resolve).dumps(), media_type=M3U8_TYPE,
-                    headers={"Cache-Control": "max-age=10"})
+                    headers={"Cache-Control": f"max-age={max_age}"})
 
 
 @router.get("/{asset_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
@@ -141,8 +150,10 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     if not keys.is_safe_name(rendition):
         raise NotFound("No such rendition.", code="rendition_not_found")
     asset, grant = authorise(store, settings, asset_id, token)
-    # Video renditions never change once published; subtitle tracks are edited and deleted.
-    cacheable = not rendition.startswith("subs-") and settings.segment_delivery == "presign"
+    # Video renditions never change once published (they grow while the playing version is
+    # still encoding); subtitle tracks are edited and deleted.
+    cacheable = (not rendition.startswith("subs-") and settings.segment_delivery == "presign"
+                 and not growing(asset))
     version = playing(asset)
     cache_key: CacheKey = (asset_id, version, rendition, grant.expires_at)
     now = time.time()
@@ -159,7 +170,7 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     body = rewrite_uris(text, resolve).dumps()
     if cacheable:
         media_cache().put(cache_key, body, now + min(CACHE_S, lifetime / 4))
-    max_age = 60 if cacheable else 10
+    max_age = 60 if cacheable else 1 if growing(asset) else 10
     return Response(body, media_type=M3U8_TYPE,
                     headers={"Cache-Control": f"max-age={max_age}"})
 

@@ -104,6 +104,9 @@ class Asset(BaseModel):
     progress: Progress = Field(default_factory=Progress)
     renditions: list[Rendition] = Field(default_factory=list)
     captions: list[CaptionTrack] = Field(default_factory=list)
+    playable: bool = False
+    """Playback may start: set while `preparing` once every rendition has its first segments
+    and the multivariant playlist is up (media playlists grow as EVENT until publishing)."""
     error: ErrorInfo | None = None
     source: MediaInfo | None = None
     hls_start_pts: int | None = None
@@ -151,10 +154,16 @@ class Asset(BaseModel):
     @property
     def playing_version(self) -> int | None:
         """The version viewers get: the current one once ready, else the last that was
-        (while a replacement is prepared, or after one failed); None if none ever was."""
+        (while a replacement is prepared, or after one failed); with none ever ready, the
+        current one while it is `playable` (encoding, its first segments published); else
+        None."""
         if self.status == AssetStatus.READY:
             return self.version
-        return self.published_version
+        if self.published_version is not None:
+            return self.published_version
+        if self.status == AssetStatus.PREPARING and self.playable:
+            return self.version
+        return None
 
     def caption(self, language: str) -> CaptionTrack | None:
         """The caption track of ``language`` (a canonical BCP-47 tag), if the asset has one."""

@@ -9,7 +9,7 @@ from ingest.assets.models import Asset, CaptionTrack
 
 PUBLIC_FIELDS = frozenset({"id", "status", "title", "speaker", "language", "visibility",
                            "created_at", "duration_s", "progress", "renditions", "captions",
-                           "error", "upload_id", "version"})
+                           "error", "upload_id", "version", "playable"})
 PUBLIC_RENDITION_FIELDS = frozenset({"name", "width", "height", "bandwidth", "codecs"})
 """A rendition's encoder settings (rates, level, frame rate) stay internal."""
 
@@ -19,13 +19,15 @@ def playback_url(asset_id: str, public_url: str) -> str:
 
 
 def public_asset(asset: Asset, public_url: str) -> dict[str, Any]:
-    """JSON-ready dict of the public fields, with `playback` set once a version is ready
-    (while a replacement is prepared, the previous version plays: `playing_version`)."""
+    """JSON-ready dict of the public fields, with `playback` set (and `playable` true) once a
+    version can play: ready, or the first version still preparing with its first segments
+    published (while a replacement is prepared, the previous version plays: `playing_version`)."""
     fields: dict[str, Any] = {name: True for name in PUBLIC_FIELDS}
     fields["renditions"] = {"__all__": set(PUBLIC_RENDITION_FIELDS)}
     view = asset.model_dump(mode="json", include=fields)
     playing = asset.playing_version
     view["playing_version"] = playing
+    view["playable"] = playing is not None
     view["playback"] = {"hls": playback_url(asset.id, public_url)} if playing is not None \
         else None
     view["poster"] = (f"{public_url.rstrip('/')}/v1/assets/{asset.id}/poster.jpg"

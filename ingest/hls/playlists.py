@@ -83,6 +83,28 @@ def vod_media_playlist(segments: Sequence[tuple[str, float]]) -> m3u8.M3U8:
     return playlist
 
 
+def video_media_playlist(segments: Sequence[tuple[str, float]], *, target_s: int,
+                         complete: bool) -> m3u8.M3U8:
+    """A rendition's media playlist: EVENT while the transcode still appends segments (players
+    reload it and start from the beginning, EXT-X-START TIME-OFFSET=0), VOD with ENDLIST once
+    it is complete. The target duration is the same in both (it may not change, RFC 8216
+    6.2.1): the segment length, or more when a segment came out longer."""
+    if not segments:
+        raise ValueError("a media playlist needs at least one segment")
+    playlist = m3u8.M3U8()
+    playlist.version = VERSION
+    playlist.target_duration = max(target_s, *(math.floor(d + 0.5) for _uri, d in segments))
+    playlist.media_sequence = 0
+    playlist.playlist_type = "vod" if complete else "event"
+    playlist.is_independent_segments = True
+    if not complete:
+        playlist.start = m3u8.Start(time_offset=0, precise="YES")
+    for uri, duration in segments:
+        playlist.add_segment(m3u8.Segment(uri=uri, duration=round(duration, 3), title=""))
+    playlist.is_endlist = complete
+    return playlist
+
+
 def _q(value: str) -> str:
     """Quoted-string attribute values may not hold quotes or line breaks (RFC 8216 4.2);
     `m3u8` quotes values as they are."""

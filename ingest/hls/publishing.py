@@ -1,7 +1,13 @@
-"""Publishing: check what transcoding left in the bucket and write the multivariant playlist last.
+"""Publishing: media playlists as segments reach the bucket, the multivariant playlist once
+every rendition can play, and at the end the checked renditions with their measured rates.
 
-A viewer can only find an asset through its multivariant playlist, so writing it last means
-nobody ever sees a half-published asset.
+While the transcode runs, each rendition's media playlist is an EVENT playlist listing the
+segments already in the bucket (`GrowingPlaylists`); the multivariant playlist appears when
+every rendition has its first segment, with the planned (declared) bandwidths, so the asset
+plays before it is ready. When the transcode ends the media playlists become VOD with ENDLIST,
+and publishing rewrites the multivariant playlist with the bandwidths measured on the segments.
+A media playlist never loses a segment it listed: a re-run (worker lost) only replaces it once
+it lists more.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from pathlib import Path
 from ingest.errors import FfmpegFailed, InvalidMedia, NotFound
 from ingest.hls.playlists import (
     M3U8_TYPE,
+    Segment,
     SubtitleTrack,
     multivariant,
     parse_media_segments,
     peak_and_average_bandwidth,
+    video_media_playlist,
 )
 from ingest.hls.webvtt_segments import MPEGTS_CLOCK_HZ
 from ingest.media import commands, ffmpeg
@@ -38,10 +46,67 @@ class Published:
 
 
 def store_media_playlists(storage: Storage, asset_id: str, playlists: Mapping[str, Path],
-                          version: int = 0) -> None:
-    """The media playlists ffmpeg wrote (rendition name -> file), once their segments are up."""
+                          segment_s: int, version: int = 0) -> None:
+    """The complete media playlists (VOD, ENDLIST) from the ones ffmpeg wrote (rendition name
+    -> file), once their segments are up."""
     for name, path in playlists.items():
-        storage.put_file(keys.media_playlist(asset_id, name, version), path, M3U8_TYPE)
+        segments = [(s.uri, s.duration) for s in parse_media_segments(path.read_text())]
+        if not segments:
+            raise InvalidMedia(f"Rendition {name} has no segments.", code="transcode_incomplete")
+        text = video_media_playlist(segments, target_s=segment_s, complete=True).dumps()
+        storage.put_bytes(keys.media_playlist(asset_id, name, version), text.encode(),
+                          M3U8_TYPE)
+
+
+class GrowingPlaylists:
+    """The media playlists of a transcode in progress, in the bucket: EVENT playlists of the
+    segments ffmpeg's own playlists (rendition -> file on disk, rewritten as it encodes) list
+    and the uploader has put in the bucket."""
+
+    def __init__(self, storage: Storage, asset_id: str, on_disk: Mapping[str, Path],
+                 segment_s: int, version: int = 0) -> None:
+        self._storage = storage
+        self._asset_id = asset_id
+        self._version = version
+        self._on_disk = on_disk
+        self._segment_s = segment_s
+        # what an earlier run listed already: never shrink a playlist a player may hold
+        self._listed = {name: self._stored_count(name) for name in on_disk}
+
+    def _stored_count(self, rendition: str) -> int:
+        try:
+            text = self._storage.get_bytes(
+                keys.media_playlist(self._asset_id, rendition, self._version))
+        except NotFound:
+            return 0
+        return len(parse_media_segments(text.decode()))
+
+    def update(self, uploaded: Mapping[str, frozenset[str]]) -> bool:
+        """Store the playlists that have new segments in the bucket (rendition -> names of its
+        uploaded segment files); True once every rendition lists at least one."""
+        for name, path in self._on_disk.items():
+            segments = self._in_bucket(path, uploaded.get(name, frozenset()))
+            if len(segments) > self._listed[name]:
+                text = video_media_playlist([(s.uri, s.duration) for s in segments],
+                                            target_s=self._segment_s, complete=False).dumps()
+                self._storage.put_bytes(keys.media_playlist(self._asset_id, name, self._version),
+                                        text.encode(), M3U8_TYPE)
+                self._listed[name] = len(segments)
+        return all(count > 0 for count in self._listed.values())
+
+    @staticmethod
+    def _in_bucket(playlist: Path, uploaded: frozenset[str]) -> list[Segment]:
+        """ffmpeg's segments up to the first one not uploaded yet."""
+        try:
+            listed = parse_media_segments(playlist.read_text())
+        except FileNotFoundError:  # no segment finished yet
+            return []
+        done = []
+        for segment in listed:
+            if segment.uri not in uploaded:
+                break
+            done.append(segment)
+        return done
 
 
 def write_master(storage: Storage, asset_id: str, renditions: Sequence[Rendition],

@@ -114,11 +114,20 @@ def replace(asset: Asset, version: int) -> None:
     asset.error = None
     asset.attempts = 0
     asset.progress = Progress()
+    asset.playable = False  # the new version's segments are not up yet
+
+
+def mark_playable(asset: Asset) -> None:
+    """Every rendition has its first segments and the multivariant playlist is up: viewers
+    may start while the rest is encoded (status stays `preparing` until publishing)."""
+    if asset.status == A.PREPARING:
+        asset.playable = True
 
 
 def fail(asset: Asset, code: str, message: str) -> None:
     """Processing cannot succeed: `errored`, with the reason."""
     _move(asset, A.ERRORED)
+    asset.playable = False  # its renditions are removed
     asset.error = ErrorInfo(code=code, message=message)
 
 

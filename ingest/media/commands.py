@@ -50,10 +50,46 @@ def start_pts_command(segment: Path) -> list[str]:
     ]
 
 
+def list_encoders_command() -> list[str]:
+    """ffmpeg's list of the encoders it was built with (ingest.media.encoders parses it)."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-encoders"]
+
+
+def encoder_test_command(encoder: str, device_args: Sequence[str] = (),
+                         upload_filter: str | None = None) -> list[str]:
+    """A tenth of a second of a small test pattern through ``encoder``, to nowhere: proves a
+    (hardware) encoder listed by ffmpeg really works on this machine."""
+    chain = "format=yuv420p" + (f",{upload_filter}" if upload_filter else "")
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", *device_args,
+            "-f", "lavfi", "-i", "testsrc2=size=256x144:rate=25:duration=0.2",
+            "-vf", chain, "-c:v", encoder, "-f", "null", "-"]
+
+
+def _video_codec_options(encoder: str, preset: str, gop: int, segment_s: int,
+                         threads: int) -> dict[str, object]:
+    """The encoder's own options for the ladder: a keyframe (IDR) at every segment boundary and
+    no scene-cut keyframes, whatever the encoder. libx264 is the reference; the hardware
+    encoders get their equivalents (their presets are their own: the default of each)."""
+    common: dict[str, object] = {
+        "c:v": encoder, "profile:v": "high", "g": gop,
+        "force_key_frames": f"expr:gte(t,n_forced*{segment_s})",
+    }
+    if encoder == "h264_nvenc":
+        return {**common, "no-scenecut": 1, "forced-idr": 1}
+    if encoder == "h264_qsv":
+        return {**common, "forced_idr": 1}
+    if encoder == "h264_vaapi":
+        return common
+    return {"c:v": encoder, "preset": preset, "profile:v": "high",
+            "g": gop, "keyint_min": gop, "sc_threshold": 0,
+            "force_key_frames": common["force_key_frames"], "threads": threads}
+
+
 def hls_ladder_command(
     source: Path, demuxer: str, out_dir: Path, plans: Sequence[Rendition], *,
     video_stream: int, audio_stream: int | None, segment_s: int, preset: str, threads: int,
-    silence_s: float | None = None,
+    silence_s: float | None = None, encoder: str = "libx264",
+    device_args: Sequence[str] = (), upload_filter: str | None = None,
 ) -> list[str]:
     """One ffmpeg that decodes once and encodes every rendition into HLS (MPEG-TS segments).
 
@@ -65,6 +101,10 @@ def hls_ladder_command(
     A source without audio gets ``silence_s`` seconds of generated silence (lavfi `anullsrc`)
     as its AAC track, so every packaged asset has audio: a channel splicing it between items
     with sound never leaves players an audio gap, and nothing is re-encoded to get there.
+
+    ``encoder`` is libx264 or a hardware H.264 encoder (ingest.media.encoders): only its own
+    options change, plus, for VAAPI, the device (``device_args``) and an ``upload_filter`` at
+    the end of each rendition's chain.
     """
     if not plans:
         raise ValueError("at least one rendition is needed")
@@ -77,8 +117,11 @@ def hls_ladder_command(
         audio = inp[str(audio_stream)] if audio_stream is not None else ffmpeg.input(
             f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").filter(
                 "atrim", duration=f"{silence_s:.3f}")
+    # EVENT: ffmpeg rewrites each media playlist as every segment completes (VOD would write
+    # it only at the end), so the asset can play while it is still encoding.
     return _ladder(inp[str(video_stream)], audio, out_dir, plans, segment_s, preset, threads, {
-        "hls_playlist_type": "vod", "hls_flags": "independent_segments+temp_file"})
+        "hls_playlist_type": "event", "hls_flags": "independent_segments+temp_file"},
+        encoder=encoder, upload_filter=upload_filter, device_args=device_args)
 
 
 LIVE_PROTOCOLS = "rtmp,tcp"
@@ -156,7 +199,8 @@ def _live_options(start_number: int) -> dict[str, object]:
 
 def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.FilterableStream | None,
             out_dir: Path, plans: Sequence[Rendition], segment_s: int, preset: str,
-            threads: int, extra: dict[str, object]) -> list[str]:
+            threads: int, extra: dict[str, object], *, encoder: str = "libx264",
+            upload_filter: str | None = None, device_args: Sequence[str] = ()) -> list[str]:
     """Split ``video`` (and ``audio``) into every rendition of ``plans``, one HLS output."""
     if not plans:
         raise ValueError("at least one rendition is needed")
@@ -169,6 +213,9 @@ def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.Filterable
         v = (videos[i].filter("fps", fps=_fps_arg(plan.fps))
              .filter("scale", plan.width, plan.height, flags="bicubic")
              .filter("setsar", "1").filter("format", "yuv420p"))
+        if upload_filter:
+            for name, _, arg in (f.partition("=") for f in upload_filter.split(",")):
+                v = v.filter(name, arg) if arg else v.filter(name)
         streams.append(v)
         if audios is not None:
             streams.append(audios[i])
@@ -179,10 +226,7 @@ def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.Filterable
     pattern = str(options.pop("hls_segment_filename_pattern", SEGMENT_PATTERN))
     gop = max(1, round(plans[-1].fps * segment_s))
     kwargs: dict[str, object] = {
-        "c:v": "libx264", "preset": preset, "profile:v": "high",
-        "g": gop, "keyint_min": gop, "sc_threshold": 0,
-        "force_key_frames": f"expr:gte(t,n_forced*{segment_s})",
-        "threads": threads,
+        **_video_codec_options(encoder, preset, gop, segment_s, threads),
         "f": "hls", "hls_time": segment_s,
         "hls_segment_type": "mpegts",
         "hls_segment_filename": str(out_dir / "%v" / pattern),
@@ -200,6 +244,8 @@ def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.Filterable
     args: list[str] = out.global_args(
         "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
     ).compile(cmd="ffmpeg")
+    if device_args:  # global options that must come before the input
+        args[1:1] = list(device_args)
     return args
 
 

@@ -1,9 +1,9 @@
 """Transcode a source into the HLS ladder and push it to storage while ffmpeg is still writing.
 
 ffmpeg writes each segment as `*.tmp` and renames it when complete (hls_flags temp_file), so a
-`.ts` file on disk is always whole: an uploader thread ships those as they appear. ffmpeg's
-media playlists stay on disk for ingest.hls to store once every segment is up; the
-multivariant playlist is written later, by publishing.
+`.ts` file on disk is always whole: an uploader thread ships those as they appear, and after
+each sweep tells ``on_segments`` which segment files of each rendition are in the bucket, so
+ingest.hls can publish ffmpeg's growing EVENT playlists (`playlist_paths`) while encoding.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.media import commands, ffmpeg
+from ingest.media.encoders import LIBX264, Encoder
 from ingest.media.ladder import Rendition
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 TS_TYPE = "video/mp2t"
 POLL_S = 0.5
+SegmentsCallback = Callable[[Mapping[str, frozenset[str]]], None]
+"""Told, after a sweep that uploaded something, each rendition's segment files in the bucket."""
+PLAYLIST_NAME = "index.m3u8"
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,17 @@ class TranscodeOptions:
     timeout_s: float
     silence_s: float | None = None
     """Without an audio stream: seconds of silence to package as the audio track."""
+    encoder: Encoder = LIBX264
+    """The H.264 encoder of every rendition (ingest.media.encoders.detect)."""
 
 
 class SegmentUploader:
     """Uploads finished segments of every rendition directory, each exactly once."""
 
-    def __init__(self, storage: Storage, asset_id: str, out_dir: Path, version: int = 0) -> None:
+    def __init__(self, storage: Storage, asset_id: str, out_dir: Path, version: int = 0,
+                 on_segments: SegmentsCallback | None = None) -> None:
         self._storage = storage
+        self._on_segments = on_segments
         self._asset_id = asset_id
         self._version = version
         self._out = out_dir
@@ -74,6 +82,11 @@ class SegmentUploader:
             self._done.add(path)
             path.unlink()  # keep the worker's disk use to a few segments
             uploaded += 1
+        if uploaded and self._on_segments is not None:
+            by_rendition: dict[str, set[str]] = {}
+            for path in self._done:
+                by_rendition.setdefault(path.parent.name, set()).add(path.name)
+            self._on_segments({k: frozenset(v) for k, v in by_rendition.items()})
         return uploaded
 
     def raise_if_failed(self) -> None:
@@ -94,6 +107,7 @@ def transcode_to_storage(
     storage: Storage, asset_id: str, source: Path, demuxer: str, plans: Sequence[Rendition],
     work_dir: Path, opts: TranscodeOptions, on_progress: Callable[[float], None],
     version: int = 0,
+    on_segments: SegmentsCallback | None = None,
 ) -> dict[str, Path]:
     """Run the one-pass ladder, leave every segment in the bucket, and return the media
     playlist ffmpeg wrote for each rendition (by name)."""
@@ -106,8 +120,10 @@ def transcode_to_storage(
         source, demuxer, out_dir, plans, video_stream=opts.video_stream,
         audio_stream=opts.audio_stream, segment_s=opts.segment_s, preset=opts.preset,
         threads=opts.threads, silence_s=opts.silence_s,
+        encoder=opts.encoder.name, device_args=opts.encoder.device_args,
+        upload_filter=opts.encoder.upload_filter,
     )
-    uploader = SegmentUploader(storage, asset_id, out_dir, version)
+    uploader = SegmentUploader(storage, asset_id, out_dir, version, on_segments)
 
     def progress(done: float) -> None:
         uploader.raise_if_failed()
@@ -119,4 +135,9 @@ def transcode_to_storage(
                    on_progress=progress)
     finally:
         uploader.finish()
-    return {plan.name: out_dir / plan.name / "index.m3u8" for plan in plans}
+    return playlist_paths(work_dir, plans)
+
+
+def playlist_paths(work_dir: Path, plans: Sequence[Rendition]) -> dict[str, Path]:
+    """Where ffmpeg writes (and rewrites, while encoding) each rendition's media playlist."""
+    return {plan.name: work_dir / "hls" / plan.name / PLAYLIST_NAME for plan in plans}

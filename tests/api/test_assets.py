@@ -22,7 +22,7 @@ from workers import pipeline
 
 ASSET_KEYS = {"id", "status", "title", "speaker", "language", "visibility", "created_at",
               "duration_s", "progress", "renditions", "captions", "playback", "error",
-              "poster", "upload_id", "version", "playing_version"}
+              "poster", "upload_id", "version", "playing_version", "playable"}
 STAGE_ORDER = ["queued", "probe", "transcode", "captions", "publish", "done"]
 
 
@@ -60,7 +60,7 @@ def test_upload_answers_202_with_the_contract_shape(client: httpx.Client, worker
     assert body["progress"] == {"stage": "queued", "percent": 0.0}
     assert body["renditions"] == []
     assert body["captions"] == []
-    assert body["playback"] is None
+    assert body["playback"] is None and body["playable"] is False
     assert body["error"] is None
     wait_for(client, body["id"], timeout_s=120)
 

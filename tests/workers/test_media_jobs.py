@@ -112,7 +112,7 @@ def test_probe_stores_source_info_and_queues_transcode_then_publish(
     assert publish.dependency_ids == [transcode.id]
 
 
-def test_each_job_twice_is_harmless_and_master_is_written_last(
+def test_each_job_twice_is_harmless_and_master_is_rewritten_measured_last(
         store: AssetStore, clip: Path) -> None:
     asset = new_asset(store, clip)
     assert probe_job.probe_asset(asset.id) == "probed"
@@ -125,14 +125,19 @@ def test_each_job_twice_is_harmless_and_master_is_written_last(
     assert names
     playlists = {n: store.storage.get_bytes(keys.media_playlist(asset.id, n)) for n in names}
     objects = hls_objects(store, asset.id)
-    assert not store.storage.exists(keys.master_playlist(asset.id)), "master before publish"
-    assert store.get(asset.id).progress.stage == Stage.PUBLISH
+    # playable while preparing: the multivariant playlist with the declared bandwidths
+    early = store.storage.get_bytes(keys.master_playlist(asset.id))
+    transcoded = store.get(asset.id)
+    assert transcoded.playable and transcoded.status == AssetStatus.PREPARING
+    assert transcoded.progress.stage == Stage.PUBLISH
+    for text in playlists.values():  # complete: VOD with ENDLIST
+        assert b"#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith(b"#EXT-X-ENDLIST")
 
     assert transcode_job.transcode_asset(asset.id) == "transcoded"
     again = {n: store.storage.get_bytes(keys.media_playlist(asset.id, n)) for n in names}
     assert again == playlists
     assert set(hls_objects(store, asset.id)) == set(objects)
-    assert not store.storage.exists(keys.master_playlist(asset.id))
+    assert store.storage.get_bytes(keys.master_playlist(asset.id)) == early
     for name, text in playlists.items():
         segments = parse_media_segments(text.decode())
         assert {f"{name}/{s.uri}" for s in segments} | {f"{name}/index.m3u8"} == {
@@ -142,6 +147,8 @@ def test_each_job_twice_is_harmless_and_master_is_written_last(
     master = store.storage.get_bytes(keys.master_playlist(asset.id))
     ready = store.get(asset.id)
     assert ready.status == AssetStatus.READY
+    assert master != early  # the bandwidths measured on the segments
+    assert all(f"BANDWIDTH={r.bandwidth}".encode() in master for r in ready.renditions)
     assert ready.progress.stage == Stage.DONE and ready.progress.percent == 100
     assert [r.name for r in ready.renditions] == names
     assert ready.error is None

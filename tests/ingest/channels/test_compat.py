@@ -62,6 +62,14 @@ def test_not_ready_is_refused() -> None:
         media_of(asset, {})
 
 
+def test_playable_but_still_encoding_is_refused() -> None:
+    """A playable asset's playlists still grow (EVENT): a channel takes only ready ones."""
+    asset = _asset()
+    asset.status, asset.playable = AssetStatus.PREPARING, True
+    with pytest.raises(AssetNotPlayable):
+        media_of(asset, {"360p": _playlist([4, 4])})
+
+
 def test_other_segment_duration_is_refused_naming_both() -> None:
     media = media_of(_asset(), {"360p": _playlist([6, 6, 6, 2])})
     with pytest.raises(ItemIncompatible) as info:

@@ -12,6 +12,7 @@ from ingest.hls.playlists import (
     parse_media_segments,
     peak_and_average_bandwidth,
     rewrite_uris,
+    video_media_playlist,
     vod_media_playlist,
 )
 from ingest.media.ladder import Rendition
@@ -193,3 +194,24 @@ def test_peak_and_average_bandwidth_needs_one_size_per_segment(
 ) -> None:
     with pytest.raises(ValueError):
         peak_and_average_bandwidth(sizes, durations)
+
+
+def test_video_media_playlist_grows_as_event_then_ends_as_vod() -> None:
+    first = [("seg-00000.ts", 4.0), ("seg-00001.ts", 4.0)]
+    assert video_media_playlist(first, target_s=4, complete=False).dumps() == (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:4\n"
+        "#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-START:TIME-OFFSET=0.0,PRECISE=YES\n"
+        "#EXTINF:4,\nseg-00000.ts\n#EXTINF:4,\nseg-00001.ts\n")
+    done = [*first, ("seg-00002.ts", 1.52)]
+    assert video_media_playlist(done, target_s=4, complete=True).dumps() == (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:4\n"
+        "#EXT-X-PLAYLIST-TYPE:VOD\n"
+        "#EXTINF:4,\nseg-00000.ts\n#EXTINF:4,\nseg-00001.ts\n#EXTINF:1.52,\nseg-00002.ts\n"
+        "#EXT-X-ENDLIST\n")
+
+
+def test_video_media_playlist_target_covers_a_longer_segment() -> None:
+    playlist = video_media_playlist([("seg-00000.ts", 4.6)], target_s=4, complete=False)
+    assert playlist.target_duration == 5
+    with pytest.raises(ValueError):
+        video_media_playlist([], target_s=4, complete=True)

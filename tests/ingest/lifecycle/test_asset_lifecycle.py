@@ -50,7 +50,7 @@ def test_stages_keep_the_asset_preparing_and_publish_makes_it_ready() -> None:
     assert set(event.data) == {"id", "status", "title", "speaker", "language", "visibility",
                                "created_at", "duration_s", "progress", "renditions",
                                "captions", "playback", "error", "poster", "upload_id",
-                               "version", "playing_version"}
+                               "version", "playing_version", "playable"}
 
 
 def test_the_event_data_is_the_api_view_of_the_asset() -> None:
