@@ -1,5 +1,7 @@
 """`/watch/live/{id}` in Debian's Chromium: hls.js plays a channel across an item boundary
-(a discontinuity, a change of resolution) without a fatal error."""
+(a discontinuity, a change of resolution) without a fatal error, with captions: the first item's
+cues are shown, the second item (no captions) is covered by empty cues, and the page's subtitle
+menu lists the channel's track."""
 
 from __future__ import annotations
 
@@ -29,6 +31,17 @@ WATCH_CC = """(() => {
 })();"""
 
 
+CUES = """WEBVTT
+
+00:00:00.500 --> 00:00:05.500
+Welcome to the keynote
+"""
+# The cue texts of the text tracks hls.js shows (it renders subtitles natively).
+SHOWN_CUES = """Array.from(document.getElementById('player').textTracks)
+  .filter(t => t.mode === 'showing' && t.cues)
+  .flatMap(t => Array.from(t.cues, c => c.text))"""
+
+
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     profile = tmp_path_factory.mktemp("chromium-live")
@@ -45,6 +58,9 @@ def test_live_page_plays_across_an_item_boundary(chromium: BrowserContext, api_s
                       headers={"Authorization": f"Bearer {stack.api_key}"}) as c:
         ids = [upload(c, clip, title=clip.stem, captions="none").json()["id"] for clip in clips]
         assert all(wait_for(c, i, timeout_s=240)["status"] == "ready" for i in ids)
+        track = c.put(f"/v1/assets/{ids[0]}/captions/en", content=CUES.encode(),
+                      headers={"Content-Type": "text/plain"})
+        assert track.status_code == 200, track.text
         cid = c.post("/v1/channels", json={"name": "Browser stage", "window_s": 30,
                                            "slate_asset_id": ids[1]}).json()["id"]
         for asset_id in ids:
@@ -63,5 +79,12 @@ def test_live_page_plays_across_an_item_boundary(chromium: BrowserContext, api_s
     assert page.evaluate("window.podiumErrors") == [], console
     played = page.evaluate("window.podiumCC")
     assert max(played) > min(played), played  # a fragment after the discontinuity played
+    menu = page.evaluate("Array.from(document.querySelectorAll('#subtitles option'), "
+                         "o => [o.value, o.textContent])")
+    assert len(menu) == 2 and menu[0][0] == "-1" and menu[1][0] == "0", menu
+    assert page.evaluate("document.getElementById('subtitles').value") == "0"
+    assert page.evaluate("window.podiumPlayer.subtitleTrack") == 0
+    shown = page.evaluate(SHOWN_CUES)
+    assert any("keynote" in text for text in shown), shown
     assert page.evaluate("document.getElementById('player').videoWidth") in (320, 640)
     page.close()
