@@ -11,6 +11,7 @@ Segment delivery (setting `segment_delivery`):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api import tokens
@@ -34,7 +35,13 @@ from ingest.hls.playlists import M3U8_TYPE, MEDIA_PLAYLIST, rewrite_uris
 from ingest.storage import keys
 
 router = APIRouter(prefix="/play", tags=["playback"], responses=errors(403, 404, 422, 503))
-PLAYLIST: dict[int | str, dict[str, Any]] = {200: {"content": {M3U8_TYPE: {}}}}
+PLAYLIST: dict[int | str, dict[str, Any]] = {
+    200: {"content": {M3U8_TYPE: {}}}, 304: {"description": "Not modified (If-None-Match)"}}
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1000)]
+MASTER_CACHE_S = 10.0
+"""Longest a rendered multivariant playlist is reused: as long as a client may keep it
+(Cache-Control max-age=10). Its key holds the record's last change, so a new version or a
+caption track shows at once; only a change racing a render can linger, this long at most."""
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 CACHE_S = 300.0
 """Longest a rewritten media playlist is reused (never more than a quarter of its URLs' life)."""
@@ -44,11 +51,14 @@ PLAYBACK_MARGIN_S = 900
 """Public segment URLs outlive the asset's duration by this much: a VOD player loads the media
 playlist once and must be able to fetch its last segment at the end of the video."""
 
+MasterKey = tuple[str, int, str, str | None]
+"""(asset id, version, the record's updated_at, the viewer's verified token or None)."""
 CacheKey = tuple[str, int, str, int | None]
 """(asset id, version, rendition, expiry of the viewer's token or None): all that changes the
 answer."""
 _cache_lock = threading.Lock()
 _media_cache: PlaylistCache[CacheKey] | None = None
+_master_cache: PlaylistCache[MasterKey] | None = None
 
 
 def media_cache() -> PlaylistCache[CacheKey]:
@@ -58,6 +68,28 @@ def media_cache() -> PlaylistCache[CacheKey]:
         if _media_cache is None:
             _media_cache = PlaylistCache(get_settings().playlist_cache_bytes)
         return _media_cache
+
+
+def master_cache() -> PlaylistCache[MasterKey]:
+    """The process's cache of rendered multivariant playlists, bounded in bytes."""
+    global _master_cache
+    with _cache_lock:
+        if _master_cache is None:
+            _master_cache = PlaylistCache(get_settings().playlist_cache_bytes)
+        return _master_cache
+
+
+def etag_of(body: str) -> str:
+    return '"' + hashlib.sha1(body.encode()).hexdigest()[:20] + '"'
+
+
+def answer(body: str, if_none_match: str | None, max_age: int) -> Response:
+    """The playlist, or 304 when the client holds it already (its ETag in If-None-Match)."""
+    etag = etag_of(body)
+    headers = {"Cache-Control": f"max-age={max_age}", "ETag": etag}
+    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=M3U8_TYPE, headers=headers)
 
 
 class PlaybackForbidden(Forbidden):
@@ -124,28 +156,34 @@ def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | 
 
 @router.get("/{asset_id}.m3u8", response_class=Response, responses=PLAYLIST)
 def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
-                 token: TokenQuery = None) -> Response:
+                 token: TokenQuery = None,
+                 if_none_match: IfNoneMatch = None) -> Response:
     """The multivariant playlist: every rendition and subtitle track of the asset.
 
-    `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition.
+    `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition. The
+    rendered body is reused per (version, record change, token) for MASTER_CACHE_S.
     """
     asset, grant = authorise(store, settings, asset_id, token)
-    text = store.storage.get_bytes(keys.master_playlist(asset_id, playing(asset))).decode()
-    base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
+    version, now = playing(asset), time.time()
+    key: MasterKey = (asset_id, version, asset.updated_at.isoformat(), grant.token)
+    body = master_cache().get(key, now)
+    if body is None:
+        text = store.storage.get_bytes(keys.master_playlist(asset_id, version)).decode()
+        base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
 
-    def resolve(uri: str) -> str:
-        name = uri.removesuffix(f"/{MEDIA_PLAYLIST}")
-        return f"{base}/{name}.m3u8{grant.query}"
+        def resolve(uri: str) -> str:
+            name = uri.removesuffix(f"/{MEDIA_PLAYLIST}")
+            return f"{base}/{name}.m3u8{grant.query}"
 
-    # rewritten with the measured bandwidths when the asset becomes ready
-    max_age = 1 if growing(asset) else 10
-    return Response(rewrite_uris(text, resolve).dumps(), media_type=M3U8_TYPE,
-                    headers={"Cache-Control": f"max-age={max_age}"})
+        body = rewrite_uris(text, resolve).dumps()
+        # a growing version's playlist is rewritten with the measured bandwidths once ready
+        master_cache().put(key, body, now + (1 if growing(asset) else MASTER_CACHE_S))
+    return answer(body, if_none_match, 1 if growing(asset) else 10)
 
 
 @router.get("/{asset_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
 def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
-          token: TokenQuery = None) -> Response:
+          token: TokenQuery = None, if_none_match: IfNoneMatch = None) -> Response:
     """A media playlist whose segment URIs a plain HTTP client can fetch."""
     if not keys.is_safe_name(rendition):
         raise NotFound("No such rendition.", code="rendition_not_found")
@@ -159,7 +197,7 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     now = time.time()
     hit = media_cache().get(cache_key, now) if cacheable else None
     if hit is not None:
-        return Response(hit, media_type=M3U8_TYPE, headers={"Cache-Control": "max-age=60"})
+        return answer(hit, if_none_match, 60)
     try:
         text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition, version)).decode()
     except NotFound as exc:
@@ -170,9 +208,7 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     body = rewrite_uris(text, resolve).dumps()
     if cacheable:
         media_cache().put(cache_key, body, now + min(CACHE_S, lifetime / 4))
-    max_age = 60 if cacheable else 1 if growing(asset) else 10
-    return Response(body, media_type=M3U8_TYPE,
-                    headers={"Cache-Control": f"max-age={max_age}"})
+    return answer(body, if_none_match, 60 if cacheable else 1 if growing(asset) else 10)
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, version: int,

@@ -231,3 +231,31 @@ def test_path_traversal_is_404(anon: httpx.Client, assets: dict[str, str], play_
     assert resp.status_code == 404, resp.text
     assert resp.headers["content-type"].startswith("application/json")
     assert b"ftyp" not in resp.content and b'"source"' not in resp.content
+
+
+def test_the_multivariant_playlist_is_rendered_once_and_answers_304(
+        anon: httpx.Client, assets: dict[str, str], play_settings: Settings) -> None:
+    """/play/{id}.m3u8 is reused per record change (no storage read while it holds), carries
+    an ETag, answers 304 to a client that has it, and follows a change of the record."""
+    asset_id = assets["public"]
+    store = handles.asset_store()
+    key = keys.master_playlist(asset_id, store.get(asset_id).version)
+    stored = store.storage.get_bytes(key)
+    first = anon.get(f"/play/{asset_id}.m3u8")
+    assert first.status_code == 200 and first.headers["etag"].startswith('"')
+    again = anon.get(f"/play/{asset_id}.m3u8", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    media_url = uris(first.text)[0]
+    media = anon.get(media_url)
+    assert anon.get(media_url, headers={"If-None-Match": media.headers["etag"]}
+                    ).status_code == 304
+    try:
+        store.storage.delete_keys([key])
+        cached = anon.get(f"/play/{asset_id}.m3u8")
+        assert cached.status_code == 200 and cached.text == first.text, "served from memory"
+        store.update(asset_id, lambda a: None)  # any change of the record renders it again
+        assert anon.get(f"/play/{asset_id}.m3u8").status_code == 404
+    finally:
+        store.storage.put_bytes(key, stored, "application/vnd.apple.mpegurl")
+    assert anon.get(f"/play/{asset_id}.m3u8").text == first.text
