@@ -75,7 +75,8 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     count = workers if workers >= 0 else (s.workers or os.cpu_count() or 1)
     py = sys.executable
     stack.add("api", [py, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-                      "--port", str(port), "--no-access-log"], env)
+                      "--port", str(port), "--no-access-log",
+                      "--workers", str(api_processes(s.api_workers))], env)
     for i in range(count):
         stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env,
                   on_exit=requeue_dead_worker)
@@ -86,7 +87,8 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     key = s.api_key_list[0]
     typer.echo(f"""
 Podium is up.
-  API        {s.public_url}   (OpenAPI docs: {s.public_url}/docs)
+  API        {s.public_url}   (OpenAPI docs: {s.public_url}/docs; \
+{api_processes(s.api_workers)} processes)
   workers    {count} (+ {s.live_workers} for live streams)
   RTMP       {s.rtmp_ingest_base}/<stream key>
   API key    {key}   (also in {s.data_dir / 'api-key'} when generated)
@@ -96,6 +98,11 @@ Podium is up.
 
 Ctrl-C stops everything.""")
     stack.supervise()
+
+
+def api_processes(setting: int) -> int:
+    """How many API processes to run: the setting, or one per core when it is 0."""
+    return setting or os.cpu_count() or 1
 
 
 def _wait_http(url: str, timeout_s: float) -> None:
@@ -125,11 +132,15 @@ def worker(
 
 
 @app.command()
-def api(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the HTTP API alone."""
+def api(host: str = "127.0.0.1", port: int = 8000,
+        processes: Annotated[int, typer.Option(
+            "--workers", help="API processes (0: PODIUM_API_WORKERS, else one per core)")] = 0,
+        ) -> None:
+    """Run the HTTP API alone (several processes on one port: playlists are the hot path)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port)
+    uvicorn.run("api.main:app", host=host, port=port,
+                workers=processes or api_processes(get_settings().api_workers))
 
 
 @app.command()

@@ -189,6 +189,9 @@ class Settings(BaseSettings):
     """Segments a live media playlist lists (a sliding window)."""
 
     # --- workers -------------------------------------------------------------------------
+    api_workers: int = Field(default=0, ge=0)
+    """API processes `podium up` and `podium api` run (uvicorn --workers); 0: one per core.
+    Playlist caches are per process, keyed by what changes the answer, so processes agree."""
     workers: int = 0
     """RQ workers `podium up` starts (0 = one per core)."""
     maintenance_interval_s: int = 20
