@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from xml.etree import ElementTree as ET
+from xml.parsers import expat
 
 from ingest.captions.files import CaptionError, Cue, parse_captions, to_srt, validate_cues
 from ingest.errors import Conflict
@@ -118,9 +119,24 @@ def _json_texts(body: bytes) -> dict[int, str]:
                            f"not a JSON translation template: {exc}") from exc
 
 
-def _xliff_texts(body: bytes) -> dict[int, str]:
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:  # no entity expansion, ever
+def _refuse_doctype(body: bytes) -> None:
+    """No entity expansion, ever: expat reports a DOCTYPE before it declares or expands
+    anything, whatever the encoding (a byte search misses `<!DOCTYPE` in UTF-16)."""
+
+    def refuse(*_args: object) -> None:
         raise CaptionError("caption_format_unknown", "XLIFF with a DOCTYPE is refused")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise CaptionError("caption_format_unknown", f"not XLIFF: {exc}") from exc
+
+
+def _xliff_texts(body: bytes) -> dict[int, str]:
+    _refuse_doctype(body)
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:

@@ -64,6 +64,20 @@ def test_xliff_with_entities_is_refused() -> None:
     assert caught.value.code == "caption_format_unknown"
 
 
+def test_xliff_entities_in_another_encoding_are_refused_too() -> None:
+    """UTF-16 without a byte order mark starts with `<` (so it is read as XLIFF) and hides
+    `<!DOCTYPE` from a byte search; expat would still expand its entities."""
+    template = translation.template(SOURCE, "xliff", "en", "as-1")
+    filled = iter(["&a;", CHINESE[1]])
+    translated = re.sub(r"<target\s*/>", lambda _m: f"<target>{next(filled)}</target>", template)
+    doc = re.sub(r"^<\?xml[^>]*\?>", '<?xml version="1.0" encoding="UTF-16"?>'
+                 '<!DOCTYPE xliff [<!ENTITY a "expanded">]>', translated)
+    assert "<!DOCTYPE" in doc
+    with pytest.raises(CaptionError) as caught:
+        translation.translated_cues(doc.encode("utf-16-le"), SOURCE, 10_000)
+    assert caught.value.code == "caption_format_unknown"
+
+
 def test_machine_translation_without_a_model_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(translation.TranslationUnavailable) as caught:
         translation.machine_translator(None)
