@@ -27,7 +27,7 @@ from api.schemas import AssetCreate, AssetList, AssetPublic, PlaybackToken
 from api.streaming_form import stream_form_to_storage
 from config import Settings
 from ingest.assets import quotas
-from ingest.assets.models import Asset, new_asset_id
+from ingest.assets.models import Asset, Visibility, new_asset_id
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound, PodiumError, UploadTooLarge
 from ingest.storage import keys
@@ -143,8 +143,10 @@ def poster(asset_id: str, request: Request, settings: SettingsDep, store: StoreD
         asset = playable(store, settings, asset_id, token)
     if not asset.has_poster:
         raise NotFound(f"Asset {asset_id} has no poster frame yet.", code="poster_not_found")
+    # a private frame is fetched by URLs without a token too (producers): no shared cache
+    cache = "max-age=300" if asset.visibility == Visibility.PUBLIC else "private, max-age=300"
     return Response(store.storage.get_bytes(keys.poster(asset_id)), media_type="image/jpeg",
-                    headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/{asset_id}/playback-tokens", status_code=201, response_model=PlaybackToken,

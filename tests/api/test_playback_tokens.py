@@ -136,3 +136,18 @@ def test_public_presigned_urls_are_short_lived(anon: httpx.Client, assets: dict[
     play_settings.presign_ttl_s = 1800
     bodies = every_playlist(anon, assets["public"], None)
     assert set().union(*(amz_expires(b) for b in bodies[1:])) == {1800}
+
+
+def test_a_private_poster_is_kept_out_of_shared_caches(client: httpx.Client, anon: httpx.Client,
+                                                       assets: dict[str, str]) -> None:
+    """The producer's poster request has no token in its URL: a shared cache (CDN, proxy)
+    that stored it would hand the private frame to anyone asking for the same URL."""
+    private, public = assets["private"], assets["public"]
+    resp = client.get(f"/v1/assets/{private}/poster.jpg")
+    assert resp.status_code == 200 and resp.content[:2] == b"\xff\xd8"
+    assert "private" in resp.headers["cache-control"]
+    assert anon.get(f"/v1/assets/{private}/poster.jpg").status_code == 403
+    with_token = anon.get(f"/v1/assets/{private}/poster.jpg", params={"token": token(private)})
+    assert with_token.status_code == 200 and "private" in with_token.headers["cache-control"]
+    shared = anon.get(f"/v1/assets/{public}/poster.jpg")
+    assert shared.status_code == 200 and "private" not in shared.headers["cache-control"]
