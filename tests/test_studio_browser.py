@@ -212,6 +212,80 @@ def test_fix_a_caption_cue_and_approve(studio: Page, client: httpx.Client, worke
     vtt_text = page.evaluate(f"() => fetch('/v1/assets/{asset_id}/captions/en.vtt')"
                              ".then(r => r.text())")
     assert "Enjoy the talk" in vtt_text
+    tracks_translate_and_regenerate(page, client, asset_id, tmp_path)
+
+
+FRENCH = """1
+00:00:00,000 --> 00:00:01,000
+Bonjour et bienvenue
+
+2
+00:00:01,000 --> 00:00:02,000
+Bon visionnage
+"""
+
+
+def track_cell(page: Page, lang: str, role: str) -> str:
+    return page.locator(f"#tracks tr[data-lang='{lang}'] [data-role={role}]").inner_text()
+
+
+def tracks_translate_and_regenerate(page: Page, client: httpx.Client, asset_id: str,
+                                    tmp_path: Path) -> None:
+    """The track picker, a translation through a template, needs_review when the source's times
+    change, deleting a track, and speech recognition run again from the page."""
+    wait_until(lambda: track_cell(page, "en", "review") == "approved", timeout=10,
+               what="the track list showing the approval")
+    page.select_option("#tr-format", "xliff")
+    xliff = page.evaluate("() => fetch(document.getElementById('tr-template').href)"
+                          ".then(r => r.text())")
+    assert "<source>Enjoy the talk</source>" in xliff, xliff[:300]
+    page.fill("#tr-lang", "fr")
+    srt = tmp_path / "talk.fr.srt"
+    srt.write_text(FRENCH)
+    page.set_input_files("#tr-file", str(srt))
+    wait_until(lambda: page.locator("#tracks tr[data-lang='fr']").count() == 1, timeout=15,
+               what="the translation listed")
+    fr = next(t for t in client.get(f"/v1/assets/{asset_id}").json()["captions"]
+              if t["language"] == "fr")
+    assert fr["translation_of"] == "en" and fr["review"] == "edited", fr
+    assert "en" in page.locator("#tracks tr[data-lang='fr']").inner_text()
+
+    page.fill("#cue-0-end", "0.900")  # the source's times change: the translation needs review
+    page.click("#save")
+    wait_until(lambda: track_cell(page, "fr", "review") == "needs review", timeout=15,
+               what="the translation marked needs review")
+    page.locator("#tracks tr[data-lang='fr'] a").click()
+    page.wait_for_url("**?lang=fr", timeout=10_000)
+    wait_until(lambda: page.locator("#cues li.cue").count() == 2, timeout=10,
+               what="the French cues in the editor")
+    assert page.locator("#cue-0-text").input_value() == "Bonjour et bienvenue"
+    assert page.locator("#needs-review").is_visible()
+    page.click("#approve")
+    wait_until(lambda: not page.locator("#needs-review").is_visible(), timeout=10,
+               what="needs review cleared by the approval")
+    wait_until(lambda: track_cell(page, "fr", "review") == "approved", timeout=10,
+               what="the French track approved")
+
+    row = page.locator("#tracks tr[data-lang='fr']")
+    row.locator("[data-role=delete-track]").click()
+    row.locator("[data-role=confirm-delete-track]").click()
+    page.wait_for_url(f"**/studio/captions/{asset_id}", timeout=10_000)
+    assert [t["language"] for t in client.get(f"/v1/assets/{asset_id}").json()["captions"]] \
+        == ["en"]
+    page.locator("#tracks tr[data-lang='en']").wait_for(timeout=10_000)
+    assert page.locator("#tracks tr[data-lang='fr']").count() == 0
+
+    page.click("[data-role=generate]")
+    page.click("[data-role=confirm-generate]")
+    def recognised() -> bool:  # the uploaded track stays listed (preparing) until the job ends
+        [track] = client.get(f"/v1/assets/{asset_id}").json()["captions"]
+        return bool(track["source"] == "asr" and track["status"] != "preparing")
+    wait_until(recognised, timeout=120, interval=0.5, what="speech recognition run again")
+    [en] = client.get(f"/v1/assets/{asset_id}").json()["captions"]
+    wait_until(lambda: track_cell(page, "en", "status").startswith(
+        "ready" if en["status"] == "ready" else "failed"), timeout=10,
+        what="the page following speech recognition to its end")
+    assert page.locator("#tracks tr[data-lang='en'] td").nth(1).inner_text() == "asr"
 
 
 def run_order(client: httpx.Client, channel_id: str) -> list[str]:

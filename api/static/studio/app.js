@@ -1,6 +1,6 @@
 // The studio's core: the JSON API with the session cookie and CSRF token, a DOM helper that
 // never parses HTML (every value becomes text), and the dispatch to the view of this page.
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
+export const csrf = document.querySelector('meta[name="csrf-token"]').content;
 
 export class ApiError extends Error {
   constructor(status, code, message) { super(message); this.status = status; this.code = code; }
@@ -65,7 +65,7 @@ export function captionState(asset) {
   if (!t) return { label: 'no captions', cls: 'cap-none' };
   if (t.status === 'preparing') return { label: 'captions preparing', cls: 'cap-machine' };
   if (t.status === 'errored') return { label: 'captions failed', cls: 'st-errored' };
-  return { label: `captions ${t.review}`, cls: `cap-${t.review}` };
+  return { label: `captions ${t.review.replace('_', ' ')}`, cls: `cap-${t.review}` };
 }
 
 export function setMain(...children) {

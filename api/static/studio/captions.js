@@ -29,12 +29,44 @@ function cueView(cue, index, editor) {
   return { box, issues };
 }
 
+const REVIEW = { machine: 'machine', edited: 'edited', approved: 'approved', needs_review: 'needs review' };
+const UPLOAD_TYPES = { srt: 'application/x-subrip', vtt: 'text/vtt', xlf: 'application/xliff+xml',
+  xliff: 'application/xliff+xml', json: 'application/json' };
+
+function fileType(name) {
+  return UPLOAD_TYPES[name.toLowerCase().split('.').pop()] || 'application/octet-stream';
+}
+
+// A destructive action in two steps: the button shows a confirmation button beside it.
+function confirmed(label, confirmLabel, role, action) {
+  const ask = h('button', { type: 'button', class: 'quiet', 'data-role': role }, label);
+  const yes = h('button', { type: 'button', class: 'danger', hidden: true,
+    'data-role': `confirm-${role}` }, confirmLabel);
+  const no = h('button', { type: 'button', class: 'quiet', hidden: true }, 'Keep');
+  const toggle = (open) => { yes.hidden = no.hidden = !open; ask.hidden = open; (open ? yes : ask).focus(); };
+  ask.addEventListener('click', () => toggle(true));
+  no.addEventListener('click', () => toggle(false));
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    try { await action(); toggle(false); } catch (err) { fail(err); } finally { yes.disabled = false; }
+  });
+  return h('span', { class: 'confirm' }, ask, yes, no);
+}
+
+function trackStatus(t) {
+  if (t.status === 'preparing') return t.percent === null || t.percent === undefined
+    ? 'preparing' : `preparing ${Math.round(t.percent)}%`;
+  return t.status === 'errored' ? `failed${t.error ? ': ' + t.error.message : ''}` : t.status;
+}
+
 export async function captions(id) {
-  const asset = await api('GET', `/v1/assets/${enc(id)}`);
-  const lang = (asset.captions[0] && asset.captions[0].language) || asset.language;
+  let asset = await api('GET', `/v1/assets/${enc(id)}`);
+  const wanted = new URLSearchParams(location.search).get('lang');
+  const lang = wanted || (asset.captions[0] && asset.captions[0].language) || asset.language;
   const listed = asset.captions.some(t => t.language === lang && t.status === 'ready');
   const track = listed ? await api('GET', `/v1/assets/${enc(id)}/captions/${enc(lang)}`) : null;
   const cues = track ? track.cues.map(c => ({ ...c })) : [];
+  const page = (language) => `/studio/captions/${enc(id)}?lang=${enc(language)}`;
   const video = h('video', { controls: true, playsinline: true, id: 'preview',
     'aria-label': `Preview of ${asset.title}` });
   const subtitles = h('select', { id: 'subtitles' }, h('option', { value: '-1' }, 'Off'));
@@ -51,6 +83,8 @@ export async function captions(id) {
   const showState = (entry) => {
     const cap = captionState({ captions: entry ? [entry] : [] });
     state.textContent = cap.label; state.className = `badge ${cap.cls}`;
+    needsReview.hidden = !(entry && entry.review === 'needs_review');
+    translate.hidden = !(entry && entry.status === 'ready');
   };
   const editor = {
     seek(index, play = false) {
@@ -86,6 +120,7 @@ export async function captions(id) {
     const entry = await api('PATCH', `/v1/assets/${enc(id)}/captions/${enc(lang)}`, { cues });
     dirty = false; save.disabled = true; showState(entry);
     toast('Cues saved');
+    refreshTracks().catch(fail);
     return entry;
   }
   save.addEventListener('click', () => saveCues().catch(fail));
@@ -94,6 +129,7 @@ export async function captions(id) {
       if (dirty) await saveCues();
       showState(await api('POST', `/v1/assets/${enc(id)}/captions/${enc(lang)}/approve`));
       toast('Captions approved');
+      await refreshTracks();
     } catch (err) { fail(err); }
   });
   file.addEventListener('change', async () => {
@@ -106,6 +142,7 @@ export async function captions(id) {
       cues.splice(0, cues.length, ...fresh.cues.map(c => ({ ...c })));
       dirty = false; save.disabled = true; showState(fresh); render(); await check();
       toast(`${f.name} uploaded`);
+      await refreshTracks();
     } catch (err) { fail(err); } finally { file.value = ''; }
   });
   video.addEventListener('timeupdate', () => {
@@ -129,27 +166,126 @@ export async function captions(id) {
   });
 
   const base = `/v1/assets/${enc(id)}/captions/${enc(lang)}`;
+
+  // Every track of the asset: pick one to edit, delete one, follow speech recognition.
+  const trackRows = h('tbody', {});
+  const tracks = h('table', { class: 'facts-table', id: 'tracks' },
+    h('caption', {}, 'Caption tracks'),
+    h('thead', {}, h('tr', {}, ['Language', 'Source', 'Status', 'Review', 'Translation of', '']
+      .map(c => h('th', { scope: 'col' }, c)))),
+    trackRows);
+  let wasPreparing = asset.captions.some(t => t.language === lang && t.status === 'preparing');
+  const trackRow = (t) => {
+    const current = t.language === lang;
+    return h('tr', { 'data-lang': t.language, class: current ? 'current' : '' },
+      h('td', {}, h('a', { href: page(t.language), 'aria-current': current ? 'page' : null },
+        t.language)),
+      h('td', {}, t.source),
+      h('td', { 'data-role': 'status' }, trackStatus(t)),
+      h('td', { 'data-role': 'review', class: `cap-${t.review}` }, REVIEW[t.review] || t.review),
+      h('td', {}, t.translation_of || '–'),
+      h('td', {}, confirmed('Delete', `Delete track ${t.language}`, 'delete-track', async () => {
+        await api('DELETE', `/v1/assets/${enc(id)}/captions/${enc(t.language)}`);
+        toast(`Track ${t.language} deleted`);
+        if (current) location.assign(`/studio/captions/${enc(id)}`);
+        else await refreshTracks();
+      })));
+  };
+  let poll = null;
+  async function refreshTracks() {
+    asset = await api('GET', `/v1/assets/${enc(id)}`);
+    trackRows.replaceChildren(...asset.captions.map(trackRow));
+    if (!asset.captions.length) trackRows.append(h('tr', {}, h('td', { colspan: '6' }, 'No tracks yet.')));
+    const mine = asset.captions.find(t => t.language === lang);
+    if (mine && wasPreparing && mine.status === 'ready') {
+      const fresh = await api('GET', `${base}`);
+      cues.splice(0, cues.length, ...fresh.cues.map(c => ({ ...c })));
+      dirty = false; save.disabled = true; render(); await check();
+      toast(`Speech recognition done for ${lang}`);
+    }
+    if (mine) showState(mine);
+    wasPreparing = Boolean(mine && mine.status === 'preparing');
+    clearTimeout(poll);
+    if (asset.captions.some(t => t.status === 'preparing') && tracks.isConnected) {
+      poll = setTimeout(() => refreshTracks().catch(fail), 2000);
+    }
+  }
+  const generate = confirmed('Run speech recognition again', `Replace track ${lang} with speech recognition`,
+    'generate', async () => {
+      const entry = await api('POST', `${base}/generate`);
+      wasPreparing = true; showState(entry);
+      toast(`Speech recognition started for ${lang}`);
+      await refreshTracks();
+    });
+
+  // Translation by people: download a template of this track, upload the translated file.
+  const trLang = h('input', { id: 'tr-lang', required: true, placeholder: 'fr, de, zh-Hans',
+    autocomplete: 'off', pattern: '[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*' });
+  const trFormat = h('select', { id: 'tr-format' },
+    h('option', { value: 'srt' }, 'SubRip (.srt)'), h('option', { value: 'xliff' }, 'XLIFF 1.2 (.xlf)'),
+    h('option', { value: 'json' }, 'JSON'));
+  const template = h('a', { class: 'button quiet', id: 'tr-template' }, 'Download template');
+  const setTemplate = () => {
+    template.href = `${base}/template?format=${enc(trFormat.value)}`;
+    template.download = `${id}-${lang}.${trFormat.value === 'xliff' ? 'xlf' : trFormat.value}`;
+  };
+  trFormat.addEventListener('change', setTemplate);
+  setTemplate();
+  const trFile = h('input', { id: 'tr-file', type: 'file',
+    accept: '.srt,.vtt,.xlf,.xliff,.json,application/x-subrip,text/vtt,application/xliff+xml,application/json' });
+  trFile.addEventListener('change', async () => {
+    const f = trFile.files[0];
+    if (!f) return;
+    try {
+      const target = trLang.value.trim();
+      if (!target || !trLang.checkValidity()) { trLang.focus(); throw new Error('Enter the language of the translation first.'); }
+      const entry = await api('PUT', `/v1/assets/${enc(id)}/captions/${enc(target)}?translation_of=${enc(lang)}`,
+        await f.text(), { contentType: fileType(f.name) });
+      toast(`Translation ${entry.language} of ${lang} uploaded`);
+      await refreshTracks();
+    } catch (err) { fail(err); } finally { trFile.value = ''; }
+  });
+  const translate = h('section', { class: 'card', id: 'translate', 'aria-labelledby': 'translate-title' },
+    h('h2', { id: 'translate-title' }, `Translate track ${lang}`),
+    h('p', { class: 'hint' }, 'Download the template (numbered cues with their times), have it translated, ' +
+      'then upload it: the translation keeps these times and becomes its own track to review.'),
+    h('div', { class: 'toolbar' },
+      h('div', {}, h('label', { for: 'tr-format' }, 'Template format'), trFormat), template),
+    h('div', { class: 'form-grid' },
+      h('div', {}, h('label', { for: 'tr-lang' }, 'Language of the translation (BCP-47)'), trLang),
+      h('div', {}, h('label', { for: 'tr-file' }, 'Upload the translated file (SRT, WebVTT, XLIFF or JSON)'), trFile)));
+  translate.hidden = !listed;
+  const mineEntry = asset.captions.find(t => t.language === lang);
+  const needsReview = h('p', { class: 'warn', id: 'needs-review', role: 'status',
+    hidden: !(mineEntry && mineEntry.review === 'needs_review') },
+  `The times of track ${mineEntry && mineEntry.translation_of} changed since this translation: review it, then save or approve.`);
+
   setMain(
     h('p', {}, h('a', { href: `/studio/messages/${enc(id)}` }, `← ${asset.title}`)),
     h('h1', {}, `Captions · ${asset.title}`),
+    tracks,
     h('div', { class: 'split' },
       h('section', { 'aria-label': 'Player' }, video,
         h('div', { class: 'toolbar' },
           h('div', {}, h('label', { for: 'quality' }, 'Quality'), quality),
           h('div', {}, h('label', { for: 'subtitles' }, 'Subtitles'), subtitles)),
         h('div', { class: 'card' },
-          h('p', {}, `Track ${lang}: `, state),
+          h('p', {}, `Track ${lang}${mineEntry && mineEntry.translation_of ? ` (translation of ${mineEntry.translation_of})` : ''}: `, state),
+          needsReview,
           summary,
           h('div', { class: 'actions' }, save, approve),
           h('div', { class: 'actions' },
             h('a', { class: 'button quiet', href: `${base}.vtt`, download: `${id}.${lang}.vtt` }, 'Download VTT'),
             h('a', { class: 'button quiet', href: `${base}.srt`, download: `${id}.${lang}.srt` }, 'Download SRT')),
-          h('div', {}, h('label', { for: 'caption-file' }, 'Upload an SRT or WebVTT file (replaces the track)'), file))),
+          h('div', { class: 'actions' }, generate),
+          h('div', {}, h('label', { for: 'caption-file' }, `Upload an SRT or WebVTT file (replaces track ${lang})`), file)),
+        translate),
       h('section', { 'aria-label': 'Cue editor' },
         empty, list)),
     glossaryForm);
-  showState(track);
+  showState(mineEntry || track);
   render();
+  await refreshTracks();
   if (cues.length) await check();
   api('GET', '/v1/glossary').then(g => { glossary.value = g.terms.join('\n'); }).catch(fail);
   if (asset.status === 'ready') player(video, await playbackUrl(asset), { quality, subtitles });
