@@ -154,6 +154,48 @@ def test_upload_link_to_ready_with_pushed_progress_then_delete(
     assert client.get(f"/v1/assets/{asset_id}").status_code == 404
 
 
+RECORD_UPLOAD = """() => {
+  window.__upload = [];
+  const status = document.getElementById('upload-status');
+  new MutationObserver(() => window.__upload.push(status.textContent))
+    .observe(status, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_direct_upload_with_progress_appears_in_the_list(
+        studio: Page, client: httpx.Client, worker: Path, media_dir: Path,
+        api_server: str) -> None:
+    page = studio
+    page.goto(f"{api_server}/studio/messages")
+    page.locator("#assets[aria-busy=false]").wait_for(state="attached", timeout=10_000)
+    page.click("#upload-panel summary")
+    page.evaluate(RECORD_UPLOAD)
+    clip = make_clip(media_dir / "studio-direct.mp4", seconds=2)
+    page.set_input_files("#up-file", str(clip))
+    page.fill("#up-title", "Closing words")
+    page.fill("#up-speaker", "Lin")
+    page.fill("#up-language", "fr-CA")
+    page.select_option("#up-captions", "none")
+    page.select_option("#up-visibility", "private")
+    page.click("#upload-submit")
+    status = page.locator("#upload-status")
+    wait_until(lambda: "uploaded" in status.inner_text(), timeout=30, what="the upload done")
+    seen = page.evaluate("() => window.__upload")
+    assert any(s.startswith("Uploading studio-direct.mp4: ") and "%" in s for s in seen), seen
+    assert page.locator("#upload-progress").evaluate("p => p.value") == 100
+    asset_id = status.get_attribute("data-asset")
+    assert asset_id
+    asset = client.get(f"/v1/assets/{asset_id}").json()
+    assert (asset["title"], asset["speaker"], asset["language"], asset["visibility"],
+            asset["captions"]) == ("Closing words", "Lin", "fr-CA", "private", []), asset
+    assert page.locator("#up-title").input_value() == ""  # the form is ready for the next one
+    item = page.locator(f"#assets li[data-id='{asset_id}']")
+    item.wait_for(timeout=10_000)
+    assert "direct upload" in item.inner_text() and "Lin" in item.inner_text()
+    wait_until(lambda: item.get_attribute("data-status") == "ready", timeout=120, interval=0.3,
+               what="the directly uploaded message turning ready in the pushed list")
+
+
 VTT = """WEBVTT
 
 00:00.000 --> 00:01.000

@@ -1,5 +1,5 @@
 // Messages: the live list (server-sent events from /studio/events) and one message's page.
-import { api, h, toast, fail, duration, when, captionState, setMain, player, playbackUrl } from './app.js';
+import { api, h, toast, fail, duration, when, captionState, setMain, player, playbackUrl, csrf, ApiError } from './app.js';
 
 const STAGES = ['queued', 'probe', 'transcode', 'captions', 'publish', 'done'];
 
@@ -35,6 +35,82 @@ function row(asset) {
         href: `/studio/captions/${encodeURIComponent(asset.id)}` }, 'Captions') : null));
 }
 
+function field(id, label, input) {
+  return h('div', {}, h('label', { for: id }, label), input);
+}
+
+// POST /v1/assets as multipart through XMLHttpRequest, for its upload progress events.
+function send(form, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise((resolve, reject) => {
+    xhr.upload.addEventListener('progress', e => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+    xhr.addEventListener('load', () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status === 401) { location.assign('/studio'); }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body && body.error ? body.error.code : `http_${xhr.status}`,
+        body && body.error ? body.error.message : xhr.statusText || 'Upload failed'));
+    });
+    xhr.addEventListener('error', () => reject(new Error('The upload was interrupted (network error).')));
+    xhr.addEventListener('abort', () => reject(new Error('Upload cancelled.')));
+  });
+  xhr.open('POST', '/v1/assets');
+  xhr.setRequestHeader('X-CSRF-Token', csrf);
+  xhr.send(new FormData(form));
+  return { done, cancel: () => xhr.abort() };
+}
+
+function uploadForm() {
+  const file = h('input', { id: 'up-file', name: 'file', type: 'file', required: true, accept: 'video/*,audio/*,.mkv,.mov,.mp4' });
+  const title = h('input', { id: 'up-title', name: 'title', maxlength: '200', placeholder: 'the file name if empty' });
+  const progress = h('progress', { id: 'upload-progress', max: '100', value: '0', hidden: true,
+    'aria-label': 'Upload progress' });
+  const status = h('p', { id: 'upload-status', role: 'status', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', id: 'upload-submit' }, 'Upload');
+  const cancel = h('button', { type: 'button', class: 'quiet', id: 'upload-cancel', hidden: true }, 'Cancel upload');
+  const form = h('form', { id: 'direct-upload', class: 'card' },
+    h('h2', {}, 'Upload a video'),
+    h('div', { class: 'form-grid' },
+      field('up-file', 'Video file', file),
+      field('up-title', 'Title', title),
+      field('up-speaker', 'Speaker', h('input', { id: 'up-speaker', name: 'speaker', maxlength: '200' })),
+      field('up-language', 'Language (BCP-47, or auto to detect it)', h('input', { id: 'up-language',
+        name: 'language', value: 'en', required: true, pattern: '[Aa][Uu][Tt][Oo]|[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*' })),
+      field('up-captions', 'Captions', h('select', { id: 'up-captions', name: 'captions' },
+        h('option', { value: 'auto' }, 'Automatic (speech recognition)'), h('option', { value: 'none' }, 'None'))),
+      field('up-visibility', 'Visibility', h('select', { id: 'up-visibility', name: 'visibility' },
+        h('option', { value: 'public' }, 'Public'), h('option', { value: 'private' }, 'Private (playback tokens)')))),
+    h('div', { class: 'actions' }, submit, cancel), progress, status);
+  let upload = null;
+  cancel.addEventListener('click', () => upload && upload.cancel());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!file.files[0]) { file.focus(); return; }
+    const name = file.files[0].name;
+    progress.hidden = false; progress.value = 0; cancel.hidden = false; submit.disabled = true;
+    status.textContent = `Uploading ${name}…`;
+    upload = send(form, (loaded, total) => {
+      progress.value = Math.round(100 * loaded / total);
+      status.textContent = `Uploading ${name}: ${progress.value}% (${Math.round(loaded / 1e6)} of ${Math.round(total / 1e6)} MB)`;
+    });
+    try {
+      const asset = await upload.done;
+      progress.value = 100;
+      status.textContent = `${name} uploaded: “${asset.title}” is ${asset.status}.`;
+      status.dataset.asset = asset.id;
+      form.reset();
+      toast(`${asset.title} uploaded`);
+    } catch (err) {
+      status.textContent = `${name}: ${err.message}`;
+      fail(err);
+    } finally {
+      upload = null; cancel.hidden = true; submit.disabled = false;
+    }
+  });
+  return form;
+}
+
 export function list() {
   const assets = new Map();
   const search = h('input', { id: 'search', type: 'search', placeholder: 'Title or speaker' });
@@ -54,6 +130,7 @@ export function list() {
   search.addEventListener('input', render);
   status.addEventListener('change', render);
   setMain(h('h1', {}, 'Messages'),
+    h('details', { id: 'upload-panel' }, h('summary', {}, 'Upload a video directly'), uploadForm()),
     h('div', { class: 'toolbar', role: 'search' },
       h('div', {}, h('label', { for: 'search' }, 'Search'), search),
       h('div', {}, h('label', { for: 'status' }, 'Status'), status)),
