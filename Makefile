@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WEB_STAMP := web/node_modules/.installed-$(shell sha1sum web/package-lock.json 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck layers unit screenshots bench bench-channels system-deps venv web clean
+.PHONY: run test lint typecheck layers unit screenshots bench bench-quality bench-channels system-deps venv web clean
 
 run: system-deps venv web ## start the whole stack (Ctrl-C stops it)
 	$(VENV)/bin/podium up
@@ -33,6 +33,10 @@ layers: venv
 
 bench: system-deps venv ## upload-to-ready time against one plain ffmpeg command
 	$(PY) bench/transcode.py
+
+bench-quality: system-deps venv ## VMAF against bit rate: presets, fixed ladder, per-title
+	$(PY) -m pip install -q -e '.[dev,quality]'
+	nice -n 10 $(PY) bench/quality.py --plots docs
 
 bench-channels: venv ## playlist serving (needs `make run` in another shell)
 	$(PY) bench/channels.py

@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     lists it and a test encode works on this machine, else libx264; a name forces that one
     (still libx264 if it does not work)."""
     segment_duration_s: int = 4
+    per_title_bitrates: bool = True
+    """Before the transcode, encode a few windows at constant quality and lower each rung's bit
+    rate to what this source needs for ``per_title_target_vmaf`` (never above the fixed ladder;
+    ingest.media.pertitle)."""
+    per_title_target_vmaf: float = Field(default=95.0, ge=80.0, le=99.0)
+    """VMAF (vmaf_v0.6.1) the top rung aims at; lower rungs get the same constant quality."""
+    per_title_samples: int = Field(default=3, ge=1, le=20)
+    """Windows of one segment each that the per-title analysis encodes, spread over the source."""
+    per_title_min_duration_s: float = Field(default=120.0, ge=0)
+    """Shorter sources keep the fixed ladder: their analysis would cost a large share of the
+    transcode (docs/benchmarks.md) to save little."""
     transcode_timeout_factor: float = 6.0
     """A transcode may take this many times the media's duration (plus a fixed minute)."""
     probe_timeout_s: int = 60

@@ -21,6 +21,7 @@ from ingest.errors import FfmpegFailed, FfmpegTimeout, NotFound, PermanentError
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
 from ingest.lifecycle.machine import InvalidTransition
+from ingest.media import pertitle
 from ingest.media.ladder import Rendition, select_renditions
 from ingest.storage import keys
 from workers import pipeline, workspace
@@ -133,7 +134,9 @@ def ffmpeg_failures(*, timeout: PermanentError, failed: PermanentError) -> Itera
 
 
 def plans_for(asset: Asset) -> list[Rendition]:
+    """The ladder for the asset's source, at the per-title rates chosen for it, if any."""
     src = asset.source
     assert src is not None and src.width and src.height
     # every rendition has audio: a source without it gets silence (commands.hls_ladder_command)
-    return select_renditions(src.width, src.height, src.fps, has_audio=True)
+    plans = select_renditions(src.width, src.height, src.fps, has_audio=True)
+    return pertitle.apply_video_kbps(plans, asset.video_kbps) if asset.video_kbps else plans

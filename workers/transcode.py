@@ -22,7 +22,7 @@ from ingest.media import commands, encoders, packaging
 from ingest.media.encoders import Encoder
 from ingest.media.ladder import Rendition
 from runtime import handles
-from workers import metrics, pipeline, stages, workspace
+from workers import bitrates, metrics, pipeline, stages, workspace
 from workers import probe as probe_job
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     s = get_settings()
     assert asset.source is not None, "probe runs first"
     src = workspace.local_source(store, asset_id, asset.version)
-    plans = stages.plans_for(asset)
     video_stream, audio_stream = probe_job.recorded_streams(asset.source, src)
     opts = packaging.TranscodeOptions(
         video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
@@ -98,6 +97,7 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
                                    code="transcode_timeout"),
             failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
                                 code="transcode_failed")):
+        plans = bitrates.transcode_plans(assets, asset, src, video_stream)
         started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,

@@ -103,6 +103,9 @@ class Asset(BaseModel):
     duration_s: float | None = None
     progress: Progress = Field(default_factory=Progress)
     renditions: list[Rendition] = Field(default_factory=list)
+    video_kbps: dict[str, int] | None = None
+    """Per-title video kbit/s by rendition name, chosen once before the transcode
+    (ingest.media.pertitle); None: the fixed ladder's rates."""
     captions: list[CaptionTrack] = Field(default_factory=list)
     playable: bool = False
     """Playback may start: set while `preparing` once every rendition has its first segments

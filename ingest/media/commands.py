@@ -309,3 +309,38 @@ def slate_card_command(out: Path, *, text: str, width: int = 1280, height: int =
             "-t", f"{seconds:g}", "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
             "-pix_fmt", "yuv420p", "-g", str(fps), "-c:a", "aac", "-b:a", "64k", "-shortest",
             "-movflags", "+faststart", str(out)]
+
+
+def complexity_probe_command(
+    source: Path, demuxer: str, out_dir: Path, plans: Sequence[Rendition],
+    windows: Sequence[tuple[float, float]], *, video_stream: int, crf: float, preset: str,
+    segment_s: int, threads: int,
+) -> list[str]:
+    """Constant-quality (CRF) encodes of a few windows of the source, every rendition at its
+    size, in one ffmpeg: the per-title analysis (ingest.media.pertitle). Each rendition's raw
+    H.264 goes to ``out_dir/<name>.h264``, whose size is the bit rate that quality needs.
+
+    Each window is its own input, seeked before decoding (``-ss`` before ``-i``), and the
+    windows are joined by the concat filter. Keyframes are forced as in the ladder, so a
+    window of ``segment_s`` costs what a segment costs.
+    """
+    if not plans or not windows:
+        raise ValueError("at least one rendition and one window are needed")
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-nostats"]
+    for start, length in windows:
+        args += ["-ss", f"{start:g}", "-t", f"{length:g}",
+                 "-protocol_whitelist", "file", "-f", demuxer, "-i", f"file:{source}"]
+    joined = "".join(f"[{i}:{video_stream}]" for i in range(len(windows)))
+    graph = [f"{joined}concat=n={len(windows)}:v=1:a=0,split={len(plans)}"
+             + "".join(f"[s{i}]" for i in range(len(plans)))]
+    for i, plan in enumerate(plans):
+        graph.append(f"[s{i}]fps={_fps_arg(plan.fps)},scale={plan.width}:{plan.height}"
+                     f":flags=bicubic,setsar=1,format=yuv420p[v{i}]")
+    args += ["-filter_complex", ";".join(graph)]
+    for i, plan in enumerate(plans):
+        gop = max(1, round(plan.fps * segment_s))
+        args += ["-map", f"[v{i}]", "-c:v", "libx264", "-preset", preset, "-crf", f"{crf:g}",
+                 "-profile:v", "high", "-g", str(gop), "-keyint_min", str(gop),
+                 "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{segment_s})",
+                 "-threads", str(threads), "-an", "-f", "h264", str(out_dir / f"{plan.name}.h264")]
+    return args

@@ -86,6 +86,15 @@ def h264_codecs(level: str, has_audio: bool) -> str:
     return f"{video},mp4a.40.2" if has_audio else video
 
 
+def with_video_kbps(plan: Rendition, kbps: int) -> Rendition:
+    """``plan`` at another video bit rate, its peak rate, buffer and declared bandwidth following
+    the same factors as the fixed ladder (per-title bit rates: ingest.media.pertitle)."""
+    maxrate = int(kbps * MAXRATE_FACTOR)
+    return plan.model_copy(update={
+        "video_kbps": kbps, "maxrate_kbps": maxrate, "bufsize_kbps": int(kbps * BUFSIZE_FACTOR),
+        "bandwidth": (maxrate + (plan.audio_kbps or 0)) * 1000})
+
+
 def _even(x: float) -> int:
     return max(2, round(x / 2.0) * 2)
 
