@@ -110,6 +110,7 @@ def replace(asset: Asset, version: int) -> None:
     _move(asset, A.WAITING)
     asset.version = version
     asset.source = None
+    asset.video_kbps = None  # per-title rates belong to the old video's content
     asset.hls_start_pts = None
     asset.error = None
     asset.attempts = 0

@@ -160,12 +160,14 @@ def test_the_net_change_is_checked_even_when_set_by_hand() -> None:
 
 def test_a_replacement_starts_over_while_the_last_ready_version_plays() -> None:
     a = asset(AssetStatus.READY)
+    a.video_kbps = {"360p": 300}
     assert (a.version, a.published_version, a.playing_version) == (0, 0, 0)
     before = Snapshot.of(a)
     lifecycle.replace(a, 1)
     check_change(before, a)
     assert (a.status, a.version, a.playing_version) == (AssetStatus.WAITING, 1, 0)
     assert a.source is None and a.error is None and a.progress.stage == Stage.QUEUED
+    assert a.video_kbps is None, "the new video gets its own per-title analysis"
     assert events_between(before, a, URL) == []
     with pytest.raises(lifecycle.AssetProcessing):  # not while this version is processed
         lifecycle.replace(a, 2)
