@@ -78,6 +78,7 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s),
         silence_s=None if audio_stream is not None else asset.source.duration_s,
         encoder=video_encoder())
+    plans = bitrates.transcode_plans(assets, asset, src, video_stream, opts.encoder.name)
     report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
     growing = publishing.GrowingPlaylists(
         store.storage, asset_id, packaging.playlist_paths(workspace.work_dir(asset_id), plans),
@@ -97,7 +98,6 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
                                    code="transcode_timeout"),
             failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
                                 code="transcode_failed")):
-        plans = bitrates.transcode_plans(assets, asset, src, video_stream)
         started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
