@@ -418,7 +418,8 @@ class LiveIngest(BaseModel):
     rtmp: str
     """`rtmp://host:1935/live/{stream_key}`: server and key in one URL (OBS: Server + Key)."""
     srt: str | None
-    """SRT publishing URL, null while SRT ingest is not offered."""
+    """SRT publishing URL (the stream's own listener, encrypted with the key), null when the
+    deployment offers no SRT ingest (`PODIUM_SRT_PORTS` unset)."""
 
 
 class LivePlayback(BaseModel):
@@ -443,11 +444,12 @@ class LiveStreamPublic(BaseModel):
     """Why the last publisher was dropped (`unreadable_stream`, `no_video_stream`...)."""
 
     @classmethod
-    def of(cls, stream: LiveStream, rtmp_base: str, public_url: str) -> LiveStreamPublic:
+    def of(cls, stream: LiveStream, rtmp_base: str, public_url: str,
+           srt: str | None = None) -> LiveStreamPublic:
         return cls(
             id=stream.id, title=stream.title, speaker=stream.speaker, status=stream.status,
             stream_key=stream.stream_key,
-            ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=None),
+            ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=srt),
             playback=LivePlayback(hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8"),
             reconnect_window_s=stream.reconnect_window_s, created_at=stream.created_at,
             ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id,

@@ -80,6 +80,8 @@ def up(workers: Annotated[int, typer.Option(help="RQ workers (0: one per core)")
     for i in range(count):
         stack.add(f"worker-{i + 1}", [py, "-m", "cli.main", "worker"], env,
                   on_exit=requeue_dead_worker)
+    if s.srt_port_range:
+        stack.add("srt", [py, "-m", "cli.main", "srt"], env)
     for i in range(s.live_workers):
         stack.add(f"live-worker-{i + 1}", [py, "-m", "cli.main", "worker", "--live"], env,
                   on_exit=requeue_dead_worker)
@@ -155,6 +157,25 @@ def rtmp() -> None:
     write_private(folder / "nginx.conf", rtmp_conf(s))
     exe = nginx_executable()
     os.execv(exe, [exe, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"])
+
+
+@app.command()
+def srt() -> None:
+    """Run the SRT listeners (one per open live stream, `PODIUM_SRT_PORTS`), relaying each to
+    the RTMP server; `podium up` starts this when SRT ports are set."""
+    import logging
+    import signal
+    import threading
+
+    from ingest.live.srt import SrtRelays
+    from runtime import handles
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    s = get_settings()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    SrtRelays(handles.live_store(), s.srt_bind, s.rtmp_playback_base, s.ffmpeg_nice).run(stopping)
 
 
 @app.command()

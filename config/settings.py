@@ -186,6 +186,11 @@ class Settings(BaseSettings):
     rtmp_play_allow: str = "127.0.0.1"
     """Addresses (nginx `allow play` syntax, comma-separated) that may play streams back from
     the RTMP server: where the workers that transcode them run."""
+    srt_ports: str = ""
+    """UDP ports for SRT ingest, one per live stream (`10000-10099`); empty: no SRT ingest.
+    `podium up` (or `podium srt`) runs a listener per stream that relays it to the RTMP server."""
+    srt_bind: str = "127.0.0.1"
+    """Address the SRT listeners bind (0.0.0.0: speakers on other machines)."""
     live_workers: int = Field(default=2, ge=0)
     """Workers of the live queue `podium up` starts: each runs one live stream at a time (the
     transcoder of a stream lasts as long as the stream)."""
@@ -280,6 +285,17 @@ class Settings(BaseSettings):
             return self.rtmp_public_url.rstrip("/")
         host = urlparse(self.public_url).hostname or "127.0.0.1"
         return f"rtmp://{host}:{self.rtmp_port}/live"
+
+    @property
+    def srt_public_host(self) -> str:
+        return urlparse(self.public_url).hostname or "127.0.0.1"
+
+    @property
+    def srt_port_range(self) -> range:
+        first, _, last = self.srt_ports.partition("-")
+        if not first.strip():
+            return range(0)
+        return range(int(first), int(last or first) + 1)
 
     @property
     def rtmp_playback_base(self) -> str:

@@ -42,7 +42,11 @@ hooks = APIRouter(prefix="/internal/rtmp", include_in_schema=False)
 
 
 def _public(stream: LiveStream, settings: Settings) -> LiveStreamPublic:
-    return LiveStreamPublic.of(stream, settings.rtmp_ingest_base, settings.public_url)
+    srt = None
+    if stream.srt_port is not None:
+        srt = (f"srt://{settings.srt_public_host}:{stream.srt_port}?streamid={stream.stream_key}"
+               f"&passphrase={stream.stream_key}")
+    return LiveStreamPublic.of(stream, settings.rtmp_ingest_base, settings.public_url, srt)
 
 
 @router.post("", status_code=201, response_model=LiveStreamPublic, responses=errors(400))
@@ -50,11 +54,13 @@ def create_live_stream(body: LiveStreamCreate, _: ProducerDep, settings: Setting
                        live: LiveDep) -> LiveStreamPublic:
     """A live stream with a secret stream key and the URLs the speaker publishes to."""
     window = body.reconnect_window_s
+    stream_id = new_live_stream_id()
+    srt_port = live.store.claim_srt_port(stream_id, settings.srt_port_range)
     stream = live.create(LiveStream(
-        id=new_live_stream_id(), title=body.title, speaker=body.speaker,
+        id=stream_id, title=body.title, speaker=body.speaker,
         stream_key=new_stream_key(),
         reconnect_window_s=settings.live_reconnect_window_s if window is None else window,
-        max_duration_s=settings.live_max_duration_s))
+        max_duration_s=settings.live_max_duration_s, srt_port=srt_port))
     return _public(stream, settings)
 
 

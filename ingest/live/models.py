@@ -62,6 +62,8 @@ class LiveStream(BaseModel):
     end_reason: EndReason | None = None
     asset_id: str | None = None
     """The recording, once the stream ended and its asset exists."""
+    srt_port: int | None = None
+    """Its own SRT listener's port, when SRT ingest is on."""
     dropped_publisher: str | None = None
     """A connection the transcoder could not read (garbage): the RTMP server drops it."""
     error: str | None = None

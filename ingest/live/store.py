@@ -54,8 +54,20 @@ class LiveStreamStore(RecordStore[LiveStream]):
         self._write(stream)
 
     def forget_key(self, stream: LiveStream) -> None:
-        """The key opens nothing any more (the record stays, `ended`)."""
+        """The key opens nothing any more (the record stays, `ended`); its SRT port is free."""
         self.redis.delete(self._key_index(stream.stream_key))
+        if stream.srt_port is not None:
+            self.redis.delete(self._srt_port_key(stream.srt_port))
+
+    def _srt_port_key(self, port: int) -> str:
+        return f"{self._prefix}:srt-port:{port}"
+
+    def claim_srt_port(self, stream_id: str, ports: range) -> int | None:
+        """The first port of ``ports`` no other open stream holds (None: all taken)."""
+        for port in ports:
+            if self.redis.set(self._srt_port_key(port), stream_id, nx=True):
+                return port
+        return None
 
     def rebuild_index(self) -> int:
         """Re-index every record of the bucket (after Redis was lost); ended streams' keys stay

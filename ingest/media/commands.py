@@ -181,6 +181,21 @@ def slate_live_command(
                    _live_options(start_number))
 
 
+SRT_PROTOCOLS = "srt,udp"
+
+
+def srt_relay_command(listen: str, passphrase: str, rtmp_url: str) -> list[str]:
+    """An SRT listener on ``listen`` (`host:port`, encrypted with ``passphrase``) whose
+    MPEG-TS is copied to the RTMP server as FLV: an SRT speaker enters the same path as an
+    RTMP one (on_publish checks the key). One publisher, then it exits (a stalled one after
+    5 s); the supervisor starts it again for the next."""
+    url = (f"srt://{listen}?mode=listener&passphrase={passphrase}&pbkeylen=16"
+           "&timeout=5000000")
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist", SRT_PROTOCOLS,
+            "-f", "mpegts", "-i", url, "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
+            "-f", "flv", rtmp_url]
+
+
 def concat_segments_command(list_file: Path, out: Path) -> list[str]:
     """MPEG-TS segments named in ``list_file`` (an ffconcat list this process wrote, of files
     in its own folder) copied into one MP4: a live stream's recording. `-safe 1` and the file

@@ -71,6 +71,28 @@ def live_worker(rtmp: Rtmp, stack: Stack,
         stop_worker(proc)
 
 
+@pytest.fixture(scope="session")
+def srt_relays(rtmp: Rtmp, stack: Stack,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """SRT ingest on: a port range for the API, and `podium srt` running the listeners."""
+    first = free_port()
+    os.environ["PODIUM_SRT_PORTS"] = f"{first}-{first + 3}"
+    stack.env["PODIUM_SRT_PORTS"] = os.environ["PODIUM_SRT_PORTS"]
+    handles.reset()
+    log_path = tmp_path_factory.mktemp("srt") / "srt.log"
+    env = dict(os.environ, **stack.env)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "srt"], cwd=ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield log_path
+    finally:
+        stop_worker(proc)
+        os.environ.pop("PODIUM_SRT_PORTS", None)
+        stack.env.pop("PODIUM_SRT_PORTS", None)
+        handles.reset()
+
+
 def create_stream(client: httpx.Client, **extra: object) -> dict[str, object]:
     resp = client.post("/v1/live-streams", json={"title": "Remote keynote",
                                                   "speaker": "Ada", **extra})

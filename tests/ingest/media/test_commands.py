@@ -17,6 +17,7 @@ from ingest.media.commands import (
     live_ladder_command,
     probe_command,
     slate_live_command,
+    srt_relay_command,
 )
 from ingest.media.ladder import Rendition, select_renditions
 from tests.ingest.media.conftest import Encode, Probe
@@ -456,3 +457,13 @@ def test_a_source_without_audio_gets_a_silent_track(tmp_path: Path) -> None:
             check=True, capture_output=True, text=True, timeout=60).stdout)
         codecs = {s["codec_type"]: s["codec_name"] for s in probe["streams"]}
         assert codecs == {"video": "h264", "audio": "aac"}, seg.uri
+
+
+def test_srt_relay_listens_encrypted_and_copies_to_the_rtmp_server() -> None:
+    args = srt_relay_command("0.0.0.0:10001", "sk-secret-key-0123", "rtmp://127.0.0.1:1935/live/k")
+    assert args[:8] == ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist",
+                        "srt,udp", "-f", "mpegts"]
+    url = args[args.index("-i") + 1]
+    assert url.startswith("srt://0.0.0.0:10001?mode=listener&passphrase=sk-secret-key-0123")
+    assert "timeout=5000000" in url
+    assert args[-4:] == ["copy", "-f", "flv", "rtmp://127.0.0.1:1935/live/k"]
