@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -164,8 +164,15 @@ def studio_static(name: str) -> FileResponse:
 @router.get("/events", responses=errors(*PRODUCER))
 async def events(request: Request, _: ProducerDep, settings: SettingsDep,
                  store: StoreDep) -> StreamingResponse:
-    """Server-sent events: `snapshot` (every asset), then `asset` and `removed` on changes."""
-    return StreamingResponse(_asset_events(request, store, settings.public_url),
+    """Server-sent events: `snapshot` (every asset), then `asset` and `removed` on changes;
+    `expired` (and the end of the stream) once the session that opened it has expired."""
+    cookie = "" if request.headers.get("authorization") else request.cookies.get(
+        studio_session.COOKIE, "")
+
+    def session_open() -> bool:  # a Bearer key cannot expire while the process runs
+        return not cookie or studio_session.key_of(
+            settings.studio_secret, cookie, settings.api_key_list) is not None
+    return StreamingResponse(_asset_events(request, store, settings.public_url, session_open),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -179,13 +186,16 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def _asset_events(request: Request, store: AssetStore,
-                        public_url: str) -> AsyncIterator[str]:
+async def _asset_events(request: Request, store: AssetStore, public_url: str,
+                        session_open: Callable[[], bool]) -> AsyncIterator[str]:
     rows = await run_in_threadpool(_rows, store, public_url)
     yield "retry: 2000\n" + sse("snapshot", list(rows.values()))
     quiet = 0
     while not await request.is_disconnected():
         await asyncio.sleep(EVENTS_INTERVAL_S)
+        if not session_open():  # the stream must not outlive the login that opened it
+            yield sse("expired", {})
+            return
         try:
             fresh = await run_in_threadpool(_rows, store, public_url)
         except PodiumError:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from api import studio_session
+from config import get_settings
 from tests.conftest import Stack
 
 
@@ -69,6 +71,20 @@ def test_logout_needs_the_token_and_ends_the_cookie(session: tuple[httpx.Client,
     resp = c.post("/studio/logout", headers={"X-CSRF-Token": token})
     assert resp.status_code == 204 and "podium_studio=" in resp.headers["set-cookie"]
     assert c.get("/v1/uploads").status_code == 401
+
+
+def test_the_event_stream_ends_with_its_session(api_server: str, stack: Stack) -> None:
+    """An open stream of server-sent events must not outlive the session that opened it."""
+    cookie = studio_session.issue(get_settings().studio_secret, stack.api_key, ttl_s=2)
+    seen: list[str] = []
+    header = {"Cookie": f"{studio_session.COOKIE}={cookie}"}
+    with httpx.Client(base_url=api_server, headers=header,
+                      timeout=httpx.Timeout(30, read=8)) as c, c.stream(
+            "GET", "/studio/events") as resp:
+        assert resp.status_code == 200
+        seen += [line for line in resp.iter_lines() if line.startswith("event:")]
+    assert seen[0] == "event: snapshot" and seen[-1] == "event: expired"
+    assert httpx.get(f"{api_server}/studio/events", headers=header).status_code == 401
 
 
 def test_studio_pages_have_a_strict_csp(session: tuple[httpx.Client, str]) -> None:

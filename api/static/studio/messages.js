@@ -144,6 +144,7 @@ export function list() {
   });
   events.addEventListener('asset', e => { const a = JSON.parse(e.data); assets.set(a.id, a); render(); });
   events.addEventListener('removed', e => { assets.delete(JSON.parse(e.data).id); render(); });
+  events.addEventListener('expired', () => { events.close(); location.assign('/studio'); });
   window.addEventListener('pagehide', () => events.close());
 }
 
