@@ -154,7 +154,8 @@ async def upload_captions(asset_id: str, lang: str, request: Request, _: Produce
     body = await read_capped(request, settings.max_caption_bytes)
     # Parsing costs up to seconds for a file at the size limit: never on the event loop.
     if translation_of is not None:
-        source = _translation_source(store, asset_id, translation_of, language)
+        source = await run_in_threadpool(_translation_source, store, asset_id,
+                                         translation_of, language)
         track = await run_in_threadpool(_translated_track, body, language, source, settings)
     else:
         track = await run_in_threadpool(_uploaded_track, body, language, settings)

@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import Stack, upload, wait_for
 from tests.support import api_process as api_proc
+from tests.support.hung import hung_server
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
 
@@ -169,3 +170,40 @@ def test_a_token_request_never_sees_a_500(anon: httpx.Client, asset: str) -> Non
     resp = anon.get(f"/v1/assets/{asset}/captions/en.vtt",
                     params={"token": secrets.token_hex(4)})
     assert resp.status_code in (200, 404), resp.text
+
+
+def test_healthz_answers_while_a_translations_source_is_read_from_a_hung_store(
+        client: httpx.Client, asset: str, stack: Stack, tmp_path: Path) -> None:
+    """`PUT ...?translation_of=` reads the source track from the bucket: never on the event
+    loop, where a storage call waiting out its read timeout stalled every request."""
+    srt = b"1\n00:00:00,500 --> 00:00:02,000\nHello there.\n\n"
+    source = client.put(f"/v1/assets/{asset}/captions/en", content=srt,
+                        headers={"Content-Type": "text/plain"})
+    assert source.status_code == 200, source.text
+    port = _free_port()
+    with hung_server() as hung_port:
+        env = {**os.environ, **stack.env, "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}",
+               "PODIUM_S3_ENDPOINT": f"http://127.0.0.1:{hung_port}",
+               "PODIUM_S3_READ_TIMEOUT_S": "4", "PODIUM_S3_MAX_ATTEMPTS": "1"}
+        with api_proc.api_process(env, port, tmp_path / "api.log"):
+            api = f"http://127.0.0.1:{port}"
+            translation = threading.Thread(target=lambda: httpx.put(
+                f"{api}/v1/assets/{asset}/captions/fr", params={"translation_of": "en"},
+                content=srt.replace(b"Hello there.", b"Bonjour."), timeout=30,
+                headers={"Authorization": f"Bearer {stack.api_key}",
+                         "Content-Type": "text/plain"}))
+            translation.start()
+            latencies: list[float] = []
+            with httpx.Client(timeout=10) as probe:
+
+                def translation_over() -> bool:
+                    if not translation.is_alive():
+                        return True
+                    started = time.monotonic()
+                    assert probe.get(f"{api}/healthz").status_code == 200
+                    latencies.append(time.monotonic() - started)
+                    return False
+
+                wait_until(translation_over, 30, 0.1, "the translation upload to end")
+    assert max(latencies) < HEALTHZ_BOUND_S, f"/healthz waited {max(latencies):.2f} s"
+    assert len(latencies) >= 3, "the upload was over before /healthz was asked"
