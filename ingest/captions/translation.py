@@ -11,6 +11,7 @@ translated track keeps the source's timings exactly.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -174,6 +175,13 @@ def machine_translator(model_dir: Path | None) -> Translator:
         raise TranslationUnavailable(
             f"{MT_SETTING} does not hold a CTranslate2 translation model.",
             detail=f"{model_dir}/model.bin is missing")
+    return _loaded_once(model_dir.resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded_once(model_dir: Path) -> CTranslate2Translator:
+    """One translator per model directory and process: it loads its model on first use and
+    keeps it (a new one per request loaded the model again for every translation)."""
     return CTranslate2Translator(model_dir)
 
 

@@ -85,3 +85,11 @@ def test_machine_translation_without_a_model_is_unavailable(tmp_path: Path) -> N
     assert "PODIUM_MT_MODEL_DIR" in caught.value.message
     with pytest.raises(translation.TranslationUnavailable):
         translation.machine_translator(tmp_path)  # no model.bin there
+
+
+def test_one_translator_per_model_directory(tmp_path: Path) -> None:
+    """The model is loaded by the translator on first use: a new one per request would load
+    it again for every translation."""
+    (tmp_path / "model.bin").write_bytes(b"")
+    first = translation.machine_translator(tmp_path)
+    assert translation.machine_translator(tmp_path) is first
