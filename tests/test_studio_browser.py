@@ -379,10 +379,28 @@ def test_build_reorder_and_start_a_channel(studio: Page, client: httpx.Client, w
     wait_until(lambda: page.locator("#now-title").inner_text() == "Closing", timeout=30,
                interval=0.2, what="now and next changing at the boundary")
     assert page.locator("#next-title").inner_text() == "End of queue: slate"
+    assert page.locator("#slate-now").inner_text() == "Now: Closing"
+    page.select_option("#slate-asset", opening)
+    page.click("#slate-form button[type=submit]")
+    wait_until(lambda: client.get(f"/v1/channels/{channel_id}").json()["slate_asset_id"]
+               == opening, timeout=10, what="the slate changed")
+    wait_until(lambda: page.locator("#slate-now").inner_text() == "Now: Opening", timeout=5,
+               what="the new slate shown")
+    wait_until(lambda: any(e["title"] == "Opening" for e in client.get(
+        f"/v1/channels/{channel_id}/as-run").json()["entries"]), timeout=20,
+        what="the as-run log recording the first item")
+    page.click("#as-run-refresh")
+    wait_until(lambda: "Opening" in page.locator("#as-run tbody").inner_text(), timeout=5,
+               what="the as-run log shown")
     page.click("#stop")
     page.goto(f"{api_server}/studio/channels")
     page.locator(f"#channels li[data-id='{channel_id}']").wait_for(timeout=10_000)
     shot(page, "channels")
+    page.goto(f"{api_server}/studio/channels/{channel_id}")
+    page.click("[data-role=delete-channel]")
+    page.click("[data-role=confirm-delete-channel]")
+    page.wait_for_url(f"{api_server}/studio/channels", timeout=10_000)
+    assert client.get(f"/v1/channels/{channel_id}").status_code == 404
 
 
 def test_create_a_live_stream_show_its_key_and_end_it(studio: Page, client: httpx.Client,

@@ -50,6 +50,22 @@ export function toast(message, bad = false) {
 
 export function fail(err) { toast(err.message || String(err), true); }
 
+// A destructive action in two steps: the button shows a confirmation button beside it.
+export function confirmed(label, confirmLabel, role, action) {
+  const ask = h('button', { type: 'button', class: 'quiet', 'data-role': role }, label);
+  const yes = h('button', { type: 'button', class: 'danger', hidden: true,
+    'data-role': `confirm-${role}` }, confirmLabel);
+  const no = h('button', { type: 'button', class: 'quiet', hidden: true }, 'Keep');
+  const toggle = (open) => { yes.hidden = no.hidden = !open; ask.hidden = open; (open ? yes : ask).focus(); };
+  ask.addEventListener('click', () => toggle(true));
+  no.addEventListener('click', () => toggle(false));
+  yes.addEventListener('click', async () => {
+    yes.disabled = true;
+    try { await action(); toggle(false); } catch (err) { fail(err); } finally { yes.disabled = false; }
+  });
+  return h('span', { class: 'confirm' }, ask, yes, no);
+}
+
 export function duration(s) {
   if (s === null || s === undefined) return '–';
   const t = Math.round(s), m = Math.floor(t / 60), sec = t % 60;

@@ -1,6 +1,6 @@
 // Captions: the cue editor beside the player. Clicking (or focusing) a cue seeks to it; the
 // cue check (/v1/captions/check) flags overlaps, reading speed and line length as you type.
-import { api, h, toast, fail, setMain, player, playbackUrl, captionState } from './app.js';
+import { api, h, toast, fail, setMain, player, playbackUrl, captionState, confirmed } from './app.js';
 
 const enc = encodeURIComponent;
 
@@ -35,22 +35,6 @@ const UPLOAD_TYPES = { srt: 'application/x-subrip', vtt: 'text/vtt', xlf: 'appli
 
 function fileType(name) {
   return UPLOAD_TYPES[name.toLowerCase().split('.').pop()] || 'application/octet-stream';
-}
-
-// A destructive action in two steps: the button shows a confirmation button beside it.
-function confirmed(label, confirmLabel, role, action) {
-  const ask = h('button', { type: 'button', class: 'quiet', 'data-role': role }, label);
-  const yes = h('button', { type: 'button', class: 'danger', hidden: true,
-    'data-role': `confirm-${role}` }, confirmLabel);
-  const no = h('button', { type: 'button', class: 'quiet', hidden: true }, 'Keep');
-  const toggle = (open) => { yes.hidden = no.hidden = !open; ask.hidden = open; (open ? yes : ask).focus(); };
-  ask.addEventListener('click', () => toggle(true));
-  no.addEventListener('click', () => toggle(false));
-  yes.addEventListener('click', async () => {
-    yes.disabled = true;
-    try { await action(); toggle(false); } catch (err) { fail(err); } finally { yes.disabled = false; }
-  });
-  return h('span', { class: 'confirm' }, ask, yes, no);
 }
 
 function trackStatus(t) {

@@ -1,6 +1,6 @@
 // Channels: the list, and one channel's run-of-show (drag or keyboard to reorder, fixed start
 // times), start/stop/skip, now and next with a countdown, and the live preview.
-import { api, h, toast, fail, duration, when, captionState, setMain, player } from './app.js';
+import { api, h, toast, fail, duration, when, captionState, setMain, player, confirmed } from './app.js';
 
 const enc = encodeURIComponent;
 
@@ -150,6 +150,7 @@ export async function channel(id) {
     if (withChannel) ch = await api('GET', `/v1/channels/${enc(id)}`);
     schedule = ch.state === 'on_air' ? await api('GET', `/v1/channels/${enc(id)}/schedule`) : [];
     renderState(); renderRun(); tick(); await preview();
+    if (withChannel) loadAsRun().catch(fail);
   }
   let reloading = false, shownStart = null, lastReload = 0;
   function tick() {
@@ -197,6 +198,51 @@ export async function channel(id) {
   for (const a of assets.values()) {
     if (a.status === 'ready') picker.append(h('option', { value: a.id }, `${a.title} (${duration(a.duration_s)})`));
   }
+
+  // The slate shown in gaps (from the next boundary), the as-run log, deleting the channel.
+  const slate = h('select', { id: 'slate-asset' });
+  const slateNow = h('p', { id: 'slate-now' });
+  const showSlate = () => {
+    const a = ch.slate_asset_id ? assets.get(ch.slate_asset_id) : null;
+    slateNow.textContent = `Now: ${ch.slate_asset_id ? (a ? a.title : ch.slate_asset_id) : 'the generated card'}`;
+    if (ch.slate_asset_id) slate.value = ch.slate_asset_id;
+  };
+  for (const a of assets.values()) {
+    if (a.status === 'ready') slate.append(h('option', { value: a.id }, `${a.title} (${duration(a.duration_s)})`));
+  }
+  const slateForm = h('form', { class: 'card', id: 'slate-form' },
+    h('h2', {}, 'Slate'),
+    h('p', { class: 'hint' }, 'Shown in gaps and after a linear queue ends; a change applies from the next boundary.'),
+    slateNow,
+    field('slate-asset', 'Ready message to use as the slate', slate),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'quiet' }, 'Change slate')));
+  slateForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      ch = await api('PUT', `/v1/channels/${enc(id)}/slate`, { asset_id: slate.value });
+      showSlate(); await reload(false);
+      toast('Slate changed');
+    } catch (err) { fail(err); }
+  });
+  const asRunRows = h('tbody', {});
+  const asRun = h('table', { class: 'facts-table', id: 'as-run' },
+    h('caption', {}, 'As run (what actually played)'),
+    h('thead', {}, h('tr', {}, ['Started', 'Ended', 'Message'].map(c => h('th', { scope: 'col' }, c)))),
+    asRunRows);
+  const clockTime = (iso) => iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : 'playing';
+  async function loadAsRun() {
+    const { entries } = await api('GET', `/v1/channels/${enc(id)}/as-run`);
+    asRunRows.replaceChildren(...[...entries].reverse().map(e => h('tr', { 'data-item': e.item_id },
+      h('td', {}, clockTime(e.started_at)), h('td', {}, clockTime(e.ended_at)),
+      h('td', {}, e.title || (assets.get(e.asset_id) || {}).title || e.asset_id))));
+    if (!entries.length) asRunRows.append(h('tr', {}, h('td', { colspan: '3' }, 'Nothing has played yet.')));
+  }
+  const refreshAsRun = h('button', { type: 'button', class: 'quiet', id: 'as-run-refresh' }, 'Refresh as-run log');
+  refreshAsRun.addEventListener('click', () => loadAsRun().catch(fail));
+  const deleteChannel = confirmed('Delete channel', 'Delete this channel for good', 'delete-channel', async () => {
+    await api('DELETE', `/v1/channels/${enc(id)}`);
+    location.assign('/studio/channels');
+  });
   setMain(
     h('p', {}, h('a', { href: '/studio/channels' }, '← Channels')),
     title,
@@ -213,7 +259,11 @@ export async function channel(id) {
         h('h2', {}, 'Run of show'),
         h('p', { class: 'hint', id: 'run-help' },
           'Drag items, or focus one and press Alt+↑ / Alt+↓ (or use the arrow buttons) to reorder.'),
-        warnings, run, live, addForm)));
+        warnings, run, live, addForm, slateForm)),
+    h('section', { class: 'card', 'aria-label': 'As-run log' }, asRun, h('div', { class: 'actions' }, refreshAsRun)),
+    h('div', { class: 'actions' }, deleteChannel));
+  showSlate();
   await reload(false);
+  await loadAsRun();
   setInterval(tick, 250);
 }
