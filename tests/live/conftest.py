@@ -71,10 +71,11 @@ def live_worker(rtmp: Rtmp, stack: Stack,
         stop_worker(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def srt_relays(rtmp: Rtmp, stack: Stack,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """SRT ingest on: a port range for the API, and `podium srt` running the listeners."""
+    """SRT ingest on for one module (the others see `ingest.srt` null): a port range for the
+    API, and `podium srt` running the listeners."""
     first = free_port()
     os.environ["PODIUM_SRT_PORTS"] = f"{first}-{first + 3}"
     stack.env["PODIUM_SRT_PORTS"] = os.environ["PODIUM_SRT_PORTS"]
