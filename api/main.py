@@ -28,10 +28,11 @@ from api.routes import (
 )
 from api.speaker_cors import SpeakerCors
 from config import get_settings
-from runtime import logs
+from runtime import logs, process
 
 
 def create_app() -> FastAPI:
+    process.die_with_spawning_parent()  # one of `uvicorn --workers N`: not beyond uvicorn
     s = get_settings()
     logs.configure(s.log_format, s.log_level)
     app = FastAPI(

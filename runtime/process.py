@@ -32,6 +32,20 @@ def child_setup(nice: int, parent_pid: int) -> Callable[[], None]:
     return setup
 
 
+def die_with_spawning_parent() -> None:
+    """In a process started by ``multiprocessing`` (uvicorn's ``--workers`` children): die
+    with the parent that spawned it. Without this, a supervisor SIGKILLed (as `podium up`'s
+    children are when it dies) leaves its workers serving the port. No-op elsewhere."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        return
+    parent = os.getppid()
+    set_parent_death_signal()
+    if os.getppid() != parent:  # the parent died before the flag was set
+        os._exit(1)
+
+
 def die_with_forking_parent() -> None:
     """Make every child this process forks from now on die with it (os.register_at_fork).
 
