@@ -19,6 +19,8 @@ A subclass fixes its code; a raise site may pass a more specific ``code`` of the
 
 from __future__ import annotations
 
+import re
+
 
 class PodiumError(Exception):
     """Base of Podium's errors: ``code`` is stable and machine-readable, ``message`` for people."""
@@ -147,6 +149,16 @@ class QueueUnavailable(TransientError):
     code = "service_unavailable"
 
 
+_STREAM_KEY = re.compile(r"((?:rtmps?|srt)://[^\s/?]+/[^\s/?]+/)[^\s'\"?&]+")
+_STREAM_SECRET = re.compile(r"((?:passphrase|streamid)=)[^\s'\"&]+")
+
+
+def redact_stream_secrets(text: str) -> str:
+    """The text without live stream keys (`rtmp://host/live/{key}`) or SRT passphrases: an
+    ffmpeg error names its command and input, and goes to logs and job records."""
+    return _STREAM_SECRET.sub(r"\1***", _STREAM_KEY.sub(r"\1***", text))
+
+
 class FfmpegFailed(PodiumError):
     """ffmpeg exited non-zero. Carries the full command and the tail of stderr for the log."""
 
@@ -166,7 +178,8 @@ class FfmpegFailed(PodiumError):
 
     def __str__(self) -> str:
         cmd = " ".join(self.command)
-        return f"{super().__str__()}\ncommand: {cmd}\nstderr tail:\n{self.stderr_tail}"
+        return redact_stream_secrets(
+            f"{super().__str__()}\ncommand: {cmd}\nstderr tail:\n{self.stderr_tail}")
 
 
 class FfmpegTimeout(FfmpegFailed):
