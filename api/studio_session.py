@@ -48,7 +48,9 @@ def key_of(secret: str, cookie: str, keys: Sequence[str], now: float | None = No
     """The producer key a valid, unexpired session cookie names, else None."""
     fp, _, rest = cookie.partition(".")
     raw_expires, _, mac = rest.partition(".")
-    if not raw_expires.isdigit() or int(raw_expires) < (now or time.time()):
+    # ASCII and short: str.isdigit also takes `²`, and int() refuses 4300+ digits
+    if not (raw_expires.isascii() and raw_expires.isdigit() and len(raw_expires) <= 12) \
+            or int(raw_expires) < (now or time.time()):
         return None
     expected = _mac(secret, f"session|{fp}|{raw_expires}")
     if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):

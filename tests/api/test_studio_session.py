@@ -28,6 +28,13 @@ def test_a_forged_or_revoked_session_names_no_key() -> None:
     assert ss.key_of(SECRET, cookie, ["key-two"], now=1000) is None  # key removed
 
 
+@pytest.mark.parametrize("expires", ["\u00b2", "9" * 5000])
+def test_an_odd_expiry_is_no_session_rather_than_an_error(expires: str) -> None:
+    """Any client can send any cookie (a viewer too): `²` passes str.isdigit but not int(),
+    and 5000 digits exceed int()'s limit; either was a 500."""
+    assert ss.key_of(SECRET, f"ab.{expires}.x", KEYS, now=1000) is None
+
+
 def test_reads_need_no_csrf_token() -> None:
     ss.check_request(SECRET, "c", "GET", {}, OWN)
 
