@@ -195,6 +195,17 @@ def test_direct_upload_with_progress_appears_in_the_list(
     wait_until(lambda: item.get_attribute("data-status") == "ready", timeout=120, interval=0.3,
                what="the directly uploaded message turning ready in the pushed list")
 
+    item.locator("h3 a").click()  # private: the viewer link needs a playback token
+    page.wait_for_url(f"**/studio/messages/{asset_id}")
+    assert page.locator("#viewer-link").inner_text() == ""
+    page.click("#viewer-token")
+    wait_until(lambda: "?token=" in page.locator("#viewer-link").inner_text(), timeout=10,
+               what="a viewer link with a token")
+    viewer_link = page.locator("#viewer-link").inner_text()
+    assert viewer_link.startswith(f"{api_server}/watch/{asset_id}?token=")
+    assert httpx.get(viewer_link, timeout=10).status_code == 200
+    assert httpx.get(viewer_link.split("?")[0], timeout=10).status_code in (401, 403, 404)
+
 
 VTT = """WEBVTT
 

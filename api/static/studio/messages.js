@@ -176,6 +176,29 @@ export async function detail(id) {
     h('tbody', {}, asset.renditions.map(r => h('tr', {}, h('td', {}, r.name),
       h('td', {}, `${r.width}×${r.height}`), h('td', {}, `${Math.round(r.bandwidth / 1000)} kb/s`),
       h('td', {}, h('code', {}, r.codecs))))));
+  // Links for viewers: the plain page (public messages) or one with a playback token.
+  const watch = `${location.origin}/watch/${encodeURIComponent(id)}`;
+  const link = h('code', { class: 'link', id: 'viewer-link' }, asset.visibility === 'public' ? watch : '');
+  const expiry = h('p', { class: 'hint', id: 'viewer-expiry' },
+    asset.visibility === 'public' ? 'Public: anyone with the link can watch.'
+      : 'Private: viewers need a link with a playback token.');
+  const makeToken = h('button', { type: 'button', class: 'quiet', id: 'viewer-token' }, 'Make a link with a playback token');
+  makeToken.addEventListener('click', async () => {
+    try {
+      const { token, expires_at } = await api('POST', `/v1/assets/${encodeURIComponent(id)}/playback-tokens`);
+      link.textContent = `${watch}?token=${encodeURIComponent(token)}`;
+      expiry.textContent = `This link works until ${when(expires_at)}.`;
+    } catch (err) { fail(err); }
+  });
+  const copyLink = h('button', { type: 'button', class: 'quiet' }, 'Copy link');
+  copyLink.addEventListener('click', async () => {
+    try { await navigator.clipboard.writeText(link.textContent); toast('Link copied'); }
+    catch { toast('Select the link and copy it'); }
+  });
+  const viewers = h('section', { class: 'card', id: 'viewers', 'aria-labelledby': 'viewers-title' },
+    h('h2', { id: 'viewers-title' }, 'Viewer link'), h('p', {}, link), expiry,
+    h('div', { class: 'actions' }, makeToken, copyLink));
+  viewers.hidden = asset.status !== 'ready';
   setMain(
     h('p', {}, h('a', { href: '/studio/messages' }, '← Messages')),
     h('h1', {}, asset.title || asset.id),
@@ -200,6 +223,6 @@ export async function detail(id) {
           asset.status === 'ready' ? h('a', { class: 'button quiet', id: 'edit-captions',
             href: `/studio/captions/${encodeURIComponent(id)}` }, 'Edit captions') : null,
           h('button', { class: 'danger', id: 'delete', onclick: () => dialog.showModal() }, 'Delete…')))),
-    h('h2', {}, 'Technical facts'), facts, dialog);
+    viewers, h('h2', {}, 'Technical facts'), facts, dialog);
   if (asset.status === 'ready') player(video, await playbackUrl(asset), { quality, subtitles });
 }
