@@ -195,6 +195,7 @@ def plot(points: list[Point], curves: dict[str, list[tuple[int, float, float]]],
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     clips = list(dict.fromkeys(p.clip for p in points))
     fig, axes = plt.subplots(1, len(clips), figsize=(5 * len(clips), 4.2), squeeze=False)
@@ -207,8 +208,10 @@ def plot(points: list[Point], curves: dict[str, list[tuple[int, float, float]]],
         crf = curves.get(clip, [])
         if crf:
             ax.plot([k for _, k, _ in crf], [v for _, _, v in crf], "x:", color="grey",
-                    label="1080p CRF " + "/".join(str(c) for c, _, _ in crf))
+                    label="1080p CRF " + "/".join(str(c) for c, _, _ in crf) + " (raw H.264)")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(clip)
         ax.set_xlabel("kbit/s (video, MPEG-TS segments)")
         ax.set_ylabel("VMAF (vmaf_v0.6.1, at 1080p)")
@@ -225,8 +228,15 @@ def main() -> None:
     parser.add_argument("--calibrate-only", action="store_true",
                         help="only the CRF curves that calibrate pertitle.VMAF_TO_CRF")
     parser.add_argument("--no-synthetic", action="store_true")
+    parser.add_argument("--replot", type=Path, default=None,
+                        help="only draw the plot from the JSON of an earlier run")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "quality.json")
     args = parser.parse_args()
+    if args.replot:
+        saved = json.loads(args.replot.read_text())
+        plot([Point(**p) for p in saved["points"]], saved["crf"],
+             (args.plots or ROOT / "docs") / "quality-vmaf-bitrate.png")
+        return
     exe = vmaf_ffmpeg()
     s = Settings()
     global SAMPLES, SEGMENT_S
@@ -277,17 +287,23 @@ def main() -> None:
                                    args.seconds)
             timing[clip] = secs
             report(clip, points, secs, chosen, curves[clip])
+            save(args.json, points, curves, timing)  # after each clip: a long run leaves some
         if not args.calibrate_only:
             summary(points, curves, chosen)
         calibration(curves)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"points": [asdict(p) for p in points], "crf": curves,
-                                     "seconds": timing}, indent=1))
+    save(args.json, points, curves, timing)
     if args.plots:
         plot(points, curves, args.plots / "quality-vmaf-bitrate.png")
         print(f"plot: {args.plots / 'quality-vmaf-bitrate.png'}")
+
+
+def save(path: Path, points: list[Point], curves: dict[str, list[tuple[int, float, float]]],
+         timing: dict[str, dict[str, float]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"points": [asdict(p) for p in points], "crf": curves,
+                                "seconds": timing}, indent=1))
 
 
 def report(clip: str, points: list[Point], secs: dict[str, float], chosen: str,
