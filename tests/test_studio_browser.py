@@ -47,10 +47,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
 
 
 @pytest.fixture(scope="module")
-def studio(browser: BrowserContext, api_server: str, stack: Stack) -> Iterator[Page]:
+def page_errors() -> list[str]:
+    """The studio page's script errors and console errors (a test expecting one removes it)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def studio(browser: BrowserContext, api_server: str, stack: Stack,
+           page_errors: list[str]) -> Iterator[Page]:
     """A page logged in to the studio, whose script errors and CSP reports fail the test."""
     page = browser.new_page()
-    errors: list[str] = []
+    errors = page_errors
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(f"{api_server}/studio")
@@ -224,8 +231,8 @@ def ready_asset(client: httpx.Client, clip: Path, title: str) -> str:
 
 
 def test_fix_a_caption_cue_and_approve(studio: Page, client: httpx.Client, worker: Path,
-                                       media_dir: Path, api_server: str,
-                                       tmp_path: Path) -> None:
+                                       media_dir: Path, api_server: str, tmp_path: Path,
+                                       page_errors: list[str]) -> None:
     page = studio
     asset_id = ready_asset(client, make_clip(media_dir / "studio-cap.mp4", seconds=2),
                            "Captioned talk")
@@ -265,7 +272,7 @@ def test_fix_a_caption_cue_and_approve(studio: Page, client: httpx.Client, worke
     vtt_text = page.evaluate(f"() => fetch('/v1/assets/{asset_id}/captions/en.vtt')"
                              ".then(r => r.text())")
     assert "Enjoy the talk" in vtt_text
-    tracks_translate_and_regenerate(page, client, asset_id, tmp_path)
+    tracks_translate_and_regenerate(page, client, asset_id, tmp_path, page_errors)
 
 
 FRENCH = """1
@@ -283,7 +290,7 @@ def track_cell(page: Page, lang: str, role: str) -> str:
 
 
 def tracks_translate_and_regenerate(page: Page, client: httpx.Client, asset_id: str,
-                                    tmp_path: Path) -> None:
+                                    tmp_path: Path, page_errors: list[str]) -> None:
     """The track picker, a translation through a template, needs_review when the source's times
     change, deleting a track, and speech recognition run again from the page."""
     wait_until(lambda: track_cell(page, "en", "review") == "approved", timeout=10,
@@ -292,6 +299,13 @@ def tracks_translate_and_regenerate(page: Page, client: httpx.Client, asset_id: 
     xliff = page.evaluate("() => fetch(document.getElementById('tr-template').href)"
                           ".then(r => r.text())")
     assert "<source>Enjoy the talk</source>" in xliff, xliff[:300]
+    page.fill("#tr-lang", "de")  # no machine translation model in the tests: explained
+    page.click("#mt-translate")
+    wait_until(lambda: "use the template" in page.locator("#toast").inner_text(), timeout=10,
+               what="machine translation explained as unavailable")
+    assert page.locator("#toast.bad").count() == 1
+    assert page.locator("#tracks tr[data-lang='de']").count() == 0
+    page_errors[:] = [e for e in page_errors if "409" not in e]  # the refused request's log
     page.fill("#tr-lang", "fr")
     srt = tmp_path / "talk.fr.srt"
     srt.write_text(FRENCH)

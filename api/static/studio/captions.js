@@ -229,6 +229,20 @@ export async function captions(id) {
       await refreshTracks();
     } catch (err) { fail(err); } finally { trFile.value = ''; }
   });
+  const machine = h('button', { type: 'button', class: 'quiet', id: 'mt-translate' }, 'Machine-translate into this language');
+  machine.addEventListener('click', async () => {
+    const target = trLang.value.trim();
+    if (!target || !trLang.checkValidity()) { trLang.focus(); fail(new Error('Enter the language of the translation first.')); return; }
+    machine.disabled = true;
+    try {
+      const entry = await api('POST', `${base}/translate`, { to: target });
+      toast(`Machine translation ${entry.language} of ${lang} made: review it`);
+      await refreshTracks();
+    } catch (err) {
+      fail(err.code === 'translation_unavailable'
+        ? new Error(`No machine translation here (${err.message}): use the template.`) : err);
+    } finally { machine.disabled = false; }
+  });
   const translate = h('section', { class: 'card', id: 'translate', 'aria-labelledby': 'translate-title' },
     h('h2', { id: 'translate-title' }, `Translate track ${lang}`),
     h('p', { class: 'hint' }, 'Download the template (numbered cues with their times), have it translated, ' +
@@ -237,7 +251,8 @@ export async function captions(id) {
       h('div', {}, h('label', { for: 'tr-format' }, 'Template format'), trFormat), template),
     h('div', { class: 'form-grid' },
       h('div', {}, h('label', { for: 'tr-lang' }, 'Language of the translation (BCP-47)'), trLang),
-      h('div', {}, h('label', { for: 'tr-file' }, 'Upload the translated file (SRT, WebVTT, XLIFF or JSON)'), trFile)));
+      h('div', {}, h('label', { for: 'tr-file' }, 'Upload the translated file (SRT, WebVTT, XLIFF or JSON)'), trFile)),
+    h('div', { class: 'actions' }, machine));
   translate.hidden = !listed;
   const mineEntry = asset.captions.find(t => t.language === lang);
   const needsReview = h('p', { class: 'warn', id: 'needs-review', role: 'status',
