@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from html import escape
@@ -182,13 +184,38 @@ def _rows(store: AssetStore, public_url: str) -> dict[str, dict[str, Any]]:
     return {a.id: public_asset(a, public_url) for a in items}
 
 
+class SharedRows:
+    """The asset list read once per interval and process, whatever the number of open event
+    streams (each read is a page of the index plus a few Redis reads per asset)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken: dict[tuple[int, str], tuple[float, dict[str, dict[str, Any]]]] = {}
+
+    def get(self, store: AssetStore, public_url: str,
+            max_age_s: float) -> dict[str, dict[str, Any]]:
+        key = (id(store), public_url)
+        with self._lock:
+            hit = self._taken.get(key)
+        if hit is not None and time.monotonic() - hit[0] < max_age_s:
+            return hit[1]
+        rows = _rows(store, public_url)
+        with self._lock:
+            self._taken[key] = (time.monotonic(), rows)
+        return rows
+
+
+SHARED_ROWS = SharedRows()
+
+
 def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 async def _asset_events(request: Request, store: AssetStore, public_url: str,
                         session_open: Callable[[], bool]) -> AsyncIterator[str]:
-    rows = await run_in_threadpool(_rows, store, public_url)
+    fresh_enough = EVENTS_INTERVAL_S / 2
+    rows = await run_in_threadpool(SHARED_ROWS.get, store, public_url, fresh_enough)
     yield "retry: 2000\n" + sse("snapshot", list(rows.values()))
     quiet = 0
     while not await request.is_disconnected():
@@ -197,7 +224,7 @@ async def _asset_events(request: Request, store: AssetStore, public_url: str,
             yield sse("expired", {})
             return
         try:
-            fresh = await run_in_threadpool(_rows, store, public_url)
+            fresh = await run_in_threadpool(SHARED_ROWS.get, store, public_url, fresh_enough)
         except PodiumError:
             continue  # Redis or storage away for a moment: the next round catches up
         changes = [sse("asset", row) for aid, row in fresh.items() if rows.get(aid) != row]

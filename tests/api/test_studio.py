@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from api import studio_session
+from api.routes import studio
 from config import get_settings
+from runtime import handles
 from tests.conftest import Stack
 
 
@@ -85,6 +87,14 @@ def test_the_event_stream_ends_with_its_session(api_server: str, stack: Stack) -
         seen += [line for line in resp.iter_lines() if line.startswith("event:")]
     assert seen[0] == "event: snapshot" and seen[-1] == "event: expired"
     assert httpx.get(f"{api_server}/studio/events", headers=header).status_code == 401
+
+
+def test_open_event_streams_share_one_read_of_the_asset_list(stack: Stack) -> None:
+    """Every stream polls each second: N open studio tabs read the list once, not N times."""
+    store = handles.asset_store()
+    first = studio.SHARED_ROWS.get(store, "http://studio.test", max_age_s=60)
+    assert studio.SHARED_ROWS.get(store, "http://studio.test", max_age_s=60) is first
+    assert studio.SHARED_ROWS.get(store, "http://studio.test", max_age_s=0) is not first
 
 
 def test_studio_pages_have_a_strict_csp(session: tuple[httpx.Client, str]) -> None:
