@@ -33,6 +33,7 @@ from ingest.assets.models import (
     CaptionSource,
     CaptionStatus,
     CaptionTrack,
+    Visibility,
 )
 from ingest.assets.store import AssetStore
 from ingest.captions import store as caption_store
@@ -87,9 +88,13 @@ def _readable(store: AssetStore, settings: Settings, asset_id: str, token: str |
 
 
 def _track_file(store: AssetStore, settings: Settings, asset_id: str, lang: str,
-                token: str | None, request: Request) -> StoredTrack:
-    _readable(store, settings, asset_id, token, request)
-    return caption_store.load_track(store.storage, asset_id, canonical_language(lang))
+                token: str | None, request: Request) -> tuple[StoredTrack, dict[str, str]]:
+    """The track and the answer's headers: a private asset's track is fetched by URLs without
+    a token too (producers), so no shared cache may keep it."""
+    asset = _readable(store, settings, asset_id, token, request)
+    track = caption_store.load_track(store.storage, asset_id, canonical_language(lang))
+    private = "" if asset.visibility == Visibility.PUBLIC else "private, "
+    return track, {"Cache-Control": f"{private}max-age=10"}
 
 
 @router.get("/{asset_id}/captions/{lang}.vtt", response_class=Response,
@@ -98,9 +103,8 @@ def caption_vtt(asset_id: str, lang: str, request: Request, settings: SettingsDe
                 store: StoreDep, token: TokenQuery = None,
                 authorization: AuthHeader = None) -> Response:
     """The track as WebVTT."""
-    track = _track_file(store, settings, asset_id, lang, token, request)
-    return Response(to_webvtt(track.cues), media_type="text/vtt",
-                    headers={"Cache-Control": "max-age=10"})
+    track, headers = _track_file(store, settings, asset_id, lang, token, request)
+    return Response(to_webvtt(track.cues), media_type="text/vtt", headers=headers)
 
 
 @router.get("/{asset_id}/captions/{lang}.srt", response_class=Response,
@@ -109,9 +113,8 @@ def caption_srt(asset_id: str, lang: str, request: Request, settings: SettingsDe
                 store: StoreDep, token: TokenQuery = None,
                 authorization: AuthHeader = None) -> Response:
     """The track as SubRip."""
-    track = _track_file(store, settings, asset_id, lang, token, request)
-    return Response(to_srt(track.cues), media_type="application/x-subrip",
-                    headers={"Cache-Control": "max-age=10"})
+    track, headers = _track_file(store, settings, asset_id, lang, token, request)
+    return Response(to_srt(track.cues), media_type="application/x-subrip", headers=headers)
 
 
 @router.get("/{asset_id}/captions/{lang}", response_model=CaptionTrackDetail)

@@ -151,3 +151,21 @@ def test_a_private_poster_is_kept_out_of_shared_caches(client: httpx.Client, ano
     assert with_token.status_code == 200 and "private" in with_token.headers["cache-control"]
     shared = anon.get(f"/v1/assets/{public}/poster.jpg")
     assert shared.status_code == 200 and "private" not in shared.headers["cache-control"]
+
+
+def test_a_private_track_is_kept_out_of_shared_caches(client: httpx.Client, anon: httpx.Client,
+                                                      assets: dict[str, str]) -> None:
+    """As for the poster: the producer's caption download carries no token in its URL."""
+    private = assets["private"]
+    srt = b"1\n00:00:00,500 --> 00:00:02,000\nBonjour.\n\n"
+    put = client.put(f"/v1/assets/{private}/captions/fr", content=srt,
+                     headers={"Content-Type": "text/plain"})
+    assert put.status_code == 200, put.text
+    try:
+        for suffix in ("vtt", "srt"):
+            resp = client.get(f"/v1/assets/{private}/captions/fr.{suffix}")
+            assert resp.status_code == 200 and "Bonjour." in resp.text
+            assert "private" in resp.headers["cache-control"]
+        assert anon.get(f"/v1/assets/{private}/captions/fr.vtt").status_code == 403
+    finally:
+        client.delete(f"/v1/assets/{private}/captions/fr")
