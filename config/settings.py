@@ -266,10 +266,14 @@ class Settings(BaseSettings):
 
     @property
     def playback_secret(self) -> str:
+        """Signs playback tokens and, derived from it, studio sessions and the RTMP callbacks'
+        path. Without a signing key and an S3 secret to derive it from, it would be a value
+        anyone can compute, so there is none (the API refuses to start)."""
         if self.signing_key:
             return self.signing_key
-        import hashlib
-
+        if not self.s3_secret_key:
+            raise ValueError("Set PODIUM_SIGNING_KEY (or PODIUM_S3_SECRET_KEY): without either, "
+                             "playback tokens and studio sessions could be forged.")
         return hashlib.sha256(f"playback|{self.s3_secret_key}".encode()).hexdigest()
 
     @property

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from api.deps import RedisDep
 from api.metrics import exposition
 from api.responses import errors
+from config import get_settings
 from runtime import handles
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ def _warm() -> None:
 
 @asynccontextmanager
 async def warm_checks(_: FastAPI) -> AsyncIterator[None]:
-    """App lifespan: build the readiness probes' clients in the background at start-up."""
+    """App lifespan: refuse to start without a signing secret nobody else can compute, then
+    build the readiness probes' clients in the background."""
+    get_settings().playback_secret  # noqa: B018 (raises when there is none)
     asyncio.get_running_loop().run_in_executor(_CHECKS, _warm)
     yield
 
