@@ -368,9 +368,19 @@ def test_build_reorder_and_start_a_channel(studio: Page, client: httpx.Client, w
     page.locator(f"#ch-slate option[value='{closing}']").wait_for(state="attached")
     page.fill("#ch-name", "Main stage")
     page.select_option("#ch-slate", closing)
+    page.select_option("#ch-visibility", "private")
+    page.fill("#ch-languages", "en, fr")
     page.click("#new-channel button[type=submit]")
     page.wait_for_url(f"{api_server}/studio/channels/ch-*", timeout=10_000)
     channel_id = page.url.rsplit("/", 1)[1]
+    created = client.get(f"/v1/channels/{channel_id}").json()
+    assert (created["visibility"], created["languages"]) == ("private", ["en", "fr"]), created
+    assert page.locator("#viewer-link").inner_text() == ""
+    page.click("#viewer-token")
+    wait_until(lambda: "?token=" in page.locator("#viewer-link").inner_text(), timeout=10,
+               what="a viewer link with a token for the private channel")
+    assert page.locator("#viewer-link").inner_text().startswith(
+        f"{api_server}/watch/live/{channel_id}?token=")
     for asset_id, count in ((opening, 1), (closing, 2)):
         page.select_option("#add-asset", asset_id)
         page.click("#add-item button[type=submit]")

@@ -32,12 +32,18 @@ export async function channels() {
         h('option', { value: 'linear' }, 'Linear (then the slate)'), h('option', { value: 'loop' }, 'Loop'))),
       field('ch-window', 'Live window (seconds)', h('input', { id: 'ch-window', name: 'window', type: 'number',
         min: '30', max: '3600', value: '60' })),
-      field('ch-slate', 'Slate (shown in gaps)', slate)),
+      field('ch-slate', 'Slate (shown in gaps)', slate),
+      field('ch-visibility', 'Visibility', h('select', { id: 'ch-visibility', name: 'visibility' },
+        h('option', { value: 'public' }, 'Public'), h('option', { value: 'private' }, 'Private (playback tokens)'))),
+      field('ch-languages', 'Caption languages (BCP-47, comma separated)', h('input', { id: 'ch-languages',
+        name: 'languages', value: 'en', required: true }))),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create channel')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const f = new FormData(form);
-    const body = { name: f.get('name'), mode: f.get('mode'), window_s: Number(f.get('window')) };
+    const body = { name: f.get('name'), mode: f.get('mode'), window_s: Number(f.get('window')),
+      visibility: f.get('visibility'),
+      languages: String(f.get('languages')).split(',').map(l => l.trim()).filter(Boolean) };
     if (slate.value) body.slate_asset_id = slate.value;
     try {
       const ch = await api('POST', '/v1/channels', body);
@@ -237,6 +243,22 @@ export async function channel(id) {
       h('td', {}, e.title || (assets.get(e.asset_id) || {}).title || e.asset_id))));
     if (!entries.length) asRunRows.append(h('tr', {}, h('td', { colspan: '3' }, 'Nothing has played yet.')));
   }
+  // The viewer page: plain for a public channel, with a playback token for a private one.
+  const watch = `${location.origin}/watch/live/${enc(id)}`;
+  const viewerLink = h('code', { class: 'link', id: 'viewer-link' }, ch.visibility === 'public' ? watch : '');
+  const viewerHint = h('p', { class: 'hint', id: 'viewer-expiry' }, ch.visibility === 'public'
+    ? `Public; captions: ${ch.languages.join(', ')}.` : `Private: viewers need a link with a playback token; captions: ${ch.languages.join(', ')}.`);
+  const makeToken = h('button', { type: 'button', class: 'quiet', id: 'viewer-token' }, 'Make a link with a playback token');
+  makeToken.addEventListener('click', async () => {
+    try {
+      const { token, expires_at } = await api('POST', `/v1/channels/${enc(id)}/playback-tokens`);
+      viewerLink.textContent = `${watch}?token=${enc(token)}`;
+      viewerHint.textContent = `This link works until ${when(expires_at)}.`;
+    } catch (err) { fail(err); }
+  });
+  const viewers = h('section', { class: 'card', id: 'viewers', 'aria-labelledby': 'viewers-title' },
+    h('h2', { id: 'viewers-title' }, 'Viewer link'), h('p', {}, viewerLink), viewerHint,
+    h('div', { class: 'actions' }, makeToken));
   const refreshAsRun = h('button', { type: 'button', class: 'quiet', id: 'as-run-refresh' }, 'Refresh as-run log');
   refreshAsRun.addEventListener('click', () => loadAsRun().catch(fail));
   const deleteChannel = confirmed('Delete channel', 'Delete this channel for good', 'delete-channel', async () => {
@@ -260,6 +282,7 @@ export async function channel(id) {
         h('p', { class: 'hint', id: 'run-help' },
           'Drag items, or focus one and press Alt+↑ / Alt+↓ (or use the arrow buttons) to reorder.'),
         warnings, run, live, addForm, slateForm)),
+    viewers,
     h('section', { class: 'card', 'aria-label': 'As-run log' }, asRun, h('div', { class: 'actions' }, refreshAsRun)),
     h('div', { class: 'actions' }, deleteChannel));
   showSlate();
