@@ -113,7 +113,10 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     origin = request.headers.get("origin")
     own = {studio_session.origin_of(settings.public_url),
            studio_session.origin_of(str(request.base_url))}
-    if origin is not None and origin.lower() not in own:
+    # a cross-site form could otherwise log a victim into someone else's key: refused when the
+    # browser names another origin, or (without an Origin header) says the post is cross-site
+    cross_site = request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+    if (origin is not None and origin.lower() not in own) or (origin is None and cross_site):
         return _login_page(settings, "Log in from the studio's own page.", 403)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     key = (form.get("key") or [""])[0].strip()

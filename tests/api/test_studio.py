@@ -39,6 +39,13 @@ def test_a_wrong_key_gets_the_form_again(anon: httpx.Client) -> None:
     assert "set-cookie" not in resp.headers
 
 
+def test_a_cross_site_login_is_refused(anon: httpx.Client, stack: Stack) -> None:
+    for headers in ({"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        resp = anon.post("/studio/login", data={"key": stack.api_key}, headers=headers)
+        assert resp.status_code == 403 and "own page" in resp.text, headers
+        assert "set-cookie" not in resp.headers
+
+
 def test_pages_need_the_session(anon: httpx.Client) -> None:
     resp = anon.get("/studio/messages")
     assert resp.status_code == 303 and resp.headers["location"] == "/studio"
