@@ -256,7 +256,10 @@ def segment(asset_id: str, rendition: str, segment: str, settings: SettingsDep,
         keys.hls_object(asset_id, f"{rendition}/{segment}", version))
     # Video segments never change; subtitle segments do when a track is edited.
     max_age = 60 if segment.endswith(".vtt") else 86400
+    # a private asset's segment stays in the viewer's own cache: a shared one would go on
+    # serving it by its URL after the token in that URL has expired
+    scope = "" if asset.visibility == Visibility.PUBLIC else "private, "
     return StreamingResponse(body,
                              media_type=ctype or "application/octet-stream",
                              headers={"Content-Length": str(length),
-                                      "Cache-Control": f"max-age={max_age}"})
+                                      "Cache-Control": f"{scope}max-age={max_age}"})

@@ -139,6 +139,7 @@ def test_proxy_delivery_streams_segments_through_the_api(
             assert fetch_segments(text) == len(segs)
             resp = httpx.get(segs[0])
             assert resp.headers["content-length"] == str(len(resp.content))
+            assert ("private" in resp.headers["cache-control"]) == (kind == "private")
             if kind == "private":
                 assert_error(httpx.get(segs[0].split("?", 1)[0]), 403,
                              "playback_token_required")
