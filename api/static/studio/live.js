@@ -53,8 +53,20 @@ function streamCard(stream, refresh) {
       h('button', { class: 'quiet', onclick: () => copy(stream.stream_key, 'Key') }, 'Copy key'),
       h('button', { class: 'danger', 'data-role': 'end', onclick: () => dialog.showModal() }, 'End…')),
     dialog);
-  if (stream.status === 'active') player(video, stream.playback.hls);
+  if (stream.status === 'active') preview(video, stream.playback.hls);
   return card;
+}
+
+// A stream is active from the speaker's connect, its playlist from its first segment a few
+// seconds later (until then 404 live_stream_not_started): keep asking while the card is shown.
+function preview(video, src) {
+  const hls = player(video, src);
+  if (!hls) return;
+  hls.on(window.Hls.Events.ERROR, (_, data) => {
+    if (!data.fatal) return;
+    if (data.type !== window.Hls.ErrorTypes.NETWORK_ERROR || !video.isConnected) { hls.destroy(); return; }
+    setTimeout(() => { if (video.isConnected) hls.loadSource(src); else hls.destroy(); }, 3000);
+  });
 }
 
 export async function live() {
