@@ -8,6 +8,7 @@ shows it for ``asset.*``). Sinks decide what happens next: the webhook sink
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,16 @@ class EventSink(Protocol):
     """Where emitted events go. ``emit`` is called after the change was stored."""
 
     def emit(self, event: Event) -> None: ...
+
+
+def hand_over(sink: EventSink, event: Event) -> None:
+    """Give ``sink`` an event of a change already saved: a failing sink must not undo or fail
+    the change, so it is logged loudly instead."""
+    try:
+        sink.emit(event)
+    except Exception:
+        logging.getLogger(__name__).exception(
+            "event %s (%s) could not be handed to the sink", event.id, event.type.value)
 
 
 class NoSink:

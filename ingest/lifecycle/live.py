@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.events import Event, EventSink, EventType
+from ingest.events import Event, EventSink, EventType, hand_over
 from ingest.lifecycle.machine import StateMachine
 from ingest.live.errors import StreamKeyInUse, StreamKeyRefused
 from ingest.live.models import EndReason, LiveSession, LiveStatus, LiveStream
@@ -197,8 +197,4 @@ class LiveLifecycle:
         return saved
 
     def _emit(self, event: Event) -> None:
-        try:
-            self.sink.emit(event)
-        except Exception:
-            log.exception("event %s (%s) could not be handed to the sink", event.id,
-                          event.type.value)
+        hand_over(self.sink, event)

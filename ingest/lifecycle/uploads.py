@@ -12,17 +12,15 @@ the record is saved.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from ingest.events import Event, EventSink, EventType
+from ingest.events import Event, EventSink, EventType, hand_over
 from ingest.lifecycle.machine import StateMachine
 from ingest.uploads.models import UploadSlot, UploadStatus
 from ingest.uploads.slots import SlotStore, ensure_open
 from ingest.uploads.transfers import Transfers
 
-log = logging.getLogger(__name__)
 U = UploadStatus
 
 UPLOAD_SLOT = StateMachine[UploadStatus](
@@ -104,12 +102,7 @@ class SlotLifecycle:
         return saved
 
     def _emit(self, event: Event) -> None:
-        # saved already: a failing sink must not undo or fail the upload; log it loudly
-        try:
-            self.sink.emit(event)
-        except Exception:
-            log.exception("event %s (%s) could not be handed to the sink", event.id,
-                          event.type.value)
+        hand_over(self.sink, event)
 
 
 def close_if_expired(slots: SlotLifecycle, transfers: Transfers, slot: UploadSlot) -> UploadSlot:

@@ -23,6 +23,7 @@ from ingest.errors import InvalidMedia, LimitExceeded
 from ingest.live.hls import LiveHls, LiveSegment, media_playlist, multivariant, segment_name
 from ingest.media import ffmpeg
 from ingest.media.probe import Limits, MediaInfo, parse_probe
+from ingest.media.sweeping import Sweeper
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
@@ -73,29 +74,17 @@ class RunOptions:
     nice: int
 
 
-class SegmentShipper:
+class SegmentShipper(Sweeper):
     """Ships the run's complete segments, every rendition of one before the playlist names it."""
 
     def __init__(self, storage: Storage, stream_id: str, hls: LiveHls, out_dir: Path,
                  on_segment: Callable[[LiveSegment], None]) -> None:
+        super().__init__(f"live-{stream_id}", POLL_S)
         self.storage = storage
         self.stream_id = stream_id
         self.hls = hls
         self.out = out_dir
         self.on_segment = on_segment
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"live-{stream_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _loop(self) -> None:
-        try:
-            while not self._stop.wait(POLL_S):
-                self.sweep()
-        except BaseException as exc:  # re-raised by finish() on the job's thread
-            self.error = exc
 
     def _listed(self, name: str) -> dict[int, tuple[float, datetime | None]]:
         path = self.out / name / "index.m3u8"
@@ -128,13 +117,6 @@ class SegmentShipper:
             shipped += 1
         return shipped
 
-    def finish(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        if self.error is not None:
-            raise self.error
-        self.sweep()
 
 
 def run_to_storage(storage: Storage, stream_id: str, hls: LiveHls, args: list[str],

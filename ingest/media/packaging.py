@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from ingest.media import commands, ffmpeg
 from ingest.media.encoders import LIBX264, Encoder
 from ingest.media.ladder import Rendition
+from ingest.media.sweeping import Sweeper
 from ingest.storage import keys
 from ingest.storage.s3 import Storage
 
@@ -46,30 +46,19 @@ class TranscodeOptions:
     """The H.264 encoder of every rendition (ingest.media.encoders.detect)."""
 
 
-class SegmentUploader:
-    """Uploads finished segments of every rendition directory, each exactly once."""
+class SegmentUploader(Sweeper):
+    """Uploads finished segments of every rendition directory, each exactly once (an upload
+    that failed, storage away, ends the run at the next progress report: raise_if_failed)."""
 
     def __init__(self, storage: Storage, asset_id: str, out_dir: Path, version: int = 0,
                  on_segments: SegmentsCallback | None = None) -> None:
+        super().__init__(f"upload-{asset_id}", POLL_S)
         self._storage = storage
         self._on_segments = on_segments
         self._asset_id = asset_id
         self._version = version
         self._out = out_dir
         self._done: set[Path] = set()
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name=f"upload-{asset_id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _loop(self) -> None:
-        try:
-            while not self._stop.wait(POLL_S):
-                self.sweep()
-        except BaseException as exc:  # re-raised in finish() on the job's thread
-            self._error = exc
 
     def sweep(self) -> int:
         uploaded = 0
@@ -89,18 +78,6 @@ class SegmentUploader:
             self._on_segments({k: frozenset(v) for k, v in by_rendition.items()})
         return uploaded
 
-    def raise_if_failed(self) -> None:
-        """An upload that failed (storage away) ends the run now, not after a useless encode."""
-        if self._error is not None:
-            raise self._error
-
-    def finish(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        self.sweep()
 
 
 def transcode_to_storage(
