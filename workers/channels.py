@@ -3,44 +3,62 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 from ingest.channels.models import ChannelState
 from ingest.channels.schedule import EPS, Timeline
 from ingest.errors import NotFound
+from ingest.events import hand_over
 from ingest.lifecycle import channels as lifecycle
 from runtime import handles
 from workers import pipeline
 from workers.events import event_sink
 
-log = logging.getLogger(__name__)
 LOOK_AHEAD_BLOCKS = 10_000
+CATCH_UP_S = 2.0
+"""An item start this close is waited for in the job rather than queued as another job."""
 
 
 def record_as_run(channel_id: str) -> int:
-    """Idempotent: a start already recorded is not recorded (nor announced) again."""
+    """Idempotent: a start already recorded is not recorded (nor announced) again.
+
+    A job that runs early (a clock a little behind, a scheduler that rounds) would find its
+    item not started yet, and could not queue itself again for the same instant (it is that
+    job, still running): a start less than ``CATCH_UP_S`` away is waited for here instead,
+    for half the job's timeout at most (a loop of very short items queues the rest)."""
+    recorded = 0
+    stop_waiting = time.monotonic() + pipeline.AS_RUN_TIMEOUT_S / 2
+    while True:
+        found = _record(channel_id)
+        if found is None:
+            return recorded  # deleted meanwhile
+        timeline, count, now = found
+        recorded += count
+        upcoming = next_item_start(timeline, now)
+        if upcoming is None or timeline.channel.state != ChannelState.ON_AIR:
+            return recorded
+        if upcoming - time.time() > CATCH_UP_S or time.monotonic() > stop_waiting:
+            pipeline.channel_tick(handles.redis_connection(), channel_id, upcoming)
+            return recorded
+        time.sleep(max(0.0, upcoming - time.time()) + EPS)
+
+
+def _record(channel_id: str) -> tuple[Timeline, int, float] | None:
+    """Record and announce the starts up to now: the timeline, how many, and that now."""
     channels = handles.channel_store()
     with channels.as_run_locked(channel_id):
         try:
             timeline = channels.timeline(channel_id)
         except NotFound:
-            return 0  # deleted meanwhile
+            return None
         as_run = channels.as_run(channel_id)
         now = time.time()
         events = lifecycle.record_starts(as_run, timeline, now)
         channels.save_as_run(as_run)
     sink = event_sink()
     for event in events:
-        try:
-            sink.emit(event)
-        except Exception:
-            log.exception("event %s of channel %s could not be handed to the sink", event.id,
-                          channel_id)
-    upcoming = next_item_start(timeline, now)
-    if upcoming is not None and timeline.channel.state == ChannelState.ON_AIR:
-        pipeline.channel_tick(handles.redis_connection(), channel_id, upcoming)
-    return len(events)
+        hand_over(sink, event)
+    return timeline, len(events), now
 
 
 def next_item_start(timeline: Timeline, now: float) -> float | None:

@@ -14,6 +14,7 @@ idempotent: outputs go to deterministic keys and the multivariant playlist is wr
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -342,9 +343,11 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
     options: dict[str, Any] = {"job_id": jid, "job_timeout": AS_RUN_TIMEOUT_S,
                                "retry": transient_retry(), "result_ttl": 3600,
                                "failure_ttl": FAILURE_TTL_S, "meta": job_meta()}
-    when = datetime.fromtimestamp(at, UTC)
-    if when <= datetime.now(UTC):
+    if at <= time.time():
         return media.enqueue("workers.channels.record_as_run", channel_id, **options)
+    # RQ scores a scheduled job in whole seconds, rounded down: a job for 12.6 s would run at
+    # 12 s, before the item it is for has started. Round up, never early.
+    when = datetime.fromtimestamp(math.ceil(at), UTC)
     return media.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)
 
 

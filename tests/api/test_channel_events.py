@@ -3,6 +3,8 @@ their own (private destinations allowed, see tests/api/test_webhooks.py), a real
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from tests.conftest import upload, wait_for
 from tests.support.media import make_clip
 from tests.support.receiver import Receiver, Route
 from tests.support.wait import wait_until
+from workers.channels import record_as_run
 
 # the webhook tests' own API + worker (private destinations allowed) and receiver
 hooks_api = test_webhooks.hooks_api
@@ -51,3 +54,29 @@ def test_item_starts_are_announced_and_logged(client: httpx.Client, hooks_client
     assert [e["item_id"] for e in as_run["entries"]] == items
     assert as_run["entries"][0]["ended_at"] is not None
     assert as_run["states"][items[0]] == "played"
+
+
+def test_an_as_run_job_that_runs_early_waits_for_its_item(
+        client: httpx.Client, assets: dict[str, str]) -> None:
+    """A job running just before the item it was scheduled for (a scheduler that rounds, a
+    clock a little behind) records that item's start itself: it cannot queue itself again for
+    the same instant while it is still running."""
+    asset = assets["public"]
+    cid = client.post("/v1/channels", json={"name": "Early", "window_s": 30,
+                                            "slate_asset_id": asset}).json()["id"]
+    for _ in range(2):
+        assert client.post(f"/v1/channels/{cid}/items", json={"asset_id": asset}).is_success
+    items = [i["id"] for i in client.get(f"/v1/channels/{cid}").json()["items"]]
+    try:
+        assert client.post(f"/v1/channels/{cid}/start").status_code == 200
+        schedule = client.get(f"/v1/channels/{cid}/schedule").json()
+        second = next(s for s in schedule if s["item_id"] == items[1])
+        starts = datetime.fromisoformat(second["starts_at"]).timestamp()
+        wait_until(lambda: time.time() >= starts - 0.8 or None, timeout=60,
+                   what="just before the second item")
+        record_as_run(cid)
+        as_run = client.get(f"/v1/channels/{cid}/as-run").json()
+        assert [e["item_id"] for e in as_run["entries"]][:2] == items
+    finally:
+        client.post(f"/v1/channels/{cid}/stop")
+        client.delete(f"/v1/channels/{cid}")

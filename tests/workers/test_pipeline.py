@@ -3,7 +3,9 @@ producer key has at most its limit of transcodes in the queue."""
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +109,13 @@ def test_a_key_has_at_most_its_limit_of_transcodes_in_the_queue(
     assert transcode_job_exists(second), "queued once the key's transcode ended"
     queue = pipeline.queue(pipeline.media_queue_name(), handles.redis_connection())
     assert pipeline.job_id("transcode", second) in queue.job_ids
+
+
+def test_a_channel_tick_never_runs_before_its_instant(own_prefix: str) -> None:
+    """RQ scores scheduled jobs in whole seconds, rounded down: a tick for x.7 s must be
+    scheduled for x+1 s, or it runs before its item has started (and is lost)."""
+    conn = handles.redis_connection()
+    at = math.floor(time.time()) + 30.7
+    job = pipeline.channel_tick(conn, "ch-tick-rounding", at)
+    registry = pipeline.queue(pipeline.media_queue_name(), conn).scheduled_job_registry
+    assert registry.get_scheduled_time(job).timestamp() >= at
