@@ -321,10 +321,17 @@ def make_slate(conn: Redis) -> Job:
         meta=job_meta())
 
 
+def not_before(when: datetime) -> datetime:
+    """``when`` rounded up to a whole second: RQ scores a scheduled job in whole seconds,
+    rounded down, so a job for 12.6 s would run at 12 s, before what it is for (an item's
+    start, a slot's expiry, the end of a reconnect window) has happened, and find nothing to do."""
+    return datetime.fromtimestamp(math.ceil(when.timestamp()), UTC)
+
+
 def expire_upload(conn: Redis, slot_id: str, when: datetime) -> Job:
     """At the slot's expiry: `timed_out` if still waiting, unfinished transfers aborted."""
     return queue(media_queue_name(), conn).enqueue_at(
-        when, "workers.uploads.expire_slot", slot_id, job_id=f"expire-{slot_id}",
+        not_before(when), "workers.uploads.expire_slot", slot_id, job_id=f"expire-{slot_id}",
         retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
         meta=job_meta())
 
@@ -345,10 +352,8 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
                                "failure_ttl": FAILURE_TTL_S, "meta": job_meta()}
     if at <= time.time():
         return media.enqueue("workers.channels.record_as_run", channel_id, **options)
-    # RQ scores a scheduled job in whole seconds, rounded down: a job for 12.6 s would run at
-    # 12 s, before the item it is for has started. Round up, never early.
-    when = datetime.fromtimestamp(math.ceil(at), UTC)
-    return media.enqueue_at(when, "workers.channels.record_as_run", channel_id, **options)
+    return media.enqueue_at(not_before(datetime.fromtimestamp(at, UTC)),
+                            "workers.channels.record_as_run", channel_id, **options)
 
 
 def live_queue_name() -> str:
@@ -405,7 +410,7 @@ def end_live_window(conn: Redis, stream_id: str, when: datetime) -> Job:
     if pending is not None:
         return pending
     return queue(media_queue_name(), conn).enqueue_at(
-        when, "workers.live.end_if_window_passed", stream_id, job_id=jid,
+        not_before(when), "workers.live.end_if_window_passed", stream_id, job_id=jid,
         retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
         meta=job_meta())
 

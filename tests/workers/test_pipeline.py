@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from config import get_settings
 from ingest.assets.models import Asset, AssetStatus, new_asset_id
@@ -111,11 +114,19 @@ def test_a_key_has_at_most_its_limit_of_transcodes_in_the_queue(
     assert pipeline.job_id("transcode", second) in queue.job_ids
 
 
-def test_a_channel_tick_never_runs_before_its_instant(own_prefix: str) -> None:
-    """RQ scores scheduled jobs in whole seconds, rounded down: a tick for x.7 s must be
-    scheduled for x+1 s, or it runs before its item has started (and is lost)."""
+@pytest.mark.parametrize("schedule", [
+    lambda conn, at: pipeline.channel_tick(conn, "ch-tick-rounding", at),
+    lambda conn, at: pipeline.expire_upload(conn, "up-rounding", datetime.fromtimestamp(at, UTC)),
+    lambda conn, at: pipeline.end_live_window(conn, "ls-rounding",
+                                              datetime.fromtimestamp(at, UTC)),
+], ids=["channel tick", "slot expiry", "reconnect window"])
+def test_a_timed_job_never_runs_before_its_instant(
+        own_prefix: str, schedule: Callable[[Redis, float], Job]) -> None:
+    """RQ scores scheduled jobs in whole seconds, rounded down: a job for x.7 s must be
+    scheduled for x+1 s, or it runs before what it is for has happened, finds nothing to do,
+    and is not run again."""
     conn = handles.redis_connection()
     at = math.floor(time.time()) + 30.7
-    job = pipeline.channel_tick(conn, "ch-tick-rounding", at)
+    job = schedule(conn, at)
     registry = pipeline.queue(pipeline.media_queue_name(), conn).scheduled_job_registry
     assert registry.get_scheduled_time(job).timestamp() >= at
