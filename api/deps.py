@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from redis import Redis
 
-from api import studio_session
+from api import studio_revocations, studio_session
 from config import Settings, get_settings
 from ingest.assets.store import AssetStore
 from ingest.channels.store import ChannelStore
@@ -70,6 +70,8 @@ def producer_of(settings: Settings, request: Request) -> str:
         return check_bearer(settings, authorization)
     cookie = request.cookies.get(studio_session.COOKIE)
     if cookie:
+        if studio_revocations.is_revoked(handles.redis_connection(), cookie):
+            raise Unauthorized("This studio session was logged out: log in again at /studio.")
         own = [studio_session.origin_of(settings.public_url),
                studio_session.origin_of(str(request.base_url))]
         return studio_session.producer_of_cookie(

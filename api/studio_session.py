@@ -1,11 +1,14 @@
 """The studio's login: a signed session cookie that names a producer key without holding it.
 
-The cookie is `{key fingerprint}.{expiry}.{HMAC}`: HttpOnly and SameSite=Strict, so scripts
-cannot read it and other sites' pages do not send it. A request authenticated by the cookie
-that changes anything must also carry the session's CSRF token (`X-CSRF-Token`, which the
-studio page holds in a meta tag; a cross-site form cannot set a header) and, when the browser
-sends one, an `Origin` equal to the server's own. Removing a key from PODIUM_API_KEYS ends
-every session made with it.
+The cookie is `{key fingerprint}.{expiry}.{nonce}.{HMAC}` (the nonce makes two logins in the
+same second two sessions, so logging out of one leaves the other): HttpOnly and
+SameSite=Strict, so scripts cannot read it and other sites' pages do not send it. A request
+authenticated by the cookie that changes anything must also carry the session's CSRF token
+(`X-CSRF-Token`, which the studio page holds in a meta tag; a cross-site form cannot set a
+header) and, when the browser sends one, an `Origin` equal to the server's own. Removing a
+key from PODIUM_API_KEYS ends every session made with it. Logging out revokes the session
+itself: a copy of the cookie taken before (another tab, a stolen value) stops working too
+(api.studio_revocations).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -40,22 +44,43 @@ def _mac(secret: str, message: str) -> str:
 def issue(secret: str, key: str, ttl_s: int, now: float | None = None) -> str:
     """The cookie value of a new session for ``key``."""
     expires = int((now or time.time()) + ttl_s)
-    fp = fingerprint(key)
-    return f"{fp}.{expires}.{_mac(secret, f'session|{fp}|{expires}')}"
+    fp, nonce = fingerprint(key), secrets.token_hex(8)
+    return f"{fp}.{expires}.{nonce}.{_mac(secret, f'session|{fp}|{expires}|{nonce}')}"
+
+
+def _parts(cookie: str) -> tuple[str, int, str, str] | None:
+    """Fingerprint, expiry, nonce and MAC of a well-formed cookie, else None."""
+    parts = cookie.split(".")
+    if len(parts) != 4:
+        return None
+    fp, raw_expires, nonce, mac = parts
+    # ASCII and short: str.isdigit also takes `²`, and int() refuses 4300+ digits
+    if not (raw_expires.isascii() and raw_expires.isdigit() and len(raw_expires) <= 12):
+        return None
+    return fp, int(raw_expires), nonce, mac
 
 
 def key_of(secret: str, cookie: str, keys: Sequence[str], now: float | None = None) -> str | None:
     """The producer key a valid, unexpired session cookie names, else None."""
-    fp, _, rest = cookie.partition(".")
-    raw_expires, _, mac = rest.partition(".")
-    # ASCII and short: str.isdigit also takes `²`, and int() refuses 4300+ digits
-    if not (raw_expires.isascii() and raw_expires.isdigit() and len(raw_expires) <= 12) \
-            or int(raw_expires) < (now or time.time()):
+    parts = _parts(cookie)
+    if parts is None or parts[1] < (now or time.time()):
         return None
-    expected = _mac(secret, f"session|{fp}|{raw_expires}")
+    fp, expires, nonce, mac = parts
+    expected = _mac(secret, f"session|{fp}|{expires}|{nonce}")
     if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
         return None
     return next((k for k in keys if hmac.compare_digest(fingerprint(k), fp)), None)
+
+
+def expiry_of(cookie: str) -> int | None:
+    """The unix time a well-formed cookie expires at (unchecked: key_of checks)."""
+    parts = _parts(cookie)
+    return parts[1] if parts is not None else None
+
+
+def session_id(cookie: str) -> str:
+    """What names one session in the revocation list (a hash: the list holds no cookies)."""
+    return hashlib.sha256(f"podium-studio-session|{cookie}".encode()).hexdigest()[:32]
 
 
 def csrf_token(secret: str, cookie: str) -> str:

@@ -33,14 +33,22 @@ from fastapi.responses import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from api import studio_session
-from api.deps import ProducerDep, ProducerFirstRoute, SettingsDep, StoreDep, check_bearer
+from api import studio_revocations, studio_session
+from api.deps import (
+    ProducerDep,
+    ProducerFirstRoute,
+    RedisDep,
+    SettingsDep,
+    StoreDep,
+    check_bearer,
+)
 from api.responses import PRODUCER, errors
 from api.routes.watch import hls_script_path, media_origins
 from config import Settings
 from ingest.assets.public import public_asset
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound, PodiumError
+from runtime import handles
 
 router = APIRouter(prefix="/studio", tags=["studio"], route_class=ProducerFirstRoute,
                    include_in_schema=False)
@@ -89,7 +97,8 @@ def _session_key(settings: Settings, request: Request) -> str | None:
     cookie = request.cookies.get(studio_session.COOKIE)
     if not cookie:
         return None
-    return studio_session.key_of(settings.studio_secret, cookie, settings.api_key_list)
+    return studio_revocations.live_key(settings.studio_secret, cookie, settings.api_key_list,
+                                       handles.redis_connection())
 
 
 def _login_page(settings: Settings, message: str = "", status_code: int = 200) -> HTMLResponse:
@@ -133,8 +142,12 @@ async def login(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.post("/logout")
-def logout(_: ProducerDep) -> Response:
-    """End the session (the cookie is dropped; the page sends its CSRF token)."""
+def logout(request: Request, _: ProducerDep, redis: RedisDep) -> Response:
+    """End the session everywhere: revoked for its remaining life (a copy of the cookie stops
+    working too) and dropped from the browser; the page sends its CSRF token."""
+    cookie = request.cookies.get(studio_session.COOKIE)
+    if cookie and not request.headers.get("authorization"):
+        studio_revocations.revoke(redis, cookie)
     response = Response(status_code=204)
     response.delete_cookie(studio_session.COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -175,8 +188,9 @@ async def events(request: Request, _: ProducerDep, settings: SettingsDep,
         studio_session.COOKIE, "")
 
     def session_open() -> bool:  # a Bearer key cannot expire while the process runs
-        return not cookie or studio_session.key_of(
-            settings.studio_secret, cookie, settings.api_key_list) is not None
+        return not cookie or studio_revocations.live_key(
+            settings.studio_secret, cookie, settings.api_key_list,
+            handles.redis_connection()) is not None
     return StreamingResponse(_asset_events(request, store, settings.public_url, session_open),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -223,7 +237,8 @@ async def _asset_events(request: Request, store: AssetStore, public_url: str,
     quiet = 0
     while not await request.is_disconnected():
         await asyncio.sleep(EVENTS_INTERVAL_S)
-        if not session_open():  # the stream must not outlive the login that opened it
+        # the stream must not outlive the login that opened it (a Redis read: off the loop)
+        if not await run_in_threadpool(session_open):
             yield sse("expired", {})
             return
         try:

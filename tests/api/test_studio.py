@@ -82,6 +82,22 @@ def test_logout_needs_the_token_and_ends_the_cookie(session: tuple[httpx.Client,
     assert c.get("/v1/uploads").status_code == 401
 
 
+def test_logout_ends_every_copy_of_the_session(session: tuple[httpx.Client, str],
+                                               api_server: str) -> None:
+    """A copy of the cookie taken before the logout (another tab, a stolen value) is refused
+    after it, by the API, the pages and the event stream."""
+    c, token = session
+    cookie = c.cookies[studio_session.COOKIE]
+    with httpx.Client(base_url=api_server, timeout=30,
+                      cookies={studio_session.COOKIE: cookie}) as copy:
+        assert copy.get("/v1/uploads").status_code == 200
+        assert c.post("/studio/logout", headers={"X-CSRF-Token": token}).status_code == 204
+        refused = copy.get("/v1/uploads")
+        assert refused.status_code == 401 and "logged out" in refused.json()["error"]["message"]
+        assert copy.get("/studio/messages").status_code == 303
+        assert copy.get("/studio/events").status_code == 401
+
+
 def test_the_event_stream_ends_with_its_session(api_server: str, stack: Stack) -> None:
     """An open stream of server-sent events must not outlive the session that opened it."""
     cookie = studio_session.issue(get_settings().studio_secret, stack.api_key, ttl_s=2)

@@ -21,9 +21,10 @@ def test_a_session_names_its_key_until_it_expires() -> None:
 
 def test_a_forged_or_revoked_session_names_no_key() -> None:
     cookie = ss.issue(SECRET, "key-one", ttl_s=60, now=1000)
-    fp, expires, mac = cookie.split(".")
+    fp, expires, nonce, mac = cookie.split(".")
     assert ss.key_of("other-secret", cookie, KEYS, now=1000) is None
-    assert ss.key_of(SECRET, f"{fp}.{int(expires) + 999}.{mac}", KEYS, now=1000) is None
+    assert ss.key_of(SECRET, f"{fp}.{int(expires) + 999}.{nonce}.{mac}", KEYS, now=1000) is None
+    assert ss.key_of(SECRET, f"{fp}.{expires}.{nonce}0.{mac}", KEYS, now=1000) is None
     assert ss.key_of(SECRET, "garbage", KEYS, now=1000) is None
     assert ss.key_of(SECRET, cookie, ["key-two"], now=1000) is None  # key removed
 
@@ -32,7 +33,15 @@ def test_a_forged_or_revoked_session_names_no_key() -> None:
 def test_an_odd_expiry_is_no_session_rather_than_an_error(expires: str) -> None:
     """Any client can send any cookie (a viewer too): `²` passes str.isdigit but not int(),
     and 5000 digits exceed int()'s limit; either was a 500."""
-    assert ss.key_of(SECRET, f"ab.{expires}.x", KEYS, now=1000) is None
+    assert ss.key_of(SECRET, f"ab.{expires}.n.x", KEYS, now=1000) is None
+    assert ss.expiry_of(f"ab.{expires}.n.x") is None
+
+
+def test_two_logins_in_the_same_second_are_two_sessions() -> None:
+    """Logging out of one (its id is revoked) must leave the other."""
+    one, two = (ss.issue(SECRET, "key-one", ttl_s=60, now=1000) for _ in range(2))
+    assert one != two and ss.session_id(one) != ss.session_id(two)
+    assert ss.key_of(SECRET, one, KEYS, now=1000) == ss.key_of(SECRET, two, KEYS, now=1000)
 
 
 def test_reads_need_no_csrf_token() -> None:
