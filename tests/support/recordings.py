@@ -3,8 +3,10 @@
 Debian's `pocketsphinx-testdata` (BSD-2, CMU) ships five sentences of Jane Austen's *Sense and
 Sensibility* read by a LibriVox volunteer (public-domain recordings), 16 kHz mono WAV, with
 their transcription: `make system-deps` installs it. No real recording of Mandarin speech was
-found in any package registry reachable here (PyPI, npm, Debian), so Chinese is tested on
-text handling and on the multilingual model with English speech, never on espeak-ng's Mandarin.
+found in any package registry reachable here (PyPI, npm, Debian), so Chinese speech is tested
+end to end on espeak-ng's Mandarin voice `cmn-latn-pinyin` (tests/test_captions_mandarin.py:
+synthetic, intelligible to Whisper base) and measured in bench/captions.py on that and on a
+neural voice; its `cmn` voice reads tone digits aloud and is not used.
 """
 
 from __future__ import annotations

@@ -19,22 +19,35 @@ class Placed:
     duration: float
 
 
-def speak(path: Path, text: str) -> float:
-    """``text`` spoken by espeak-ng into a WAV; returns its duration in seconds."""
-    subprocess.run(["espeak-ng", "-w", str(path), "-s", "150", text], check=True,
+MANDARIN_VOICE = "cmn-latn-pinyin"
+"""espeak-ng's Mandarin voice that reads characters as Mandarin syllables with their tones.
+Its other Mandarin voice, `cmn` ("latin as English"), turns each character into pinyin with a
+tone digit and reads that as English: "jin1" becomes "jin one", which no recognizer can take
+for Mandarin (espeak-ng 1.51, Debian 12)."""
+MANDARIN_SPEED = 130
+"""Words per minute for Mandarin: Whisper base heard the test sentences best at 130 (of 100,
+130, 150 and 170 tried)."""
+
+
+def speak(path: Path, text: str, voice: str | None = None, speed: int = 150) -> float:
+    """``text`` spoken by espeak-ng (its default voice, or ``voice``) into a WAV; returns its
+    duration in seconds."""
+    chosen = ["-v", voice] if voice else []
+    subprocess.run(["espeak-ng", *chosen, "-w", str(path), "-s", str(speed), text], check=True,
                    capture_output=True, timeout=60)
     with wave.open(str(path), "rb") as wav:
         return wav.getnframes() / wav.getframerate()
 
 
 def speech_track(folder: Path, sentences: Sequence[tuple[str, float]],
-                 seconds: float) -> tuple[Path, list[Placed]]:
+                 seconds: float, voice: str | None = None,
+                 speed: int = 150) -> tuple[Path, list[Placed]]:
     """One WAV of ``seconds`` with each (text, start) sentence spoken from ``start`` on."""
     folder.mkdir(parents=True, exist_ok=True)
     placed, inputs, chains = [], [], []
     for i, (text, start) in enumerate(sentences):
         clip = folder / f"sentence-{i}.wav"
-        placed.append(Placed(text, start, speak(clip, text)))
+        placed.append(Placed(text, start, speak(clip, text, voice, speed)))
         inputs += ["-i", str(clip)]
         delay = round(start * 1000)
         chains.append(f"[{i}:a]aresample=16000,adelay={delay}:all=1[s{i}]")
@@ -49,9 +62,11 @@ def speech_track(folder: Path, sentences: Sequence[tuple[str, float]],
 
 
 def speech_clip(path: Path, sentences: Sequence[tuple[str, float]], seconds: float = 12,
-                width: int = 320, height: int = 180) -> tuple[Path, list[Placed]]:
+                width: int = 320, height: int = 180, voice: str | None = None,
+                speed: int = 150) -> tuple[Path, list[Placed]]:
     """An MP4: a lavfi test pattern with the sentences as its AAC audio."""
-    audio, placed = speech_track(path.parent / f"{path.stem}-audio", sentences, seconds)
+    audio, placed = speech_track(path.parent / f"{path.stem}-audio", sentences, seconds,
+                                 voice, speed)
     if not path.exists():
         subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i",
                         f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
