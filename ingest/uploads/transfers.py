@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
@@ -199,7 +200,7 @@ class AppendSession:
         self._hasher = hashlib.new(checksum[0]) if checksum else None
         self.start = transfer.offset
         self.received = 0
-        self._buf = bytearray()
+        self._buf = _Pieces()
         self._parts: list[Future[str]] = []
         """Parts of this chunk being (or done being) uploaded, in part-number order."""
         self._pending = list(transfer.pending)
@@ -216,7 +217,7 @@ class AppendSession:
         if self.start + self.received + len(data) > self.transfer.length:
             raise TransferTooLarge(f"The chunk goes past the upload's length of "
                                    f"{self.transfer.length} bytes.")
-        self._buf += data
+        self._buf.add(data)
         self.received += len(data)
         if self._hasher is not None:
             self._hasher.update(data)
@@ -231,11 +232,7 @@ class AppendSession:
         size = self.transfer.part_size
         while self._pending_bytes() + len(self._buf) >= size:
             take = size - self._pending_bytes()
-            head = self._read_pending()
-            with memoryview(self._buf) as view:  # one copy of the part, not three
-                part = head + view[:take] if head else bytes(view[:take])
-            del self._buf[:take]
-            self._upload_part(part)
+            self._upload_part(self._buf.take(take, head=self._read_pending()))
         self._refresh()
 
     def commit(self) -> Transfer:
@@ -251,11 +248,12 @@ class AppendSession:
             end = self.start + self.received
             complete = end == t.length
             if complete and (self._buf or self._pending):
-                self._upload_part(self._read_pending() + bytes(self._buf))
+                self._upload_part(self._buf.take(len(self._buf), head=self._read_pending()))
             elif self._buf:
                 first = end - len(self._buf)
                 self._t.storage.put_bytes(keys.pending_segment(t.slot_id, t.id, first),
-                                          bytes(self._buf), "application/octet-stream")
+                                          self._buf.take(len(self._buf)),
+                                          "application/octet-stream")
                 self._pending.append(first)
             self._buf.clear()
             t.etags = t.etags + self._settled_etags()
@@ -338,6 +336,39 @@ class AppendSession:
                 self._t.storage.delete_keys(
                     [keys.pending_segment(t.slot_id, t.id, s) for s in self._consumed])
             self._consumed = []
+
+
+class _Pieces:
+    """The body's pieces as they came (no copy on arrival); a part is joined from them in one
+    copy (a growing bytearray cost a copy in, a copy out and a move of the rest)."""
+
+    def __init__(self) -> None:
+        self._pieces: deque[bytes | memoryview] = deque()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, data: bytes) -> None:
+        self._pieces.append(data)
+        self._size += len(data)
+
+    def take(self, n: int, head: bytes = b"") -> bytes:
+        """``head`` followed by the first ``n`` bytes, which leave the buffer."""
+        out: list[bytes | memoryview] = [head] if head else []
+        while n:
+            piece = self._pieces.popleft()
+            if len(piece) > n:  # the rest stays, as a view of the same bytes
+                self._pieces.appendleft(memoryview(piece)[n:])
+                piece = memoryview(piece)[:n]
+            out.append(piece)
+            n -= len(piece)
+            self._size -= len(piece)
+        return b"".join(out)
+
+    def clear(self) -> None:
+        self._pieces.clear()
+        self._size = 0
 
 
 def _release(lock: Lock, transfer_id: str) -> None:
