@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     per_title_min_duration_s: float = Field(default=120.0, ge=0)
     """Shorter sources keep the fixed ladder: their analysis would cost a large share of the
     transcode (docs/benchmarks.md) to save little."""
+    chunked_min_duration_s: float = Field(default=0.0, ge=0)
+    """Sources longer than this have their video encoded in chunks, side by side on any
+    workers (`chunk-*` jobs), the audio once in one piece, then stitched (workers/chunks.py).
+    0 turns chunking off: every source is one transcode job."""
+    chunk_duration_s: int = Field(default=16, ge=1)
+    """Media seconds of one chunk; a multiple of ``segment_duration_s`` (checked), so every
+    chunk starts on a segment boundary."""
     transcode_timeout_factor: float = 6.0
     """A transcode may take this many times the media's duration (plus a fixed minute)."""
     probe_timeout_s: int = 60
@@ -243,6 +250,12 @@ class Settings(BaseSettings):
         if not all(p.isdigit() for p in parts):
             raise ValueError("webhook_retry_schedule: comma-separated whole seconds, e.g. 5,30,120")
         return ",".join(parts)
+
+    @model_validator(mode="after")
+    def _chunks_on_segment_boundaries(self) -> Settings:
+        if self.chunk_duration_s % self.segment_duration_s:
+            raise ValueError("chunk_duration_s must be a multiple of segment_duration_s")
+        return self
 
     @property
     def webhook_retry_intervals(self) -> list[int]:

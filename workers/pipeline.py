@@ -2,6 +2,12 @@
 
 upload ──► probe ──► transcode ──► publish            (queue `<prefix>-media`)
                                 └─► captions          (queue `<prefix>-captions`)
+
+A source longer than `chunked_min_duration_s`: the transcode job (per-title analysis) splits
+the video work instead of encoding it (workers/chunks.py):
+
+transcode ──► chunk-<id>-00000 … chunk-<id>-NNNNN ─┐  (any workers, side by side)
+          └─► audio-<id> ──────────────────────────┴─► stitch ──► publish
 events (asset.ready, ...) ──► deliver-<delivery id>   (queue `<prefix>-webhooks`)
 
 Captions run beside publishing, on their own queue so caption workers scale apart from
@@ -23,7 +29,7 @@ from redis import Redis
 from redis.lock import Lock
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Dependency, Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from config import get_settings
@@ -31,6 +37,7 @@ from ingest.assets.models import AssetStatus
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound
 from ingest.live import lease as leases
+from ingest.media import chunk_plan
 from runtime import logs
 
 log = logging.getLogger(__name__)
@@ -40,7 +47,7 @@ PROBE_TIMEOUT_S = 600
 PUBLISH_TIMEOUT_S = 300
 RESULT_TTL_S = 24 * 3600
 FAILURE_TTL_S = 30 * 24 * 3600
-STAGES = ("probe", "transcode", "publish", "captions")
+STAGES = ("probe", "transcode", "audio", "stitch", "publish", "captions")
 CAPTIONS_FAILURE_CALLBACK = "workers.captions.on_captions_failure"
 TRANSFER_ALLOWANCE_S = 600
 """Added to a job's timeout over its ffmpeg limit: the source download comes first, and
@@ -113,10 +120,14 @@ def captions_timeout_s(duration_s: float) -> int:
     return int(120 + duration_s * get_settings().captions_timeout_factor)
 
 
+def chunk_job_id(asset_id: str, index: int) -> str:
+    return f"chunk-{asset_id}-{index:05d}"
+
+
 def _enqueue(into: Queue, func: str, asset_id: str, stage: str, timeout: int,
              args: tuple[Any, ...] = (), on_failure: str = "workers.stages.on_job_failure",
-             **extra: Any) -> Job:
-    jid = job_id(stage, asset_id)
+             jid: str | None = None, **extra: Any) -> Job:
+    jid = jid or job_id(stage, asset_id)
     # Check and enqueue as one step: two callers at once (a probe run twice, an upload and
     # `podium reconcile`) would both find no job and both push it, and it would run twice.
     with into.connection.lock(f"{queue_prefix()}:lock:enqueue:{jid}", timeout=ENQUEUE_LOCK_S,
@@ -170,9 +181,33 @@ def _transcode_then_publish(conn: Redis, asset_id: str, duration_s: float) -> Jo
     media = queue(media_queue_name(), conn)
     transcode = _enqueue(media, "workers.transcode.transcode_asset", asset_id, "transcode",
                          transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S)
-    _enqueue(media, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
-             depends_on=transcode)
+    if not chunk_plan.is_chunked(duration_s, get_settings().chunked_min_duration_s):
+        # chunked: the transcode job queues publish behind the stitch (chunked_transcode)
+        _enqueue(media, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
+                 depends_on=transcode)
     return transcode
+
+
+def chunked_transcode(conn: Redis, asset_id: str, duration_s: float, chunks: int) -> Job:
+    """The video in ``chunks`` jobs that any worker may take, the audio in one, then the
+    stitch once all of them succeeded (RQ Dependency, allow_failure=False; at the front of
+    the queue, so the asset does not wait behind work queued meanwhile), then publish.
+    Returns the stitch job. Queueing again finds the jobs still to run (same ids)."""
+    s = get_settings()
+    media = queue(media_queue_name(), conn)
+    chunk_timeout = transcode_timeout_s(s.chunk_duration_s) + TRANSFER_ALLOWANCE_S
+    whole_timeout = transcode_timeout_s(duration_s) + TRANSFER_ALLOWANCE_S
+    # the audio first: it is short, and done beside the chunks it is off the critical path
+    pieces = [_enqueue(media, "workers.chunks.encode_audio", asset_id, "audio", whole_timeout)]
+    pieces += [_enqueue(media, "workers.chunks.encode_chunk", asset_id, "chunk", chunk_timeout,
+                        args=(index,), jid=chunk_job_id(asset_id, index))
+               for index in range(chunks)]
+    stitch = _enqueue(media, "workers.chunks.stitch_asset", asset_id, "stitch", whole_timeout,
+                      args=(chunks,), depends_on=Dependency(
+                          jobs=pieces, allow_failure=False, enqueue_at_front=True))
+    _enqueue(media, "workers.publish.publish_asset", asset_id, "publish", PUBLISH_TIMEOUT_S,
+             depends_on=stitch)
+    return stitch
 
 
 def _transcoding_key(owner: str) -> str:
@@ -194,7 +229,8 @@ def _transcoding(conn: Redis, owner: str, ended: str | None = None) -> set[str]:
     key = _transcoding_key(owner)
     live = set()
     for asset_id in _members(conn, key):
-        if asset_id != ended and _is_pending(conn, job_id("transcode", asset_id)):
+        if asset_id != ended and (_is_pending(conn, job_id("transcode", asset_id))
+                                  or _is_pending(conn, job_id("stitch", asset_id))):
             live.add(asset_id)
         else:
             conn.zrem(key, asset_id)

@@ -29,6 +29,8 @@ from workers.events import asset_lifecycle
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0
+TRANSCODE_JOBS = ("transcode-", "chunk-", "audio-", "stitch-")
+"""Jobs whose failure ends the asset's transcode (one job, or the pieces of a chunked one)."""
 
 
 class AssetGone(Exception):
@@ -77,6 +79,7 @@ def mark_errored(assets: AssetLifecycle, asset_id: str, code: str, message: str)
     failed = assets.update(asset_id, lambda a: lifecycle.fail(a, code, message))
     # the source stays, and so does an earlier version that still plays
     assets.store.storage.delete_prefix(keys.hls_prefix(asset_id, failed.version))
+    assets.store.storage.delete_prefix(keys.chunks_prefix(asset_id, failed.version))
     workspace.clean(asset_id)
 
 
@@ -96,7 +99,10 @@ def on_job_failure(job: Any, connection: Any, exc_type: type[BaseException],
         return
     except InvalidTransition as exc_state:  # already ready or errored: a final state stays
         log.info("job %s: %s", job.id, exc_state.message)
-    if owner is not None and str(job.id).startswith("transcode-"):
+    if str(job.id).startswith(("chunk-", "audio-")):
+        # a piece of a chunked transcode is lost for good: the stitch will never run
+        pipeline.cancel_all(assets.store.redis, asset_id)
+    if owner is not None and str(job.id).startswith(TRANSCODE_JOBS):
         # that transcode is over: the next of its key may enter the queue
         pipeline.transcode_ended(assets.store.redis, assets.store, owner, asset_id)
 

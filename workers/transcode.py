@@ -18,7 +18,7 @@ from ingest.hls import publishing
 from ingest.languages import AUTO, canonical_language
 from ingest.lifecycle import assets as lifecycle
 from ingest.lifecycle.assets import AssetLifecycle
-from ingest.media import commands, encoders, packaging
+from ingest.media import chunk_plan, commands, encoders, packaging
 from ingest.media.encoders import Encoder
 from ingest.media.ladder import Rendition
 from runtime import handles
@@ -28,13 +28,16 @@ from workers import probe as probe_job
 log = logging.getLogger(__name__)
 PTS_PROBE_TIMEOUT_S = 30
 POSTER_TIMEOUT_S = 30
+SPLIT = "split"
+"""The transcode job's outcome when it queued chunk jobs and a stitch instead of encoding."""
 
 
 def transcode_asset(asset_id: str) -> str:
     """Encode the ladder in one ffmpeg pass, uploading segments while it runs."""
-    owner = _owner(asset_id)
+    owner = owner_of(asset_id)
     outcome = stages.run_stage(asset_id, Stage.TRANSCODE, {AssetStatus.PREPARING}, _transcode)
-    if owner is not None:  # over (a transient error raised instead: RQ retries, still ours)
+    # over (a transient error raised instead: RQ retries, still ours); split: the stitch ends it
+    if owner is not None and outcome != SPLIT:
         pipeline.transcode_ended(handles.redis_connection(), handles.asset_store(), owner,
                                  asset_id)
     return outcome
@@ -59,11 +62,25 @@ def video_encoder() -> Encoder:
     return chosen
 
 
-def _owner(asset_id: str) -> str | None:
+def owner_of(asset_id: str) -> str | None:
     try:
         return handles.asset_store().get(asset_id).owner
     except NotFound:
         return None
+
+
+def transcode_options(asset: Asset, src: Path, duration_s: float) -> packaging.TranscodeOptions:
+    """How this asset's media is encoded on this worker (streams, preset, encoder, limits);
+    ``duration_s`` is the media the run encodes, which sets its timeout."""
+    s = get_settings()
+    assert asset.source is not None, "probe runs first"
+    video_stream, audio_stream = probe_job.recorded_streams(asset.source, src)
+    return packaging.TranscodeOptions(
+        video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
+        preset=s.x264_preset, threads=s.ffmpeg_threads,
+        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(duration_s),
+        silence_s=None if audio_stream is not None else asset.source.duration_s,
+        encoder=video_encoder())
 
 
 def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
@@ -71,28 +88,17 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
     s = get_settings()
     assert asset.source is not None, "probe runs first"
     src = workspace.local_source(store, asset_id, asset.version)
-    video_stream, audio_stream = probe_job.recorded_streams(asset.source, src)
-    opts = packaging.TranscodeOptions(
-        video_stream=video_stream, audio_stream=audio_stream, segment_s=s.segment_duration_s,
-        preset=s.x264_preset, threads=s.ffmpeg_threads,
-        nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(asset.source.duration_s),
-        silence_s=None if audio_stream is not None else asset.source.duration_s,
-        encoder=video_encoder())
-    plans = bitrates.transcode_plans(assets, asset, src, video_stream, opts.encoder.name)
+    opts = transcode_options(asset, src, asset.source.duration_s)
+    plans = bitrates.transcode_plans(assets, asset, src, opts.video_stream, opts.encoder.name)
+    if chunk_plan.is_chunked(asset.source.duration_s, s.chunked_min_duration_s):
+        # the plans are recorded on the asset (per-title rates): every chunk encodes the same
+        count = len(chunk_plan.plan_chunks(asset.source.duration_s, s.chunk_duration_s))
+        pipeline.chunked_transcode(handles.redis_connection(), asset_id,
+                                   asset.source.duration_s, count)
+        log.info("transcode %s: %.1f s of video in %d chunks of %d s", asset_id,
+                 asset.source.duration_s, count, s.chunk_duration_s)
+        return SPLIT
     report = stages.progress_reporter(store, asset_id, Stage.TRANSCODE, asset.source.duration_s)
-    growing = publishing.GrowingPlaylists(
-        store.storage, asset_id, packaging.playlist_paths(workspace.work_dir(asset_id), plans),
-        s.segment_duration_s, asset.version)
-    playable = [asset.playable]
-
-    def publish_segments(uploaded: Mapping[str, frozenset[str]]) -> None:
-        """Segments reached the bucket: list them; once every rendition has its first one,
-        the multivariant playlist (declared bandwidths) makes the asset playable."""
-        if growing.update(uploaded) and not playable[0]:
-            publishing.write_master(store.storage, asset_id, plans, version=asset.version)
-            assets.update(asset_id, lifecycle.mark_playable)
-            playable[0] = True
-
     with stages.ffmpeg_failures(
             timeout=PermanentError("Transcoding took longer than allowed.",
                                    code="transcode_timeout"),
@@ -101,12 +107,41 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
         started = time.monotonic()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
-            workspace.work_dir(asset_id), opts, report, asset.version, publish_segments)
+            workspace.work_dir(asset_id), opts, report, asset.version,
+            segment_publisher(assets, asset, plans))
         elapsed = time.monotonic() - started
     speed = asset.source.duration_s / max(elapsed, 0.001)
     metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, speed)
     log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions)",
              asset_id, asset.source.duration_s, elapsed, speed, len(plans))
+    return finish_transcode(assets, asset, plans, playlists)
+
+
+def segment_publisher(assets: AssetLifecycle, asset: Asset,
+                      plans: Sequence[Rendition]) -> packaging.SegmentsCallback:
+    """What a packaging run calls as its segments reach the bucket: list them in growing
+    EVENT playlists; once every rendition has its first one, the multivariant playlist
+    (declared bandwidths) makes the asset playable."""
+    store, s = assets.store, get_settings()
+    growing = publishing.GrowingPlaylists(
+        store.storage, asset.id, packaging.playlist_paths(workspace.work_dir(asset.id), plans),
+        s.segment_duration_s, asset.version)
+    playable = [asset.playable]
+
+    def publish_segments(uploaded: Mapping[str, frozenset[str]]) -> None:
+        if growing.update(uploaded) and not playable[0]:
+            publishing.write_master(store.storage, asset.id, plans, version=asset.version)
+            assets.update(asset.id, lifecycle.mark_playable)
+            playable[0] = True
+    return publish_segments
+
+
+def finish_transcode(assets: AssetLifecycle, asset: Asset, plans: Sequence[Rendition],
+                     playlists: Mapping[str, Path]) -> str:
+    """Every segment is in the bucket: VOD media playlists, the first video PTS, the poster,
+    stage `publish`, and captions queued beside publishing."""
+    asset_id, store, s = asset.id, assets.store, get_settings()
+    assert asset.source is not None, "probe runs first"
     publishing.store_media_playlists(store.storage, asset_id, playlists, s.segment_duration_s,
                                      asset.version)
     if store.is_deleted(asset_id):

@@ -3,6 +3,7 @@ local copy of an asset's source, fetched once and reused by later jobs on the sa
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def local_source(store: AssetStore, asset_id: str, version: int = 0) -> Path:
     if cached is not None:
         return cached
     path = work_dir(asset_id) / _source_name(version)
-    partial = path.with_suffix(".part")
+    # a name of this process's own: chunk jobs of one asset on workers of one host may fetch
+    # it at the same time (the same bytes: the last rename wins, whole)
+    partial = path.with_suffix(f".part-{os.getpid()}")
     download_source(store, asset_id, partial, version)
     partial.rename(path)
     path.with_suffix(".complete").touch()

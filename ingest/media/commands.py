@@ -359,3 +359,95 @@ def complexity_probe_command(
                  "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{segment_s})",
                  "-threads", str(threads), "-an", "-f", "h264", str(out_dir / f"{plan.name}.h264")]
     return args
+
+
+CHUNK_MUX_DELAY_S = 0.7
+"""The MPEG-TS muxer delay of video chunks and the audio track (timestamps start 2 x this
+late, ffmpeg's default): the same for every piece, so their timestamps line up as they would
+have in one pass, and the stitch copies them unchanged (-copyts, no delay of its own)."""
+
+
+def _codec_args(options: dict[str, object]) -> list[str]:
+    return [arg for key, value in options.items() for arg in (f"-{key}", str(value))]
+
+
+def chunk_ladder_command(
+    source: Path, demuxer: str, out: Path, plans: Sequence[Rendition], *, start_s: float,
+    duration_s: float | None, video_stream: int, segment_s: int, preset: str, threads: int,
+    encoder: str = "libx264", device_args: Sequence[str] = (), upload_filter: str | None = None,
+) -> list[str]:
+    """One chunk of the video (``duration_s`` from ``start_s``, a segment boundary; None: to
+    the end) in every rendition, video only, into one MPEG-TS file with one stream per
+    rendition.
+
+    ``-ss``/``-t`` before the input decode only that range: ffmpeg seeks to the keyframe
+    before it and drops the frames outside it (accurate seek), so the chunks partition the
+    frames. The filters and the encoder's options are the one-pass ladder's, so the chunk
+    starts with an IDR frame (x264 GOPs are closed) and has one at every segment boundary.
+    ``-output_ts_offset`` puts the chunk at its place on the source's timeline and
+    ``-avoid_negative_ts disabled`` stops ffmpeg from shifting the first chunk alone (its
+    B-frame DTS are below zero before the muxer's delay): the chunks join without a gap
+    (https://ffmpeg.org/ffmpeg-formats.html#Format-Options)."""
+    if not plans:
+        raise ValueError("at least one rendition is needed")
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+            *device_args, "-ss", f"{start_s:g}",
+            *(["-t", f"{duration_s:g}"] if duration_s is not None else []),
+            "-protocol_whitelist", "file", "-f", demuxer, "-i", f"file:{source}"]
+    graph = [f"[0:{video_stream}]split={len(plans)}"
+             + "".join(f"[s{i}]" for i in range(len(plans)))]
+    for i, plan in enumerate(plans):
+        chain = (f"[s{i}]fps={_fps_arg(plan.fps)},scale={plan.width}:{plan.height}"
+                 f":flags=bicubic,setsar=1,format=yuv420p")
+        graph.append(chain + (f",{upload_filter}" if upload_filter else "") + f"[v{i}]")
+    args += ["-filter_complex", ";".join(graph)]
+    for i in range(len(plans)):
+        args += ["-map", f"[v{i}]"]
+    gop = max(1, round(plans[-1].fps * segment_s))
+    args += _codec_args(_video_codec_options(encoder, preset, gop, segment_s, threads))
+    for i, plan in enumerate(plans):
+        args += [f"-b:v:{i}", f"{plan.video_kbps}k", f"-maxrate:v:{i}", f"{plan.maxrate_kbps}k",
+                 f"-bufsize:v:{i}", f"{plan.bufsize_kbps}k", f"-level:v:{i}", plan.level]
+    return [*args, "-an", "-output_ts_offset", f"{start_s:g}", "-avoid_negative_ts",
+            "disabled", "-muxdelay", f"{CHUNK_MUX_DELAY_S:g}", "-f", "mpegts", str(out)]
+
+
+def audio_track_command(source: Path, demuxer: str, out: Path, *, audio_stream: int | None,
+                        audio_kbps: int, silence_s: float | None = None) -> list[str]:
+    """The audio of a chunked transcode, encoded once in one piece (AAC into MPEG-TS, as the
+    one-pass ladder encodes it): AAC encoded per chunk would restart its priming at every
+    join and leave a gap there. A source without audio gets ``silence_s`` of silence."""
+    if audio_stream is None and not silence_s:
+        raise ValueError("the audio stream's index or silence_s is needed")
+    if audio_stream is not None:
+        args = ["-protocol_whitelist", "file", "-f", demuxer, "-i", f"file:{source}",
+                "-map", f"0:{audio_stream}", "-af", f"aresample={AUDIO_RATE}"]
+    else:
+        args = ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo",
+                "-map", "0:a", "-af", f"atrim=duration={silence_s:.3f}"]
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+            *args, "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "2", "-vn",
+            "-avoid_negative_ts", "disabled", "-muxdelay", f"{CHUNK_MUX_DELAY_S:g}",
+            "-f", "mpegts", str(out)]
+
+
+def stitch_command(video: Path, audio: Path, out_dir: Path, plans: Sequence[Rendition], *,
+                   segment_s: int) -> list[str]:
+    """The stitch of a chunked transcode: the chunks (joined byte by byte into ``video``, one
+    stream per rendition) and the audio track copied into each rendition's HLS segments,
+    nothing re-encoded. ``-copyts`` keeps the timestamps the pieces were made with and
+    ``-muxdelay 0`` adds no second delay, so they match the one-pass ladder's; keyframes sit
+    on every segment boundary, so the HLS muxer cuts there in every rendition."""
+    if not plans:
+        raise ValueError("at least one rendition is needed")
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
+            "-copyts", "-protocol_whitelist", "file", "-f", "mpegts", "-i", f"file:{video}",
+            "-protocol_whitelist", "file", "-f", "mpegts", "-i", f"file:{audio}"]
+    for i in range(len(plans)):
+        args += ["-map", f"0:v:{i}", "-map", "1:a:0"]
+    stream_map = " ".join(f"v:{i},a:{i},name:{plan.name}" for i, plan in enumerate(plans))
+    return [*args, "-c", "copy", "-muxdelay", "0", "-f", "hls", "-hls_time", str(segment_s),
+            "-hls_segment_type", "mpegts", "-hls_playlist_type", "event",
+            "-hls_flags", "independent_segments+temp_file",
+            "-hls_segment_filename", str(out_dir / "%v" / SEGMENT_PATTERN),
+            "-var_stream_map", stream_map, str(out_dir / "%v" / "index.m3u8")]

@@ -88,11 +88,7 @@ def transcode_to_storage(
 ) -> dict[str, Path]:
     """Run the one-pass ladder, leave every segment in the bucket, and return the media
     playlist ffmpeg wrote for each rendition (by name)."""
-    out_dir = work_dir / "hls"
-    # A run killed midway leaves segments behind: start clean so none of them is shipped.
-    shutil.rmtree(out_dir, ignore_errors=True)
-    for plan in plans:
-        (out_dir / plan.name).mkdir(parents=True, exist_ok=True)
+    out_dir = clean_output(work_dir, plans)
     args = commands.hls_ladder_command(
         source, demuxer, out_dir, plans, video_stream=opts.video_stream,
         audio_stream=opts.audio_stream, segment_s=opts.segment_s, preset=opts.preset,
@@ -100,7 +96,29 @@ def transcode_to_storage(
         encoder=opts.encoder.name, device_args=opts.encoder.device_args,
         upload_filter=opts.encoder.upload_filter,
     )
-    uploader = SegmentUploader(storage, asset_id, out_dir, version, on_segments)
+    package_to_storage(storage, asset_id, args, work_dir, opts, on_progress, version,
+                       on_segments)
+    return playlist_paths(work_dir, plans)
+
+
+def clean_output(work_dir: Path, plans: Sequence[Rendition]) -> Path:
+    """The HLS output folder of a packaging run, emptied (a run killed midway leaves segments
+    behind: none of them may be shipped), with one folder per rendition."""
+    out_dir = work_dir / "hls"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    for plan in plans:
+        (out_dir / plan.name).mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def package_to_storage(
+    storage: Storage, asset_id: str, args: Sequence[str], work_dir: Path,
+    opts: TranscodeOptions, on_progress: Callable[[float], None], version: int = 0,
+    on_segments: SegmentsCallback | None = None,
+) -> None:
+    """Run an ffmpeg that writes HLS into ``work_dir/hls`` while the uploader ships each
+    finished segment (the one-pass ladder, or the stitch of a chunked transcode)."""
+    uploader = SegmentUploader(storage, asset_id, work_dir / "hls", version, on_segments)
 
     def progress(done: float) -> None:
         uploader.raise_if_failed()
@@ -112,7 +130,6 @@ def transcode_to_storage(
                    on_progress=progress)
     finally:
         uploader.finish()
-    return playlist_paths(work_dir, plans)
 
 
 def playlist_paths(work_dir: Path, plans: Sequence[Rendition]) -> dict[str, Path]:

@@ -56,6 +56,23 @@ def hls_object(asset_id: str, name: str, version: int = 0) -> str:
     return hls_prefix(asset_id, version) + name
 
 
+def chunks_prefix(asset_id: str, version: int = 0) -> str:
+    """The pieces of a chunked transcode (video chunks, the audio track) until the stitch."""
+    return version_root(asset_id, version) + "chunks/"
+
+
+def video_chunk(asset_id: str, index: int, version: int = 0) -> str:
+    """One chunk of the video, every rendition in one MPEG-TS file, by its index."""
+    if index < 0:
+        raise ValueError(f"invalid chunk index: {index!r}")
+    return chunks_prefix(asset_id, version) + f"video-{index:05d}.ts"
+
+
+def audio_track(asset_id: str, version: int = 0) -> str:
+    """The audio of a chunked transcode, encoded once (MPEG-TS)."""
+    return chunks_prefix(asset_id, version) + "audio.ts"
+
+
 def master_playlist(asset_id: str, version: int = 0) -> str:
     return hls_prefix(asset_id, version) + "master.m3u8"
 
