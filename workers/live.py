@@ -147,7 +147,7 @@ class _Transcoder:
 
     def run(self) -> str:
         while not self.lease.lost.is_set():
-            stream = self.live.expire_if_due(self.id)
+            stream = self.live.settle(self.id)
             if stream.status == LiveStatus.ENDED:
                 self._finish()
                 return "ended"
@@ -165,9 +165,11 @@ class _Transcoder:
         assert session is not None
         url = f"{self.settings.rtmp_playback_base}/{stream.stream_key}"
         try:
-            info = self._probe(url)
+            info = self._probe(url, session.publisher)
             validate_live(info, handles.limits(self.settings))
         except (FfmpegFailed, FfmpegTimeout, InvalidMedia, PodiumError) as exc:
+            if not self._still_on(session.publisher):
+                return  # the publisher went away meanwhile (its RTMP server, maybe): no fault
             code = exc.code if isinstance(exc, InvalidMedia) else "unreadable_stream"
             log.warning("live stream %s: cannot read %s (%s); dropping it", self.id,
                         session.publisher, exc)
@@ -217,10 +219,15 @@ class _Transcoder:
             self._wait_while(lambda s: s.current is not None
                              and s.current.publisher == session.publisher)
 
-    def _probe(self, url: str) -> MediaInfo:
+    def _still_on(self, publisher: str) -> bool:
+        current = self.live.settle(self.id).current
+        return current is not None and current.publisher == publisher
+
+    def _probe(self, url: str, publisher: str) -> MediaInfo:
         """The stream's video and audio. The RTMP server may not list the stream for a moment
-        after on_publish said yes (ffprobe: "No such stream"), so quick failures are retried;
-        a stream that gives nothing readable within the limit (garbage) fails."""
+        after on_publish said yes (ffprobe: "No such stream"), so quick failures are retried
+        while the publisher is on; a stream that gives nothing readable within the limit
+        (garbage) fails."""
         deadline = time.monotonic() + PROBE_TIMEOUT_S
         while True:
             left = deadline - time.monotonic()
@@ -229,7 +236,8 @@ class _Transcoder:
                                  nice=self.settings.ffmpeg_nice, capture_stdout=True).stdout
                 return parse_live_probe(raw)
             except FfmpegFailed:
-                if time.monotonic() + PROBE_RETRY_S >= deadline:
+                if (time.monotonic() + PROBE_RETRY_S >= deadline
+                        or not self._still_on(publisher)):
                     raise
                 time.sleep(PROBE_RETRY_S)
 
@@ -272,7 +280,7 @@ class _Transcoder:
                 if self.lease.lost.is_set():
                     break
                 try:
-                    if done(self.live.expire_if_due(self.id)):  # type: ignore[operator]
+                    if done(self.live.settle(self.id)):  # type: ignore[operator]
                         break
                 except PodiumError as exc:
                     log.warning("live stream %s: status check failed: %s", self.id, exc)

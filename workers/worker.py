@@ -14,7 +14,7 @@ from rq.job import Job
 from config import get_settings
 from runtime import handles, logs
 from runtime.process import die_with_forking_parent
-from workers import lost, metrics, pipeline, transcode
+from workers import live_watch, lost, metrics, pipeline, transcode
 
 SUBJECT_FIELD = {"probe": "asset_id", "transcode": "asset_id", "publish": "asset_id",
                  "captions": "asset_id", "deliver": "delivery_id", "expire": "slot_id",
@@ -118,4 +118,6 @@ def run_worker(queues: list[str] | None = None, burst: bool = False) -> bool:
         job_monitoring_interval=s.job_monitoring_interval_s,
     )
     worker.heartbeat_grace_s = s.job_heartbeat_grace_s
+    if pipeline.live_queue_name() in names:
+        live_watch.start()  # streams nobody else looks at (workers.live_watch)
     return bool(worker.work(with_scheduler=True, burst=burst, logging_level="INFO"))

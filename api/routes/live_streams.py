@@ -74,7 +74,7 @@ def list_live_streams(_: ProducerDep, settings: SettingsDep, live: LiveDep) -> L
 def get_live_stream(stream_id: str, _: ProducerDep, settings: SettingsDep,
                     live: LiveDep) -> LiveStreamPublic:
     """One live stream: its status, and the recording's asset once it exists."""
-    stream = live.expire_if_due(stream_id)
+    stream = live.settle(stream_id)
     return _public(stream, settings)
 
 

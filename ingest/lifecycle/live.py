@@ -7,8 +7,11 @@
 The RTMP server asks before a publisher may start (``publish``), tells when it stops
 (``publish_done``) and asks again every few seconds while it publishes (``still_allowed``):
 a wrong, revoked or ended key is refused, and so is a second publisher while the first is on.
-`disconnected` keeps the key open for the stream's reconnect window; ``expire_if_due`` ends it
-once the window has passed. Every change runs inside ``LiveStreamStore.update``; events go to
+Each of those asks is a heartbeat: an RTMP server that dies or restarts never sends
+publish_done, so ``settle`` disconnects a publisher it has not reported for
+``PUBLISHER_SILENT_S``, exactly as publish_done would. `disconnected` keeps the key open for
+the stream's reconnect window; ``expire_if_due`` (and ``settle``) end it once the window has
+passed. Every change runs inside ``LiveStreamStore.update``; events go to
 the sink once the record is saved.
 """
 
@@ -42,6 +45,10 @@ LIVE_STREAM = StateMachine[LiveStatus](
 EVENTS = {L.ACTIVE: EventType.LIVE_STREAM_ACTIVE,
           L.DISCONNECTED: EventType.LIVE_STREAM_DISCONNECTED,
           L.ENDED: EventType.LIVE_STREAM_ENDED}
+PUBLISHER_SILENT_S = 10.0
+"""A publisher the RTMP server has not reported for this long (on_publish, then on_update every
+2 s) is gone: the server died or restarted and will never send its on_publish_done. Long enough
+for a few late callbacks of a loaded API; nginx drops a publisher whose callback fails."""
 PUBLIC_FIELDS = frozenset({"id", "title", "speaker", "status", "created_at", "ended_at",
                            "end_reason", "asset_id", "reconnect_window_s"})
 
@@ -58,6 +65,16 @@ def _end(stream: LiveStream, reason: EndReason, now: datetime) -> None:
     stream.status = L.ENDED
     stream.ended_at = now
     stream.end_reason = reason
+
+
+def _disconnect(stream: LiveStream, now: datetime, *, lost: bool) -> None:
+    current = stream.current
+    assert current is not None
+    LIVE_STREAM.check(stream.status, L.DISCONNECTED, stream.id)
+    current.ended_at = now
+    current.lost = lost
+    stream.status = L.DISCONNECTED
+    stream.disconnected_at = now
 
 
 class LiveLifecycle:
@@ -97,6 +114,7 @@ class LiveLifecycle:
         if saved.status != L.ACTIVE:
             self.store.forget_key(saved)
             raise StreamKeyRefused("This stream has ended; create a new live stream.")
+        self.store.heard(saved.id, publisher, PUBLISHER_SILENT_S)
         return saved
 
     def publish_done(self, stream_key: str, publisher: str) -> LiveStream | None:
@@ -109,11 +127,7 @@ class LiveLifecycle:
             current = s.current
             if current is None or current.publisher != publisher:
                 return  # a refused publisher, or one that was already replaced
-            LIVE_STREAM.check(s.status, L.DISCONNECTED, s.id)
-            now = datetime.now(UTC)
-            current.ended_at = now
-            s.status = L.DISCONNECTED
-            s.disconnected_at = now
+            _disconnect(s, datetime.now(UTC), lost=False)
         return self._save(stream.id, change)
 
     def still_allowed(self, stream_key: str, publisher: str) -> LiveStream:
@@ -125,6 +139,11 @@ class LiveLifecycle:
         current = stream.current
         if current is not None and current.publisher != publisher:
             raise StreamKeyRefused("Another connection publishes this stream.")
+        last = stream.sessions[-1] if stream.sessions else None
+        if current is None and last is not None and last.lost and last.publisher == publisher:
+            # a publisher ``settle`` gave up on, heard again: drop it, so that it connects
+            # again through on_publish and the stream has one story
+            raise StreamKeyRefused("This connection was given up as lost; connect again.")
         # no session (yet): nginx may ask before the answer to this publisher's on_publish was
         # saved (a loaded API); on_publish decides, so let it be
         if stream.dropped_publisher == publisher:
@@ -132,6 +151,8 @@ class LiveLifecycle:
         if stream.over_duration():
             self.end(stream.id, EndReason.MAX_DURATION)
             raise StreamKeyRefused("The stream ran past its maximum duration.")
+        if current is not None:
+            self.store.heard(stream.id, publisher, PUBLISHER_SILENT_S)
         return stream
 
     def end(self, stream_id: str, reason: EndReason) -> LiveStream:
@@ -156,6 +177,32 @@ class LiveLifecycle:
         if saved.status == L.ENDED:
             self.store.forget_key(saved)
         return saved
+
+    def settle(self, stream_id: str) -> LiveStream:
+        """What the passing of time alone decides: the reconnect window of a `disconnected`
+        stream has passed (`ended`), or the RTMP server has not reported the publisher of an
+        `active` one for ``PUBLISHER_SILENT_S`` (`disconnected`, as on publish_done: window,
+        slate, webhook). Live workers call it every second for every open stream."""
+        stream = self.expire_if_due(stream_id)
+        if not self._silent(stream):
+            return stream
+
+        def change(s: LiveStream) -> None:
+            if self._silent(s):
+                _disconnect(s, datetime.now(UTC), lost=True)
+        saved = self._save(stream_id, change)
+        if saved.status == L.DISCONNECTED:
+            log.warning("live stream %s: the RTMP server stopped reporting its publisher; "
+                        "disconnected", stream_id)
+        return saved
+
+    def _silent(self, stream: LiveStream) -> bool:
+        current = stream.current
+        if current is None:
+            return False
+        if (datetime.now(UTC) - current.started_at).total_seconds() < PUBLISHER_SILENT_S:
+            return False  # on_publish's heartbeat may not be written yet
+        return self.store.last_heard(stream.id) != current.publisher
 
     def drop_publisher(self, stream_id: str, publisher: str, code: str) -> LiveStream:
         """The transcoder cannot read what ``publisher`` sends: the next on_update drops it

@@ -40,6 +40,9 @@ class LiveSession(BaseModel):
     """Which connection of the RTMP server publishes (`addr#clientid`)."""
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     ended_at: datetime | None = None
+    lost: bool = False
+    """Ended because the RTMP server stopped reporting it (it died or restarted: no
+    on_publish_done), not by a clean on_publish_done."""
 
 
 def _now() -> datetime:

@@ -38,6 +38,17 @@ class LiveStreamStore(RecordStore[LiveStream]):
             return None
         return stream if stream.stream_key == stream_key else None
 
+    def ids(self) -> list[str]:
+        """Every indexed stream's id, oldest first (no record read)."""
+        raw: list[bytes] = self.redis.zrange(self._index, 0, -1)  # type: ignore[assignment]
+        return [member.decode() for member in raw]
+
+    def last_heard(self, stream_id: str) -> str | None:
+        """The publisher the RTMP server reported last for this stream, if it did so recently
+        (``heard``'s ``ttl_s``)."""
+        raw: bytes | None = self.redis.get(self._heard_key(stream_id))  # type: ignore[assignment]
+        return raw.decode() if raw else None
+
     def list(self) -> list[LiveStream]:
         """Every stream, newest first."""
         return list(self.indexed(newest_first=True))
@@ -52,6 +63,14 @@ class LiveStreamStore(RecordStore[LiveStream]):
     def _save(self, stream: LiveStream) -> None:
         stream.updated_at = datetime.now(UTC)
         self._write(stream)
+
+    def _heard_key(self, stream_id: str) -> str:
+        return f"{self._prefix}:live-heard:{stream_id}"
+
+    def heard(self, stream_id: str, publisher: str, ttl_s: float) -> None:
+        """The RTMP server reported ``publisher`` on this stream just now (a heartbeat kept in
+        Redis only, for ``ttl_s``: it costs no bucket write)."""
+        self.redis.set(self._heard_key(stream_id), publisher, px=int(ttl_s * 1000))
 
     def forget_key(self, stream: LiveStream) -> None:
         """The key opens nothing any more (the record stays, `ended`); its SRT port is free."""

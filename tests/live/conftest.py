@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -20,11 +21,29 @@ from tests.conftest import ROOT, Stack
 from tests.support.live import free_port
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rtmp:
     port: int
     base: str
     """`rtmp://127.0.0.1:{port}/live`"""
+    data_dir: Path
+    log_dir: Path
+    server: services.Service | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """nginx-rtmp on ``port``, configured as `podium up` configures it."""
+        self.server = services.start_nginx_rtmp(rtmp_conf(get_settings()), self.data_dir,
+                                                self.log_dir, self.port)
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies without a word (no on_publish_done)."""
+        assert self.server is not None
+        self.server.proc.send_signal(signal.SIGKILL)
+        self.server.proc.wait(10)
+
+    def ensure_running(self) -> None:
+        if self.server is None or self.server.proc.poll() is not None:
+            self.start()
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +52,14 @@ def rtmp(stack: Stack, api_server: str) -> Iterator[Rtmp]:
     os.environ["PODIUM_RTMP_PORT"] = str(port)
     stack.env["PODIUM_RTMP_PORT"] = str(port)
     handles.reset()
-    svc = services.start_nginx_rtmp(rtmp_conf(get_settings()), stack.data_dir / "rtmp",
-                                    stack.data_dir / "logs", port)
+    server = Rtmp(port, f"rtmp://127.0.0.1:{port}/live", stack.data_dir / "rtmp",
+                  stack.data_dir / "logs")
+    server.start()
     try:
-        yield Rtmp(port, f"rtmp://127.0.0.1:{port}/live")
+        yield server
     finally:
-        svc.stop()
+        if server.server is not None:
+            server.server.stop()
         os.environ.pop("PODIUM_RTMP_PORT", None)
         handles.reset()
 

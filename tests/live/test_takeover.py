@@ -1,5 +1,6 @@
-"""A live worker killed outright (SIGKILL) mid-stream: another worker takes the stream over
-within seconds, and the same playlist goes on after a discontinuity."""
+"""A live worker killed outright (SIGKILL) mid-stream, or while the speaker is away: another
+worker takes the stream over within seconds, and the same playlist goes on after a
+discontinuity."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def _newest(anon: httpx.Client, stream_id: object) -> int:
     return int(playlist.media_sequence or 0) + len(playlist.segments) - 1
 
 
+def _kill_the_transcoder(stack: Stack, stream_id: object) -> None:
+    conn = handles.redis_connection()
+    prefix = stack.env["PODIUM_QUEUE_PREFIX"]
+    job_id = conn.get(f"{prefix}:live-job:{stream_id}").decode()  # type: ignore[union-attr]
+    (running,) = [w for w in Worker.all(connection=conn) if w.get_current_job_id() == job_id]
+    os.kill(running.pid, signal.SIGKILL)
+
+
 def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client, rtmp: Rtmp,
                                        live_worker: Path, stack: Stack, tmp_path: Path) -> None:
     spare = start_live_worker(stack, tmp_path / "spare.log")  # two remain after the kill
@@ -34,13 +43,8 @@ def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client,
     publisher = publish(str(body["ingest"]["rtmp"]), 60, tmp_path / "pub.log")  # type: ignore[index]
     try:
         wait_until(lambda: _newest(anon, body["id"]) >= 2, 40, 0.3, "first segments")
-        conn = handles.redis_connection()
-        prefix = stack.env["PODIUM_QUEUE_PREFIX"]
-        job_id = conn.get(f"{prefix}:live-job:{body['id']}").decode()  # type: ignore[union-attr]
-        (running,) = [w for w in Worker.all(connection=conn)
-                      if w.get_current_job_id() == job_id]
         before = _newest(anon, body["id"])
-        os.kill(running.pid, signal.SIGKILL)
+        _kill_the_transcoder(stack, body["id"])
         killed_at = time.monotonic()
         wait_until(lambda: _newest(anon, body["id"]) >= before + 2, 40, 0.2,
                    "segments from the worker that took over")
@@ -53,5 +57,44 @@ def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client,
     finally:
         publisher.terminate()
         publisher.wait(10)
+        client.delete(f"/v1/live-streams/{body['id']}")
+        stop_worker(spare)
+
+
+def test_a_worker_killed_while_the_speaker_is_away_is_taken_over(
+        client: httpx.Client, anon: httpx.Client, rtmp: Rtmp, live_worker: Path, stack: Stack,
+        tmp_path: Path) -> None:
+    spare = start_live_worker(stack, tmp_path / "spare.log")
+    body = create_stream(client, reconnect_window_s=300)
+    url = str(body["ingest"]["rtmp"])  # type: ignore[index]
+    first = publish(url, 60, tmp_path / "first.log")
+    second = None
+    try:
+        wait_until(lambda: _newest(anon, body["id"]) >= 1, 40, 0.3, "first segments")
+        first.terminate()
+        first.wait(10)
+        wait_until(lambda: client.get(f"/v1/live-streams/{body['id']}").json()["status"]
+                   == "disconnected", 20, 0.3, "disconnected")
+        away = _newest(anon, body["id"])
+        wait_until(lambda: _newest(anon, body["id"]) >= away + 1, 40, 0.3, "slate segments")
+        _kill_the_transcoder(stack, body["id"])
+        before = _newest(anon, body["id"])
+        wait_until(lambda: _newest(anon, body["id"]) >= before + 2, 40, 0.3,
+                   "slate segments from the worker that took over")
+        second = publish(url, 60, tmp_path / "second.log")
+        wait_until(lambda: client.get(f"/v1/live-streams/{body['id']}").json()["status"]
+                   == "active", 30, 0.3, "back on air")
+        back = _newest(anon, body["id"])
+        wait_until(lambda: _newest(anon, body["id"]) >= back + 3, 40, 0.3,
+                   "the speaker's segments after the return")
+        playlist = m3u8.loads(anon.get(f"/live-streams/{body['id']}/240p.m3u8").text)
+        marks = sum(s.discontinuity for s in playlist.segments)
+        assert marks + int(playlist.discontinuity_sequence or 0) >= 2, playlist.dumps()
+        assert second.poll() is None
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
         client.delete(f"/v1/live-streams/{body['id']}")
         stop_worker(spare)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from ingest.events import CollectingSink, EventType
-from ingest.lifecycle.live import LiveLifecycle
+from ingest.lifecycle.live import PUBLISHER_SILENT_S, LiveLifecycle
 from ingest.live.errors import StreamKeyInUse, StreamKeyRefused
 from ingest.live.models import EndReason, LiveStatus, LiveStream, new_live_stream_id, new_stream_key
 from runtime import handles
@@ -56,3 +58,28 @@ def test_a_dropped_publisher_is_refused_at_the_next_update(live: LiveLifecycle) 
     live.drop_publisher(stream.id, "a#1", "unreadable_stream")
     with pytest.raises(StreamKeyRefused):
         live.still_allowed(stream.stream_key, "a#1")
+
+
+def test_a_publisher_the_rtmp_server_stopped_reporting_is_disconnected_like_publish_done(
+        live: LiveLifecycle) -> None:
+    stream = _new(live)
+    live.publish(stream.stream_key, "a#1")
+    assert live.store.last_heard(stream.id) == "a#1"
+    assert live.settle(stream.id).status == LiveStatus.ACTIVE
+
+    def long_ago(s: LiveStream) -> None:
+        s.sessions[-1].started_at = datetime.now(UTC) - timedelta(seconds=PUBLISHER_SILENT_S + 1)
+    live.store.update(stream.id, long_ago)
+    live.still_allowed(stream.stream_key, "a#1")  # on_update: heard again
+    assert live.settle(stream.id).status == LiveStatus.ACTIVE
+    live.store.redis.delete(live.store._heard_key(stream.id))  # the server died: no more
+    settled = live.settle(stream.id)
+    assert settled.status == LiveStatus.DISCONNECTED and settled.sessions[-1].lost
+    assert settled.window_closes_at() is not None
+    assert live.settle(stream.id).status == LiveStatus.DISCONNECTED  # once
+    with pytest.raises(StreamKeyRefused):  # the lost connection, heard again, reconnects
+        live.still_allowed(stream.stream_key, "a#1")
+    assert live.publish(stream.stream_key, "a#2").status == LiveStatus.ACTIVE
+    assert isinstance(live.sink, CollectingSink)
+    assert live.sink.types == [EventType.LIVE_STREAM_ACTIVE, EventType.LIVE_STREAM_DISCONNECTED,
+                               EventType.LIVE_STREAM_ACTIVE]
