@@ -35,5 +35,5 @@ USER podium
 ENV PODIUM_DATA_DIR=/home/podium/var
 RUN mkdir -p /home/podium/var
 
-EXPOSE 8000 1935
+EXPOSE 8000 1935 10000-10019/udp
 CMD ["podium", "api", "--host", "0.0.0.0", "--port", "8000"]

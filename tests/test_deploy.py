@@ -66,7 +66,7 @@ def test_config_refuses_to_run_without_secrets(missing: str) -> None:
 
 def test_services(config: dict[str, Any]) -> None:
     assert set(config["services"]) == {"api", "worker", "createbucket", "redis", "minio",
-                                       "rtmp", "prometheus", "live-worker"}
+                                       "rtmp", "srt", "prometheus", "live-worker"}
 
 
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
@@ -76,6 +76,7 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "Worker.all" in _healthcheck(config, "worker")
     assert "1935" in _healthcheck(config, "rtmp")
     assert "Worker.all" in _healthcheck(config, "live-worker")
+    assert "ping()" in _healthcheck(config, "srt")
 
 
 def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
@@ -91,6 +92,19 @@ def test_rtmp_server_calls_the_api_and_lets_only_the_network_play(
         "rtmp://rtmp:1935/live"
     assert config["services"]["live-worker"]["command"] == ["podium", "worker", "--live"]
     assert "/-/ready" in _healthcheck(config, "prometheus")
+
+
+def test_srt_listeners_run_on_the_ports_the_api_hands_out(config: dict[str, Any]) -> None:
+    srt = config["services"]["srt"]
+    assert srt["command"] == ["podium", "srt"]
+    assert srt["environment"]["PODIUM_SRT_BIND"] == "0.0.0.0"
+    assert srt["environment"]["PODIUM_RTMP_INTERNAL_URL"] == "rtmp://rtmp:1935/live"
+    assert srt["depends_on"]["rtmp"]["condition"] == "service_healthy"
+    # the API claims the ports the listeners bind, and both match what the host publishes
+    ports = config["services"]["api"]["environment"]["PODIUM_SRT_PORTS"]
+    assert ports == srt["environment"]["PODIUM_SRT_PORTS"] == "10000-10019"
+    published = sorted((p["published"], p["target"], p["protocol"]) for p in srt["ports"])
+    assert published == [(port, port, "udp") for port in range(10000, 10020)]
 
 
 def test_prometheus_scrapes_the_api_with_the_repository_config(config: dict[str, Any]) -> None:
