@@ -295,8 +295,9 @@ class WhisperRecognizer:
         if on_progress is not None:
             on_progress(1.0)
         # Chinese in the script the tag asks for (Whisper writes either); others unchanged.
-        text = chinese.convert_text(join_words([t for t in texts if t]), language)
-        return Transcript(language, text, chinese.convert_words(words, language), self.name)
+        text = chinese.convert_text(join_words([t for t in texts if t]), language, glossary)
+        return Transcript(language, text, chinese.convert_words(words, language, glossary),
+                          self.name)
 
     def detect_language(self, audio_path: Path) -> str:
         """Whisper's guess from the first DETECT_S of speech; needs a multilingual model."""

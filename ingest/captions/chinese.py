@@ -6,6 +6,13 @@ forms, `zh-HK`/`zh-MO` → Hong Kong's, `zh-Hant` → traditional. Only characte
 character and phrase tables never touch digits or numerals, so "2024年" stays "2024年" and
 "二〇二四年" stays "二〇二四年" (numbers are written as Whisper heard them; nothing here or in
 the recognizer normalises them).
+
+Glossary terms keep the spelling the producer gave them. OpenCC's tables map a character to
+its usual counterpart, which is wrong for some names: a simplified track would turn the given
+name in "李乾" into "李干", a traditional one the surname in "余秋雨" into "餘". A term written
+in the track's script (every character in GB2312 for simplified, Big5 for traditional,
+Big5-HKSCS for Hong Kong) is put back wherever its conversion appears; a term written in the
+other script is converted like the rest ("张伟" reads "張偉" in a `zh-TW` track).
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from ingest.languages import primary_subtag
 
 _CHINESE = {"zh", "cmn", "yue"}
 _TRADITIONAL_REGIONS = {"TW": "s2tw", "HK": "s2hk", "MO": "s2hk"}
+_SCRIPT_CODEC = {"t2s": "gb2312", "s2t": "big5", "s2tw": "big5", "s2hk": "big5hkscs"}
+"""A character set holding the characters of the script each conversion writes."""
 
 
 def conversion(language: str) -> str | None:
@@ -44,12 +53,34 @@ def _converter(config: str) -> Any:
     return opencc.OpenCC(config)
 
 
-def convert_text(text: str, language: str) -> str:
+def convert_text(text: str, language: str, keep: Sequence[str] = ()) -> str:
+    """``text`` in the script of ``language``; the glossary terms in ``keep`` that are written
+    in that script stay as written."""
     config = conversion(language)
-    return text if config is None or not text else str(_converter(config).convert(text))
+    if config is None or not text:
+        return text
+    converted = str(_converter(config).convert(text))
+    for term, altered in _altered_terms(config, keep):
+        converted = converted.replace(altered, term)
+    return converted
 
 
-def convert_words(words: Sequence[Word], language: str) -> list[Word]:
+def _altered_terms(config: str, terms: Sequence[str]) -> list[tuple[str, str]]:
+    """(term, what OpenCC makes of it) for the terms in the script ``config`` writes that
+    OpenCC would change, longest first (so a term inside a longer one does not split it)."""
+    altered = []
+    for term in terms:
+        try:
+            term.encode(_SCRIPT_CODEC[config])
+        except UnicodeEncodeError:
+            continue  # written in the other script (or with characters of neither): converted
+        converted = str(_converter(config).convert(term))
+        if converted != term:
+            altered.append((term, converted))
+    return sorted(altered, key=lambda pair: -len(pair[1]))
+
+
+def convert_words(words: Sequence[Word], language: str, keep: Sequence[str] = ()) -> list[Word]:
     """Words in the script of ``language``, each keeping its timing.
 
     The words are converted together (OpenCC picks characters by phrase, and a phrase may span
@@ -59,9 +90,9 @@ def convert_words(words: Sequence[Word], language: str) -> list[Word]:
     config = conversion(language)
     if config is None or not words:
         return list(words)
-    whole = convert_text("".join(w.word for w in words), language)
+    whole = convert_text("".join(w.word for w in words), language, keep)
     if len(whole) != sum(len(w.word) for w in words):
-        return [Word(convert_text(w.word, language), w.start, w.end) for w in words]
+        return [Word(convert_text(w.word, language, keep), w.start, w.end) for w in words]
     converted, at = [], 0
     for w in words:
         converted.append(Word(whole[at:at + len(w.word)], w.start, w.end))

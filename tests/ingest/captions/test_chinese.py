@@ -50,6 +50,29 @@ def test_words_keep_their_timings_through_conversion() -> None:
     assert [(w.start, w.end) for w in converted] == [(w.start, w.end) for w in words]
 
 
+def test_glossary_terms_keep_their_spelling_in_their_own_script() -> None:
+    # OpenCC alone makes the given name 乾 "dry" (干) and the surname 余 "surplus" (餘)
+    assert chinese.convert_text("我是李乾。", "zh") == "我是李干。"
+    assert chinese.convert_text("余秋雨说", "zh-TW") == "餘秋雨說"
+    glossary = ["李乾", "余秋雨", "台北", "张伟", "Podium"]
+    assert chinese.convert_text("我是李乾。", "zh", glossary) == "我是李乾。"
+    assert chinese.convert_text("我是李幹。", "zh", glossary) == "我是李乾。"  # heard traditional
+    assert chinese.convert_text("余秋雨说台北", "zh-TW", glossary) == "余秋雨說台北"
+    assert chinese.convert_text("台北", "zh-Hant", glossary) == "台北"
+    # a term in the other script is converted with the rest
+    assert chinese.convert_text("张伟说", "zh-TW", glossary) == "張偉說"
+    assert chinese.convert_text("張偉說", "zh", ["張偉"]) == "张伟说"
+    assert chinese.convert_text("余秋雨 Podium", "de", glossary) == "余秋雨 Podium"
+
+
+def test_glossary_terms_keep_their_spelling_across_word_pieces() -> None:
+    words = [Word("李", 0.0, 0.2), Word("乾", 0.2, 0.4), Word("说", 0.4, 0.6)]
+    kept = chinese.convert_words(words, "zh-CN", ["李乾"])
+    assert [(w.word, w.start, w.end) for w in kept] == [
+        ("李", 0.0, 0.2), ("乾", 0.2, 0.4), ("说", 0.4, 0.6)]
+    assert [w.word for w in chinese.convert_words(words, "zh-CN")] == ["李", "干", "说"]
+
+
 def chars(text: str, start: float = 0.0, step: float = 0.22) -> list[Word]:
     """One word per character (as Whisper times Chinese), punctuation kept with its character."""
     pieces: list[str] = []
