@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 WEB_STAMP := web/node_modules/.installed-$(shell sha1sum web/package-lock.json 2>/dev/null | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck layers unit screenshots bench bench-quality bench-channels system-deps venv web clean
+.PHONY: run test lint typecheck layers unit screenshots bench bench-quality bench-channels wrk system-deps venv web clean
 
 run: system-deps venv web ## start the whole stack (Ctrl-C stops it)
 	$(VENV)/bin/podium up
@@ -38,8 +38,18 @@ bench-quality: system-deps venv ## VMAF against bit rate: presets, fixed ladder,
 	$(PY) -m pip install -q -e '.[dev,quality]'
 	nice -n 10 $(PY) bench/quality.py --plots docs
 
-bench-channels: venv ## playlist serving (needs `make run` in another shell)
+bench-channels: venv wrk ## playlist serving (needs `make run` in another shell)
 	$(PY) bench/channels.py
+
+wrk: ## the HTTP load generator of bench-channels (apt, when root and missing)
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing: wrk"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else \
+	    echo "missing: wrk (run as root, or: sudo apt-get install wrk)"; exit 1; \
+	  fi; \
+	}
 
 system-deps: ## apt packages, when root and missing (only the missing ones); pocketsphinx-testdata: real recorded speech for the caption tests and bench
 	@missing=""; \

@@ -3,10 +3,13 @@ media playlist, and a channel's live master and media playlist, in the same run;
 of computing one live media playlist with 5 and with 5,000 items in the queue.
 
     .venv/bin/python bench/channels.py [--url http://127.0.0.1:8000] [--seconds 10]
-                                       [--connections 50] [--pure-only]
+                                       [--rounds 3] [--connections 50] [--pure-only]
+                                       [--asset ID --channel ID]
 
-Against a running stack (`podium up`; the key is read from var/api-key or PODIUM_API_KEY): it
-uploads a short generated clip, waits until it is ready, queues it in a channel and starts it.
+Against a running stack (`podium up`; the key is read from PODIUM_API_KEY, else
+$PODIUM_DATA_DIR/api-key, default var/api-key): it
+uploads a short generated clip, waits until it is ready, queues it in a channel and starts it
+(or measures the ready asset and the channel on air given with --asset and --channel).
 The load comes from wrk (`apt-get install wrk`) when installed, else from Python threads
 (a much weaker client); both run on the same machine, so compare the rows with each other.
 """
@@ -110,8 +113,8 @@ def load(url: str, seconds: float, connections: int) -> tuple[float, float, int]
     return len(latencies) / seconds, p99, errors[0]
 
 
-def prepare(base: str, key: str) -> dict[str, str]:
-    """A ready asset and a channel on air; the playlist URLs to measure."""
+def prepare(base: str, key: str) -> tuple[str, str]:
+    """A ready asset and a channel on air (their ids)."""
     headers = {"Authorization": f"Bearer {key}"}
     with tempfile.TemporaryDirectory() as tmp, httpx.Client(base_url=base, headers=headers,
                                                             timeout=120) as c:
@@ -133,8 +136,13 @@ def prepare(base: str, key: str) -> dict[str, str]:
         c.post(f"/v1/channels/{cid}/items", json={"asset_id": asset_id})
         c.post(f"/v1/channels/{cid}/start")
         time.sleep(5)
-        play = c.get(f"/play/{asset_id}.m3u8").text
-        live = c.get(f"/live/{cid}.m3u8").text
+    return asset_id, cid
+
+
+def playlist_urls(base: str, asset_id: str, cid: str) -> dict[str, str]:
+    """The URLs to measure: /healthz, the asset's and the channel's playlists."""
+    play = httpx.get(f"{base}/play/{asset_id}.m3u8", timeout=30).text
+    live = httpx.get(f"{base}/live/{cid}.m3u8", timeout=30).text
     first = next(line for line in play.splitlines() if line.startswith("http"))
     live_first = next(line for line in live.splitlines() if line.startswith("http"))
     return {"/healthz": f"{base}/healthz", "VOD master": f"{base}/play/{asset_id}.m3u8",
@@ -147,21 +155,53 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("PODIUM_PUBLIC_URL",
                                                         "http://127.0.0.1:8000"))
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="each endpoint is measured once per round, rounds interleaved")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--pure-only", action="store_true")
+    parser.add_argument("--asset", help="a ready asset to measure (instead of a new one)")
+    parser.add_argument("--channel", help="a channel on air to measure (with --asset)")
     args = parser.parse_args()
     print("live media playlist, computed and rendered (window 60 s):")
     for items in (5, 5000):
         print(f"  {items:>5} items: {pure_cost(items):8.1f} µs per playlist")
     if args.pure_only:
         return
-    key = os.environ.get("PODIUM_API_KEY") or (ROOT / "var" / "api-key").read_text().strip()
-    urls = prepare(args.url.rstrip("/"), key)
-    rows = [(name, *load(url, args.seconds, args.connections)) for name, url in urls.items()]
-    healthz = rows[0][1] or 1.0
-    print(f"\n{'endpoint':<12} {'req/s':>8} {'x healthz':>10} {'p99 ms':>8} {'errors':>7}")
-    for name, rps, p99, errors in rows:
-        print(f"{name:<12} {rps:8.0f} {rps / healthz:10.2f} {p99:8.1f} {errors:7d}")
+    data_dir = Path(os.environ.get("PODIUM_DATA_DIR", ROOT / "var"))
+    key = os.environ.get("PODIUM_API_KEY") or (data_dir / "api-key").read_text().strip()
+    base = args.url.rstrip("/")
+    asset_id, cid = ((args.asset, args.channel) if args.asset and args.channel
+                     else prepare(base, key))
+    print(f"\nasset {asset_id}, channel {cid}; load average {_loadavg()}")
+    urls = playlist_urls(base, asset_id, cid)
+    for url in urls.values():  # every process renders what it holds before the clock runs
+        for _ in range(8):
+            httpx.get(url, timeout=30)
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in urls}
+    ratios: dict[str, list[float]] = {name: [] for name in urls}
+    for _ in range(args.rounds):  # interleaved: every row sees the same machine
+        for name, url in urls.items():
+            runs[name].append(load(url, args.seconds, args.connections))
+            ratios[name].append(runs[name][-1][0] / (runs["/healthz"][-1][0] or 1.0))
+    print(f"\nmedians of {args.rounds} interleaved rounds of {args.seconds:g} s, "
+          f"{args.connections} connections; load average {_loadavg()}")
+    print(f"{'endpoint':<12} {'req/s':>8} {'x healthz':>10} {'p99 ms':>8} {'worst p99':>10} "
+          f"{'errors':>7}")
+    for name, results in runs.items():
+        rps = statistics.median(r[0] for r in results)
+        p99s = [r[1] for r in results]
+        print(f"{name:<12} {rps:8.0f} {statistics.median(ratios[name]):10.2f} "
+              f"{statistics.median(p99s):8.1f} {max(p99s):10.1f} "
+              f"{sum(r[2] for r in results):7d}")
+
+
+def _loadavg() -> str:
+    """The machine's load while measuring: rows of one run compare; runs on a busy machine
+    do not compare with runs on a quiet one."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":
