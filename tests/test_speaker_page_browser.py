@@ -26,10 +26,11 @@ UPLOAD_BYTES_PER_S = 400_000
 STATE = "() => window.podiumSpeaker"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """A phone's screen (one Playwright at a time: each test opens its own browser)."""
     profile = tmp_path_factory.mktemp("chromium-speaker")
-    with chromium(profile, viewport={"width": 390, "height": 844}) as context:  # a phone's
+    with chromium(profile, viewport={"width": 390, "height": 844}) as context:
         yield context
 
 
@@ -90,3 +91,76 @@ def test_reload_mid_upload_resumes_and_the_preview_plays(
     body = client.get(f"/v1/uploads/{slot['id']}").json()
     assert body["status"] == "asset_created"
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_speaker_sends_a_new_version_from_a_tablet_until_the_link_is_locked(
+        client: httpx.Client, worker: Path, media_dir: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    first = make_clip(media_dir / "new-version-v0-320x180.mp4", width=320, height=180, seconds=4)
+    second = make_clip(media_dir / "new-version-v1-160x90.mp4", width=160, height=90, seconds=5)
+    slot = new_slot(client, max_duration_s=60)
+    put = httpx.put(slot["put_url"], content=first.read_bytes(), timeout=60)
+    assert put.status_code == 201, put.text
+    asset_id = put.json()["asset_id"]
+
+    profile = tmp_path_factory.mktemp("chromium-tablet")
+    with chromium(profile, viewport={"width": 820, "height": 1180}, has_touch=True,
+                  is_mobile=True) as tablet:
+        page = tablet.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(slot["url"])
+        # the first version plays, and the page offers a new one once it (and its captions)
+        # is done
+        wait_until(lambda: page.evaluate(STATE)["canReplace"], timeout=240, interval=0.5,
+                   what="the offer of a new version")
+        assert page.evaluate(STATE)["playingVersion"] == 0
+        assert page.locator("#replace").is_visible() and page.locator("#pick").is_hidden()
+
+        page.tap("#replace-button")
+        assert page.locator("#pick").is_visible()
+        assert "new version" in page.locator("#drop-title").inner_text()
+        assert page.evaluate("() => document.activeElement.id") == "file"
+        # keyboard: back out, and choose again
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == "keep"
+        page.keyboard.press("Enter")
+        assert page.locator("#pick").is_hidden() and page.locator("#replace").is_visible()
+        assert page.evaluate("() => document.activeElement.id") == "replace-button"
+        page.keyboard.press("Enter")
+        assert page.locator("#pick").is_visible()
+
+        page.set_input_files("#file", str(second))
+        wait_until(lambda: page.evaluate(STATE)["version"] == 1, timeout=60, interval=0.2,
+                   what="the new version sent")
+        wait_until(lambda: page.evaluate(STATE)["state"] == "ready"
+                   and page.evaluate(STATE)["playingVersion"] == 1, timeout=240, interval=0.5,
+                   what="the new version ready on the page")
+        seen = page.evaluate(STATE)["seen"]
+        assert any(v == 1 and playing == 0 and status in ("waiting", "preparing")
+                   for v, playing, status in seen), seen  # the old one stayed online meanwhile
+        assert "new version is ready" in page.locator("#preview-title").inner_text()
+        wait_until(lambda: page.evaluate(
+            "() => document.getElementById('player').videoWidth") == 160,
+            timeout=30, what="the preview showing the new version")
+        page.evaluate("() => document.getElementById('player').play()")
+        wait_until(lambda: page.evaluate(
+            "() => document.getElementById('player').currentTime") > 0.5,
+            timeout=30, what="the new version playing")
+        asset = client.get(f"/v1/assets/{asset_id}").json()
+        assert (asset["version"], asset["playing_version"]) == (1, 1)
+        wait_until(lambda: page.evaluate(STATE)["canReplace"], timeout=120, interval=0.5,
+                   what="the offer of a further version")
+        page.screenshot(path=str(screenshot_path("speaker-page-new-version")), full_page=True)
+
+        # locked by the producer: the page no longer offers a new version, and says why
+        assert client.post(f"/v1/uploads/{slot['id']}/lock").status_code == 200
+        page.reload()
+        wait_until(lambda: page.evaluate(STATE)["state"] == "ready", timeout=30,
+                   what="the page after the lock")
+        closed = page.locator("#replace-closed")
+        closed.wait_for(state="visible", timeout=10_000)
+        assert "locked" in closed.inner_text()
+        assert page.locator("#replace").is_hidden() and page.locator("#pick").is_hidden()
+        assert not [e for e in errors if "Content Security Policy" in e], errors

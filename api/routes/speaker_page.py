@@ -17,19 +17,23 @@ from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from redis import Redis
 from starlette.concurrency import run_in_threadpool
 
 from api import tokens
-from api.deps import SettingsDep, SlotsDep, StoreDep, TransfersDep
+from api.deps import RedisDep, SettingsDep, SlotsDep, StoreDep, TransfersDep
 from api.errors import status_of
 from api.responses import errors, pages
 from api.routes.speaker import TokenQuery, opened
 from api.routes.watch import content_security_policy, web_dir
 from config import Settings
-from ingest.assets.models import AssetStatus
+from ingest.assets.models import Asset
 from ingest.assets.store import AssetStore
 from ingest.errors import NotFound, PodiumError
+from ingest.lifecycle.assets import check_replaceable
 from ingest.uploads.models import UploadSlot
+from ingest.uploads.slots import ensure_open
+from workers import pipeline
 
 router = APIRouter(tags=["speakers"])
 SCRIPT = {200: {"content": {"text/javascript": {}}}, **errors(404)}
@@ -86,17 +90,21 @@ async def speaker_page(slot_id: str, settings: SettingsDep, slots: SlotsDep,
 
 @router.get("/u/{slot_id}/status", responses=errors(400, 403, 404, 409, 410, 422, 503))
 def speaker_status(slot_id: str, settings: SettingsDep, slots: SlotsDep, store: StoreDep,
-                   transfers: TransfersDep, token: TokenQuery = None) -> JSONResponse:
-    """What the page shows after sending: the slot, then its asset's progress and preview."""
+                   transfers: TransfersDep, redis: RedisDep,
+                   token: TokenQuery = None) -> JSONResponse:
+    """What the page shows after sending: the slot, then its asset's progress and preview,
+    and whether a new version may be sent now."""
     slot = opened(settings, slots, transfers, slot_id, token)
-    return JSONResponse(_status(slot, store, settings), headers={"Cache-Control": "no-store"})
+    return JSONResponse(_status(slot, store, settings, redis),
+                        headers={"Cache-Control": "no-store"})
 
 
-def _status(slot: UploadSlot, store: AssetStore, settings: Settings) -> dict[str, Any]:
+def _status(slot: UploadSlot, store: AssetStore, settings: Settings,
+            redis: Redis) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": slot.id, "title": slot.title, "speaker": slot.speaker, "status": slot.status.value,
         "locked": slot.locked, "expires_at": slot.expires_at.isoformat(),
-        "max_duration_s": slot.max_duration_s, "asset": None}
+        "max_duration_s": slot.max_duration_s, "asset": None, "can_replace": False}
     if slot.asset_id is None:
         return body
     try:
@@ -104,15 +112,28 @@ def _status(slot: UploadSlot, store: AssetStore, settings: Settings) -> dict[str
     except NotFound:
         return body
     hls = None
-    if asset.status == AssetStatus.READY:
+    if asset.playing_version is not None:  # the old version, while a new one is prepared
         token, _ = tokens.issue(settings.playback_secret, f"asset:{asset.id}",
                                 settings.playback_token_ttl_s)
         hls = f"/play/{quote(asset.id, safe='')}.m3u8?token={quote(token, safe='')}"
     body["asset"] = {"id": asset.id, "status": asset.status.value,
                      "progress": asset.progress.model_dump(mode="json"),
                      "duration_s": asset.duration_s,
-                     "error": asset.error.model_dump() if asset.error else None, "hls": hls}
+                     "error": asset.error.model_dump() if asset.error else None, "hls": hls,
+                     "version": asset.version, "playing_version": asset.playing_version}
+    body["can_replace"] = _can_replace(slot, asset, redis)
     return body
+
+
+def _can_replace(slot: UploadSlot, asset: Asset, redis: Redis) -> bool:
+    """Whether the link takes a new version now: open (not locked, cancelled or expired) and
+    the current version processed, captions included (the upload routes refuse otherwise)."""
+    try:
+        ensure_open(slot)
+        check_replaceable(asset)
+    except PodiumError:
+        return False
+    return not pipeline.captions_running(redis, asset.id)
 
 
 def _static(path: Path, what: str) -> FileResponse:

@@ -1,6 +1,9 @@
 // The speaker's page: pick or drop a video, check its duration in the browser, send it with
 // tus-js-client (resumable: after a reload, pick the same file and it continues), then follow
-// its processing and play the result. No inline script: the page's CSP allows only 'self'.
+// its processing and play the result. Until the producer locks the link, the speaker may send
+// a new version: it goes through the same tus endpoint and becomes the asset's next version,
+// while the one online stays there until the new one is ready. No inline script: the page's
+// CSP allows only 'self'.
 (function () {
   "use strict";
   var app = document.getElementById("app");
@@ -18,7 +21,10 @@
   var upload = null;
   var paused = false;
   var samples = [];
-  window.podiumSpeaker = {state: "idle", resumedFrom: null, errors: []};
+  var replacing = false;  // the file being picked replaces the video already sent
+  var player = {hls: null, version: null};
+  window.podiumSpeaker = {state: "idle", resumedFrom: null, errors: [], version: null, seen: [],
+                          playingVersion: null, canReplace: false};
 
   var MESSAGES = {
     upload_expired: "This upload link has expired. Ask the organisers for a new one.",
@@ -27,6 +33,8 @@
     upload_errored: "This upload link cannot take a video any more.",
     upload_locked: "The organisers have locked this upload: no new video can be sent.",
     upload_closed: "This link has already received its video.",
+    asset_processing: "Your video is still being prepared: you can send a new version once " +
+      "it is ready.",
     invalid_upload_token: "This link is not complete. Open the exact link you were sent.",
     upload_not_found: "This upload link does not exist (any more).",
     upload_too_large: "The file is larger than this link accepts.",
@@ -155,8 +163,19 @@
 
   function send(file) {
     show("pick", false);
+    show("keep", false);
     show("resume-hint", false);
+    show("replace", false);
+    show("replace-closed", false);
+    show("processing", false);
     show("sending", true);
+    if (replacing) {
+      show("preview", false);
+      $("player").pause();
+    }
+    $("sending-title").textContent = replacing ? "Sending your new version\u2026" : "Sending\u2026";
+    $("pause").textContent = "Pause";
+    paused = false;
     window.podiumSpeaker.state = "sending";
     samples = [];
     upload = new tus.Upload(file, {
@@ -173,7 +192,8 @@
       onProgress: progress,
       onShouldRetry: function (err, attempt, options) {
         var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-        return !status || status === 409 || status === 423 || status === 460 || status >= 500;
+        if (status === 409) { return errorOf(err).code === "offset_mismatch"; }
+        return !status || status === 423 || status === 460 || status >= 500;
       },
       onError: function (err) {
         var e = errorOf(err);
@@ -187,6 +207,8 @@
         window.podiumSpeaker.state = "sent";
         show("sending", false);
         show("processing", true);
+        $("work").value = 0;
+        $("stage").textContent = "";
         follow();
       }
     });
@@ -235,18 +257,81 @@
     if (file) { start(file); }
   });
 
-  function play(src) {
-    var video = $("player");
-    show("processing", false);
+  function play(src, version) {
+    // The version online: loaded once per version (each status answer carries a new token).
     show("preview", true);
-    window.podiumSpeaker.state = "ready";
+    window.podiumSpeaker.playingVersion = version;
+    if (player.version === version) { return; }
+    player.version = version;
+    var video = $("player");
+    if (player.hls) { player.hls.destroy(); player.hls = null; }
     if (window.Hls && window.Hls.isSupported()) {
-      var hls = new window.Hls();
-      hls.loadSource(src);
-      hls.attachMedia(video);
+      player.hls = new window.Hls();
+      player.hls.loadSource(src);
+      player.hls.attachMedia(video);
     } else {
       video.src = src;
     }
+  }
+
+  function offerNewVersion(body) {
+    // The "send a new version" panel, when the link takes one now; else why not.
+    var picking = !$("pick").hidden;
+    window.podiumSpeaker.canReplace = !!body.can_replace;
+    show("replace", body.can_replace && !picking);
+    var closed = $("replace-closed");
+    if (body.can_replace) {
+      closed.hidden = true;
+    } else if (body.locked) {
+      closed.textContent = "The organisers have locked this link: the video can no longer " +
+        "be replaced.";
+      closed.hidden = false;
+    } else {
+      closed.hidden = true;
+    }
+  }
+
+  function render(body) {
+    // One status answer on the page; true while there is something left to wait for.
+    var asset = body.asset;
+    if (!asset) { return true; }
+    var replacement = asset.version > 0;
+    window.podiumSpeaker.version = asset.version;
+    window.podiumSpeaker.seen.push([asset.version, asset.playing_version, asset.status]);
+    if (asset.hls && asset.playing_version !== null) { play(asset.hls, asset.playing_version); }
+    if (asset.status === "ready") {
+      show("processing", false);
+      $("preview-title").textContent = replacement ? "Your new version is ready" :
+        "Your video is ready";
+      window.podiumSpeaker.state = "ready";
+      offerNewVersion(body);
+      // captions still being made: a new version is taken once they are done
+      return !body.can_replace && !body.locked && body.status === "asset_created";
+    }
+    if (asset.status === "errored") {
+      window.podiumSpeaker.state = "errored";
+      show("processing", false);
+      var reason = explain(asset.error && asset.error.code, asset.error && asset.error.message);
+      if (asset.hls) {
+        $("preview-title").textContent = "Online now: your previous version";
+        say("Your new version could not be used: " + reason + " Your previous version is " +
+            "still online.");
+      } else {
+        say(reason);
+      }
+      offerNewVersion(body);
+      return false;
+    }
+    show("processing", true);
+    $("processing-title").textContent = replacement ?
+      "Thank you! Your new version is being prepared" :
+      "Thank you! Your video is being prepared";
+    show("processing-note", replacement && !!asset.hls);
+    if (asset.hls) { $("preview-title").textContent = "Online now: your previous version"; }
+    $("work").value = asset.progress.percent;
+    $("stage").textContent = "Step: " + asset.progress.stage + " (" +
+      Math.round(asset.progress.percent) + " %)";
+    return true;
   }
 
   function follow() {
@@ -255,27 +340,34 @@
     }).then(function (pair) {
       var res = pair[0], body = pair[1];
       if (!res.ok) { say(explain(body.error && body.error.code, body.error && body.error.message)); return; }
-      var asset = body.asset;
-      if (!asset) { setTimeout(follow, 2000); return; }
-      if (asset.status === "ready" && asset.hls) { play(asset.hls); return; }
-      if (asset.status === "errored") {
-        window.podiumSpeaker.state = "errored";
-        show("processing", false);
-        say(explain(asset.error && asset.error.code, asset.error && asset.error.message));
-        return;
-      }
-      $("work").value = asset.progress.percent;
-      $("stage").textContent = "Step: " + asset.progress.stage + " (" +
-        Math.round(asset.progress.percent) + " %)";
-      setTimeout(follow, 2000);
+      if (render(body)) { setTimeout(follow, 2000); }
     }).catch(function () { setTimeout(follow, 5000); });
   }
+
+  $("replace-button").addEventListener("click", function () {
+    replacing = true;
+    say("");
+    $("drop-title").textContent = "Drop your new version here";
+    $("file").value = "";
+    show("replace", false);
+    show("pick", true);
+    show("keep", true);
+    $("file").focus();
+  });
+
+  $("keep").addEventListener("click", function () {
+    replacing = false;
+    show("pick", false);
+    show("keep", false);
+    show("replace", window.podiumSpeaker.canReplace);
+    $("replace-button").focus();
+  });
 
   // What the link is at now: open, already sent (follow the processing), or closed.
   fetch(statusUrl, {cache: "no-store"}).then(function (res) { return res.json(); })
     .then(function (body) {
       if (body.error) { show("pick", false); say(explain(body.error.code, body.error.message)); return; }
-      if (body.status === "asset_created") { show("pick", false); show("processing", true); follow(); return; }
+      if (body.status === "asset_created") { show("pick", false); follow(); return; }
       if (body.status !== "waiting") { show("pick", false); say(explain("upload_" + body.status)); return; }
       if (body.locked) { show("pick", false); say(explain("upload_locked")); return; }
       hintResume();

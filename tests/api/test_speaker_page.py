@@ -3,9 +3,12 @@ escaped, a strict CSP, scripts served from npm packages, status following the as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from tests.api.test_tus import new_slot
+from tests.support.wait import wait_until
 
 
 def test_the_page_shows_the_slot_and_its_rules_under_a_strict_csp(client: httpx.Client) -> None:
@@ -42,11 +45,27 @@ def test_status_follows_the_slot_then_its_asset(client: httpx.Client) -> None:
     slot = new_slot(client)
     status_url = slot["url"].replace("?token=", "/status?token=")
     body = httpx.get(status_url).json()
-    assert (body["status"], body["asset"]) == ("waiting", None)
+    assert (body["status"], body["asset"], body["can_replace"]) == ("waiting", None, False)
     put = httpx.put(slot["put_url"], content=b"\x00\x00\x00\x18ftypisom" + b"\0" * 5000)
     assert put.status_code == 201
     body = httpx.get(status_url).json()
     assert body["status"] == "asset_created"
     assert body["asset"]["id"] == put.json()["asset_id"]
     assert body["asset"]["status"] in {"waiting", "preparing", "errored"}
+    assert body["asset"]["version"] == 0
     assert "url" not in body and "tus_endpoint" not in body
+
+
+def test_a_new_version_is_offered_only_while_the_link_takes_one(client: httpx.Client,
+                                                                worker: Path) -> None:
+    slot = new_slot(client)
+    status_url = slot["url"].replace("?token=", "/status?token=")
+    put = httpx.put(slot["put_url"], content=b"\x00\x00\x00\x18ftypisom" + b"\0" * 5000)
+    assert put.status_code == 201
+    # not a video: its processing ends errored, and then the link takes a new version
+    errored = wait_until(lambda: (b := httpx.get(status_url).json())["asset"]["status"]
+                         == "errored" and b, timeout=60, what="the asset errored")
+    assert errored["can_replace"] is True and errored["asset"]["hls"] is None
+    assert client.post(f"/v1/uploads/{slot['id']}/lock").status_code == 200
+    locked = httpx.get(status_url).json()
+    assert (locked["locked"], locked["can_replace"]) == (True, False)
