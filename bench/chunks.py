@@ -9,8 +9,10 @@ Each configuration gets fresh workers (same stack: Redis, SeaweedFS, the API):
   chunked1  1 worker on core 0, chunking on (the same jobs as below, one after the other)
   chunked2  2 workers on cores 0 and 1, chunking on
 and prints the times from the end of the upload to `ready`, the ratios single / chunked2
-(issue 11 asks >= 1.7) and chunked1 / chunked2, and the measured cost of each job kind (from
-RQ's job records): the split, each chunk, the audio, the stitch and publish. docs/benchmarks.md
+(issue 11 asks >= 1.7) and chunked1 / chunked2, the wall-clock time of each job kind (from
+RQ's job records: the split, each chunk, the audio, the stitch, publish) and the CPU seconds
+of each ffmpeg run (from the workers' logs; unlike wall-clock times, they hardly move with
+the machine's load). docs/benchmarks.md
 derives the curve for 10-100 workers from those costs. Per-title bit rates are off in every
 configuration (their analysis is one serial step before either path; see "Quality per bit").
 The machine must be otherwise idle for the ratio to mean anything: the load average is
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -109,6 +112,20 @@ def costs(conn: Redis, asset_id: str, chunks: int) -> dict[str, list[float]]:
     return found
 
 
+CPU_LINE = re.compile(r"(chunk \d+ of|audio of|stitch|transcode) (as-[0-9a-f]+).*"
+                      r"ffmpeg cpu ([0-9.]+) s")
+
+
+def ffmpeg_cpu(log: Path, asset_id: str) -> dict[str, list[float]]:
+    """CPU seconds of each ffmpeg run the workers logged for the asset, by job kind: the cost
+    of the work whatever else the machine was doing."""
+    found: dict[str, list[float]] = {}
+    for match in CPU_LINE.finditer(log.read_text(errors="replace")):
+        if match.group(2) == asset_id:
+            found.setdefault(match.group(1).split()[0], []).append(float(match.group(3)))
+    return found
+
+
 def run(stack: BenchStack, source: Path, name: str, cores: list[int], chunked: bool,
         seconds: int, chunk_s: int) -> float:
     env = {**stack.env, "PODIUM_CHUNKED_MIN_DURATION_S": "1" if chunked else "0",
@@ -133,6 +150,12 @@ def run(stack: BenchStack, source: Path, name: str, cores: list[int], chunked: b
     print(f"{name}: upload->ready {ready:.1f} s ({seconds / ready:.2f}x real time); "
           f"load after {loadavg()}", flush=True)
     print(f"{name}: jobs: " + "; ".join(parts), flush=True)
+    cpu = ffmpeg_cpu(stack.work / f"workers-{name}.log", asset_id)
+    print(f"{name}: ffmpeg cpu: " + "; ".join(
+        f"{kind} x{len(v)} {sum(v):.1f} s" + (f" (mean {statistics.mean(v):.1f})"
+                                               if len(v) > 1 else "")
+        for kind, v in cpu.items()) + f"; total {sum(sum(v) for v in cpu.values()):.1f} s",
+        flush=True)
     httpx.delete(f"{stack.api}/v1/assets/{asset_id}",
                  headers={"Authorization": f"Bearer {stack.key}"}, timeout=60)
     return ready

@@ -101,19 +101,19 @@ def _encode_chunk(assets: AssetLifecycle, asset: Asset, index: int) -> str:
     chunk = chunks[index]
     if chunking.chunk_stored(store.storage, asset.id, index, asset.version):
         _chunk_done(store, asset, index, chunk.duration_s)  # a re-run: the chunk is made
-        return "done already"
+        return "already_made"
     src = workspace.local_source(store, asset.id, asset.version)
     opts = transcode.transcode_options(asset, src, chunk.duration_s)
     plans = stages.plans_for(asset)  # per-title rates were recorded before the split
     report = _progress(asset, index)
     with _failures():
-        started = time.monotonic()
+        started, cpu = time.monotonic(), stages.children_cpu_s()
         chunking.encode_chunk(store.storage, asset.id, src, asset.source.demuxer, plans, chunk,
                               workspace.work_dir(asset.id), opts, report, asset.version)
-        elapsed = time.monotonic() - started
+        elapsed, cpu = time.monotonic() - started, stages.children_cpu_s() - cpu
     _chunk_done(store, asset, index, chunk.duration_s)
-    log.info("chunk %d of %s: %.1f s of media from %.1f s in %.1f s (%d renditions)", index,
-             asset.id, chunk.duration_s, chunk.start_s, elapsed,
+    log.info("chunk %d of %s: %.1f s of media from %.1f s in %.1f s, ffmpeg cpu %.1f s "
+             "(%d renditions)", index, asset.id, chunk.duration_s, chunk.start_s, elapsed, cpu,
              len(plans))
     return "encoded"
 
@@ -122,14 +122,18 @@ def _encode_audio(assets: AssetLifecycle, asset: Asset) -> str:
     store = assets.store
     assert asset.source is not None
     if chunking.audio_stored(store.storage, asset.id, asset.version):
-        return "done already"
+        return "already_made"
     src = workspace.local_source(store, asset.id, asset.version)
     opts = transcode.transcode_options(asset, src, asset.source.duration_s)
     kbps = stages.plans_for(asset)[0].audio_kbps
     assert kbps is not None, "every rendition has audio"
     with _failures():
+        started, cpu = time.monotonic(), stages.children_cpu_s()
         chunking.encode_audio(store.storage, asset.id, src, asset.source.demuxer, kbps,
                               workspace.work_dir(asset.id), opts, asset.version)
+        elapsed, cpu = time.monotonic() - started, stages.children_cpu_s() - cpu
+    log.info("audio of %s: %.1f s of media in %.1f s, ffmpeg cpu %.1f s", asset.id,
+             asset.source.duration_s, elapsed, cpu)
     return "encoded"
 
 
@@ -144,14 +148,14 @@ def _stitch(assets: AssetLifecycle, asset: Asset, chunks: int) -> str:
         nice=s.ffmpeg_nice, timeout_s=pipeline.transcode_timeout_s(total))
     report = stages.progress_reporter(store, asset.id, Stage.TRANSCODE, total)
     with _failures():
-        started = time.monotonic()
+        started, cpu = time.monotonic(), stages.children_cpu_s()
         playlists = chunking.stitch_to_storage(
             store.storage, asset.id, chunks, plans, workspace.work_dir(asset.id), opts,
             lambda done: report(done), asset.version,
             transcode.segment_publisher(assets, asset, plans))
-        elapsed = time.monotonic() - started
-    log.info("stitch %s: %d chunks, %.1f s of media in %.1f s", asset.id, chunks, total,
-             elapsed)
+        elapsed, cpu = time.monotonic() - started, stages.children_cpu_s() - cpu
+    log.info("stitch %s: %d chunks, %.1f s of media in %.1f s, ffmpeg cpu %.1f s", asset.id,
+             chunks, total, elapsed, cpu)
     outcome = transcode.finish_transcode(assets, asset, plans, playlists)
     metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, total / max(_span(asset), 0.001))
     store.storage.delete_prefix(keys.chunks_prefix(asset.id, asset.version))

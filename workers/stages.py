@@ -9,6 +9,7 @@ which emits `asset.ready` / `asset.errored` once they are saved."""
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,3 +147,10 @@ def plans_for(asset: Asset) -> list[Rendition]:
     # every rendition has audio: a source without it gets silence (commands.hls_ladder_command)
     plans = select_renditions(src.width, src.height, src.fps, has_audio=True)
     return pertitle.apply_video_kbps(plans, asset.video_kbps) if asset.video_kbps else plans
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's finished children: taken before and
+    after an ffmpeg run, what that run cost whatever else the machine was doing."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

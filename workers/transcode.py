@@ -104,16 +104,17 @@ def _transcode(assets: AssetLifecycle, asset: Asset) -> str:
                                    code="transcode_timeout"),
             failed=InvalidMedia("The video could not be decoded (corrupt or truncated?).",
                                 code="transcode_failed")):
-        started = time.monotonic()
+        started, cpu = time.monotonic(), stages.children_cpu_s()
         playlists = packaging.transcode_to_storage(
             store.storage, asset_id, src, asset.source.demuxer, plans,
             workspace.work_dir(asset_id), opts, report, asset.version,
             segment_publisher(assets, asset, plans))
-        elapsed = time.monotonic() - started
+        elapsed, cpu = time.monotonic() - started, stages.children_cpu_s() - cpu
     speed = asset.source.duration_s / max(elapsed, 0.001)
     metrics.RECORDER.observe(metrics.TRANSCODE_SPEED, speed)
-    log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions)",
-             asset_id, asset.source.duration_s, elapsed, speed, len(plans))
+    log.info("transcode %s: %.1f s of media in %.1f s (%.2fx real time, %d renditions), "
+             "ffmpeg cpu %.1f s", asset_id, asset.source.duration_s, elapsed, speed, len(plans),
+             cpu)
     return finish_transcode(assets, asset, plans, playlists)
 
 

@@ -17,6 +17,7 @@ from runtime.process import die_with_forking_parent
 from workers import live_watch, lost, metrics, pipeline, transcode
 
 SUBJECT_FIELD = {"probe": "asset_id", "transcode": "asset_id", "publish": "asset_id",
+                 "chunk": "asset_id", "audio": "asset_id", "stitch": "asset_id",
                  "captions": "asset_id", "deliver": "delivery_id", "expire": "slot_id",
                  "asrun": "channel_id", "live": "stream_id"}
 """What the first argument of each kind of job (its id's first word) names, for the logs."""

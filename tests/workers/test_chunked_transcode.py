@@ -116,7 +116,7 @@ def test_chunked_transcode_is_continuous_across_joins(
     # the pieces in any order, on "any worker"; a piece made twice is not encoded again
     for index in reversed(range(count)):
         assert chunk_jobs.encode_chunk(asset.id, index) == "encoded"
-    assert chunk_jobs.encode_chunk(asset.id, 1) == "done already"
+    assert chunk_jobs.encode_chunk(asset.id, 1) == "already_made"
     assert store.get(asset.id).progress.percent == pytest.approx(100, abs=1)
     assert chunk_jobs.encode_audio(asset.id) == "encoded"
     assert chunk_jobs.stitch_asset(asset.id, count) == "transcoded"

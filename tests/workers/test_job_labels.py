@@ -12,6 +12,7 @@ from workers.worker import job_outcome, job_stage
 def test_stage_is_the_first_word_of_the_job_id() -> None:
     assert job_stage("transcode-as-1f2e") == "transcode"
     assert job_stage("deliver-dl-9") == "deliver"
+    assert job_stage("chunk-as-1f2e-00003") == "chunk"
     assert job_stage("asrun-ch-1-1700000000000") == "asrun"
     assert job_stage("0b1c2d3e") == "other"  # an id of RQ's own: no label of its own
 
