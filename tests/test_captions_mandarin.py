@@ -103,6 +103,8 @@ def test_mandarin_is_detected_and_captioned_in_simplified_characters(
             assert line[:1] not in PUNCTUATION, cues  # punctuation never opens a line
             # no space invented between two Chinese characters (or after their punctuation)
             assert not re.search(f"[{CJK}，。！？、；：]\\s+[{CJK}]", line), cues
+            # Chinese punctuation after Chinese characters (Whisper base writes ASCII marks)
+            assert not re.search(f"[{CJK}][,.!?;:]", line), cues
 
     master = m3u8.loads(anon.get(f"/play/{mandarin_asset}.m3u8").text)
     media = [(m.language, m.name) for m in master.media if m.type == "SUBTITLES"]

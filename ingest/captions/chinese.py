@@ -13,11 +13,17 @@ name in "李乾" into "李干", a traditional one the surname in "余秋雨" int
 in the track's script (every character in GB2312 for simplified, Big5 for traditional,
 Big5-HKSCS for Hong Kong) is put back wherever its conversion appears; a term written in the
 other script is converted like the rest ("张伟" reads "張偉" in a `zh-TW` track).
+
+Punctuation is Chinese too: Whisper (base at least) often writes ASCII `,` `.` `?` `!` `;` `:`
+after Chinese characters ("谢谢大家,我们下午再见"); after a Chinese character they become the
+full-width marks (comma, full stop, question and exclamation marks, semicolon, colon). After a
+digit or a Latin letter they stay ("1,200人", "3.5%").
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +34,11 @@ _CHINESE = {"zh", "cmn", "yue"}
 _TRADITIONAL_REGIONS = {"TW": "s2tw", "HK": "s2hk", "MO": "s2hk"}
 _SCRIPT_CODEC = {"t2s": "gb2312", "s2t": "big5", "s2tw": "big5", "s2hk": "big5hkscs"}
 """A character set holding the characters of the script each conversion writes."""
+_FULL_WIDTH = {",": "\uff0c", ".": "\u3002", "?": "\uff1f", "!": "\uff01", ";": "\uff1b",
+               ":": "\uff1a"}
+_ASCII_AFTER_HAN = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[,.?!;:](?![.\d])")
+"""An ASCII mark right after a Chinese character (not the first dot of an ellipsis, nor a
+decimal or thousands separator before a digit)."""
 
 
 def conversion(language: str) -> str | None:
@@ -62,7 +73,7 @@ def convert_text(text: str, language: str, keep: Sequence[str] = ()) -> str:
     converted = str(_converter(config).convert(text))
     for term, altered in _altered_terms(config, keep):
         converted = converted.replace(altered, term)
-    return converted
+    return _ASCII_AFTER_HAN.sub(lambda m: _FULL_WIDTH[m.group()], converted)
 
 
 def _altered_terms(config: str, terms: Sequence[str]) -> list[tuple[str, str]]:

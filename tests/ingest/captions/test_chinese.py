@@ -50,6 +50,18 @@ def test_words_keep_their_timings_through_conversion() -> None:
     assert [(w.start, w.end) for w in converted] == [(w.start, w.end) for w in words]
 
 
+def test_chinese_text_gets_chinese_punctuation() -> None:
+    # as Whisper base writes it: ASCII marks right after Chinese characters
+    assert chinese.convert_text("谢谢大家,我们下午再见.", "zh") == "谢谢大家，我们下午再见。"
+    assert chinese.convert_text("你好!真的吗?注意:一;二", "zh-TW") == "你好！真的嗎？注意：一；二"
+    for text in ("1,200人", "3.5%", "3:30开始", "Podium, 很好", "第3.2节", "等等...", "是3,000"):
+        assert chinese.convert_text(text, "zh") == text
+    assert chinese.convert_text("大会,Podium.", "zh") == "大会，Podium."
+    assert chinese.convert_text("Hello, 世界.", "en") == "Hello, 世界."  # not Chinese: as is
+    words = [Word("谢谢", 0.0, 0.4), Word("大家,", 0.4, 0.8), Word("再见.", 0.8, 1.2)]
+    assert [w.word for w in chinese.convert_words(words, "zh")] == ["谢谢", "大家，", "再见。"]
+
+
 def test_glossary_terms_keep_their_spelling_in_their_own_script() -> None:
     # OpenCC alone makes the given name 乾 "dry" (干) and the surname 余 "surplus" (餘)
     assert chinese.convert_text("我是李乾。", "zh") == "我是李干。"
