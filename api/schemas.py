@@ -23,7 +23,7 @@ from ingest.captions.store import StoredTrack
 from ingest.channels.models import MAX_WINDOW_S, MIN_WINDOW_S, ChannelMode, ChannelState
 from ingest.errors import InvalidInput
 from ingest.events import EventType
-from ingest.languages import AUTO, is_language_tag
+from ingest.languages import AUTO, canonical_language, is_language_tag
 from ingest.live.models import EndReason, LiveStatus, LiveStream
 from ingest.webhooks.models import Attempt, Delivery, DeliveryState, Webhook
 
@@ -412,6 +412,15 @@ class LiveStreamCreate(BaseModel):
     speaker: str | None = Field(default=None, max_length=MAX_TEXT)
     reconnect_window_s: int | None = Field(default=None, ge=0, le=1800)
     """How long a dropped stream waits for its speaker (unset: the deployment's setting)."""
+    language: str = Field(default="en", min_length=2, max_length=35,
+                          description="BCP-47 tag of the spoken language (live captions)")
+
+    @field_validator("language")
+    @classmethod
+    def _known_form(cls, tag: str) -> str:
+        if not is_language_tag(tag):
+            raise ValueError(f"not a BCP-47 language tag: {tag[:20]!r}")
+        return canonical_language(tag)
 
 
 class LiveIngest(BaseModel):
@@ -430,6 +439,7 @@ class LiveStreamPublic(BaseModel):
     id: str
     title: str
     speaker: str | None
+    language: str
     status: LiveStatus
     stream_key: str
     ingest: LiveIngest
@@ -447,7 +457,8 @@ class LiveStreamPublic(BaseModel):
     def of(cls, stream: LiveStream, rtmp_base: str, public_url: str,
            srt: str | None = None) -> LiveStreamPublic:
         return cls(
-            id=stream.id, title=stream.title, speaker=stream.speaker, status=stream.status,
+            id=stream.id, title=stream.title, speaker=stream.speaker,
+            language=stream.language, status=stream.status,
             stream_key=stream.stream_key,
             ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=srt),
             playback=LivePlayback(hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8"),

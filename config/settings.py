@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     """Segment length of live HLS (short: latency is about three of them)."""
     live_window_segments: int = Field(default=15, ge=3)
     """Segments a live media playlist lists (a sliding window)."""
+    live_captions: bool = True
+    """Live captions: speech recognition of a live stream's audio as it arrives, published as
+    a live WebVTT subtitle rendition a few seconds behind the video. On by default; a stream
+    whose language no installed model knows goes on without them."""
+    live_captions_threads: int = Field(default=1, ge=1)
+    """CPU threads of a live stream's speech recognition (the live transcode needs the rest
+    to stay real time)."""
 
     # --- workers -------------------------------------------------------------------------
     api_workers: int = Field(default=0, ge=0)

@@ -20,12 +20,18 @@ import logging
 import shutil
 import threading
 import time
+from pathlib import Path
 
 from config import get_settings
 from ingest.assets.models import Asset, new_asset_id
+from ingest.captions import store as caption_store
+from ingest.captions import transcription
+from ingest.captions.asr import AsrError, SpeechRecognizer
+from ingest.captions.speech_models import SpeechModels
 from ingest.errors import FfmpegFailed, FfmpegTimeout, InvalidMedia, NotFound, PodiumError
 from ingest.live import lease as leases
-from ingest.live.hls import LiveHls, LiveSegment, segment_name
+from ingest.live.captioning import CaptionerOptions, LiveCaptioner
+from ingest.live.hls import LiveCaptions, LiveHls, LiveSegment, segment_name
 from ingest.live.models import LiveStatus, LiveStream
 from ingest.live.transcoding import (
     RunOptions,
@@ -39,7 +45,7 @@ from ingest.media.ladder import select_renditions
 from ingest.media.probe import MediaInfo
 from ingest.storage import keys
 from runtime import handles
-from workers import pipeline
+from workers import metrics, pipeline
 from workers.events import asset_lifecycle, live_lifecycle
 from workers.workspace import work_dir
 
@@ -53,6 +59,30 @@ STALL_SEGMENTS = 5
 its publisher dropped."""
 STATUS_POLL_S = 0.3
 RECORDING_TIMEOUT_S = 1800
+CAPTIONS_FLUSH_S = 60.0
+"""How long the end of a stream waits for its live captions to hear the last words."""
+
+
+def live_recognizer(language: str) -> SpeechRecognizer | None:
+    """The recognizer for a live stream's language, chosen as for recorded messages (tiny.en
+    for English, base for the rest, or the configured models), or None (logged) when no
+    installed model can hear it: the stream then goes on without live captions."""
+    s = get_settings()
+    models = SpeechModels(s.data_dir.resolve(), s.live_captions_threads, s.asr_model_dir,
+                          s.asr_model_dirs)
+    try:
+        recognizer = models.for_language(language)
+        transcription.check_language(recognizer, language)
+    except AsrError as exc:
+        log.warning("live captions off for %s: %s", language, exc)
+        return None
+    return recognizer
+
+
+def _count_skipped(seconds: float) -> None:
+    """Audio live captions skipped to catch up, flushed at once (a live job lasts hours)."""
+    metrics.RECORDER.inc(metrics.LIVE_CAPTIONS_SKIPPED, amount=seconds)
+    metrics.RECORDER.flush(handles.redis_connection())
 
 
 def end_if_window_passed(stream_id: str) -> str:
@@ -100,7 +130,8 @@ def record_live(stream_id: str) -> str:
     settings = get_settings()
     ffmpeg.run(commands.concat_segments_command(listing, out), timeout_s=RECORDING_TIMEOUT_S,
                nice=settings.ffmpeg_nice)
-    asset = Asset(id=new_asset_id(), title=stream.title, source_filename="recording.mp4")
+    asset = Asset(id=new_asset_id(), title=stream.title, speaker=stream.speaker,
+                  language=stream.language, source_filename="recording.mp4")
     storage.put_file(keys.source(asset.id), out, "video/mp4")
     asset_lifecycle().create(asset)
     live.recording_created(stream_id, asset.id)
@@ -135,6 +166,9 @@ class _Transcoder:
         # starts clean, whatever the one before left
         self.hls = self._load_state()
         self.last_segment_at = time.monotonic()
+        self.lock = threading.Lock()
+        """Guards ``hls``: the segment shipper and the live captions both change it."""
+        self.captioner: LiveCaptioner | None = None
 
     def _load_state(self) -> LiveHls | None:
         try:
@@ -146,18 +180,47 @@ class _Transcoder:
         return self.live.store.get(self.id)
 
     def run(self) -> str:
-        while not self.lease.lost.is_set():
-            stream = self.live.settle(self.id)
-            if stream.status == LiveStatus.ENDED:
-                self._finish()
-                return "ended"
-            if stream.status == LiveStatus.ACTIVE and stream.current is not None:
-                self._speaker(stream)
-            elif stream.status == LiveStatus.DISCONNECTED and self.hls is not None:
-                self._slate()
-            else:
-                self.lease.lost.wait(STATUS_POLL_S)
-        return "lease lost"
+        if self.hls is not None and self.hls.captions is not None:  # taken over
+            self._start_captions(self.hls.captions.language)
+        try:
+            while not self.lease.lost.is_set():
+                stream = self.live.settle(self.id)
+                if stream.status == LiveStatus.ENDED:
+                    self._finish()
+                    return "ended"
+                if stream.status == LiveStatus.ACTIVE and stream.current is not None:
+                    self._speaker(stream)
+                elif stream.status == LiveStatus.DISCONNECTED and self.hls is not None:
+                    self._slate()
+                else:
+                    self.lease.lost.wait(STATUS_POLL_S)
+            return "lease lost"
+        finally:
+            if self.captioner is not None:
+                self.captioner.abandon()  # another worker has the stream: write nothing more
+
+    # --- live captions ----------------------------------------------------------------------
+    def _start_captions(self, language: str) -> None:
+        """Live captions for a stream that has (or gets) them, if a model knows its language."""
+        hls = self.hls
+        assert hls is not None
+        if self.captioner is not None or not self.settings.live_captions:
+            return
+        if hls.captions is None and hls.segments:
+            return  # a stream that went on air without them stays so (one track, whole)
+        recognizer = live_recognizer(language)
+        if recognizer is None:
+            return
+        if hls.captions is None:
+            hls.captions = LiveCaptions(language=language, first_seq=hls.next_seq,
+                                        next_seq=hls.next_seq)
+        glossary = caption_store.load_glossary(self.storage)
+        self.captioner = LiveCaptioner(
+            self.storage, self.id, hls, self.lock,
+            lambda: store_playlists(self.storage, self.id, hls),
+            CaptionerOptions(recognizer, glossary, step_s=hls.segment_s,
+                             nice=self.settings.ffmpeg_nice + 5), _count_skipped)
+        self.captioner.start()
 
     # --- the speaker ------------------------------------------------------------------------
     def _speaker(self, stream: LiveStream) -> None:
@@ -186,11 +249,14 @@ class _Transcoder:
         if plans[0].audio_kbps is not None and not info.has_audio:
             self.live.drop_publisher(self.id, session.publisher, "no_audio_stream")
             return
+        self._start_captions(stream.language)
         out = self.work / "run"
         start = self.hls.start_run(slate=False)
+        speech = self._speech_dir(start) if plans[0].audio_kbps is not None else None
         args = commands.live_ladder_command(
             url, out, plans, segment_s=self.hls.segment_s, start_number=start,
-            preset=self.settings.x264_preset, threads=self.settings.ffmpeg_threads)
+            preset=self.settings.x264_preset, threads=self.settings.ffmpeg_threads,
+            speech_dir=speech)
         stop = threading.Event()
         self.last_segment_at = time.monotonic()
         limit = max(STALL_MIN_S, STALL_SEGMENTS * self.hls.segment_s)
@@ -204,12 +270,14 @@ class _Transcoder:
         watcher = self._stop_when(stop, done)
         try:
             run_to_storage(self.storage, self.id, self.hls, args, out, stop, self._opts(),
-                           self._segment)
+                           self._segment, self.lock)
         except (FfmpegFailed, FfmpegTimeout) as exc:
             log.warning("live stream %s: the speaker's run ended with %s", self.id, exc.code)
         finally:
             stop.set()
             watcher.join()
+            if self.captioner is not None:
+                self.captioner.end_run()
         if (starved.is_set() or self.hls.next_seq == start) and not self.lease.lost.is_set():
             # no segment for too long, or not one: a stream that probes but cannot be decoded;
             # without this the loop would probe and fail again while the publisher stays
@@ -252,25 +320,42 @@ class _Transcoder:
             segment_s=self.hls.segment_s, start_number=start, preset=self.settings.x264_preset,
             threads=self.settings.ffmpeg_threads)
         stop = threading.Event()
+        if self.captioner is not None:
+            self.captioner.begin_run(start, None)
         watcher = self._stop_when(stop, lambda s: s.status != LiveStatus.DISCONNECTED
                                   or s.window_passed())
         try:
             run_to_storage(self.storage, self.id, self.hls, args, out, stop, self._opts(),
-                           self._segment)
+                           self._segment, self.lock)
         except (FfmpegFailed, FfmpegTimeout) as exc:
             log.warning("live stream %s: the slate run ended with %s", self.id, exc.code)
         finally:
             stop.set()
             watcher.join()
+            if self.captioner is not None:
+                self.captioner.end_run()
 
     # --- helpers ----------------------------------------------------------------------------
     def _opts(self) -> RunOptions:
         s = self.settings
         return RunOptions(timeout_s=s.live_max_duration_s + s.live_reconnect_window_s + 600,
-                          nice=s.ffmpeg_nice)
+                          nice=s.ffmpeg_nice, measure_start=self.captioner is not None)
+
+    def _speech_dir(self, start: int) -> Path | None:
+        """Where the run's audio goes for live captions (its own folder: the captions may
+        still read one run's audio while the next has begun)."""
+        if self.captioner is None:
+            return None
+        folder = self.work / f"speech-{start}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.captioner.begin_run(start, folder)
+        return folder
 
     def _segment(self, segment: LiveSegment) -> None:
         self.last_segment_at = time.monotonic()
+        if self.captioner is not None:
+            self.captioner.segment_added(segment)
         log.debug("live stream %s: segment %d (%.2f s)", self.id, segment.seq, segment.duration)
 
     def _stop_when(self, stop: threading.Event, done: object) -> threading.Thread:
@@ -298,9 +383,12 @@ class _Transcoder:
             waited += STATUS_POLL_S
 
     def _finish(self) -> None:
+        if self.captioner is not None:
+            self.captioner.close(CAPTIONS_FLUSH_S)
         if self.hls is not None and not self.hls.ended:
-            self.hls.ended = True
-            store_playlists(self.storage, self.id, self.hls)
+            with self.lock:
+                self.hls.ended = True
+                store_playlists(self.storage, self.id, self.hls)
         if self.hls is not None and self.hls.speaker_runs():
             pipeline.record_live(handles.redis_connection(), self.id)
         shutil.rmtree(self.work, ignore_errors=True)

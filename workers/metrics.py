@@ -60,8 +60,11 @@ WEBHOOK_ATTEMPTS = Metric("podium_webhook_attempts", "counter",
                           ("outcome",))
 WEBHOOK_DELIVERIES = Metric("podium_webhook_deliveries", "counter",
                             "Webhook deliveries ended, by final state", ("state",))
+LIVE_CAPTIONS_SKIPPED = Metric("podium_live_captions_skipped_seconds", "counter",
+                               "Seconds of live audio left without captions because speech "
+                               "recognition fell behind and skipped ahead")
 METRICS = (HTTP_REQUESTS, HTTP_SECONDS, UPLOAD_BYTES, JOB_SECONDS, TRANSCODE_SPEED,
-           WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES)
+           WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, LIVE_CAPTIONS_SKIPPED)
 SUM, INF = "sum", "+Inf"
 VIEWER_BUCKET_S = 10
 """Viewers are counted in HyperLogLogs of 10 s; an estimate merges those of the window."""

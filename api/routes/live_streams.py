@@ -24,7 +24,15 @@ from config import Settings
 from ingest.errors import Conflict, Forbidden, NotFound
 from ingest.hls.playlists import M3U8_TYPE
 from ingest.lifecycle.live import LiveLifecycle
-from ingest.live.hls import LiveHls, LiveSegment, media_playlist, multivariant, segment_name
+from ingest.live.hls import (
+    LiveHls,
+    LiveSegment,
+    media_playlist,
+    multivariant,
+    segment_name,
+    subtitle_playlist,
+    subtitle_segment_name,
+)
 from ingest.live.models import EndReason, LiveStream, new_live_stream_id, new_stream_key
 from ingest.live.store import LiveStreamStore
 from ingest.storage import keys
@@ -57,7 +65,7 @@ def create_live_stream(body: LiveStreamCreate, _: ProducerDep, settings: Setting
     stream_id = new_live_stream_id()
     srt_port = live.store.claim_srt_port(stream_id, settings.srt_port_range)
     stream = live.create(LiveStream(
-        id=stream_id, title=body.title, speaker=body.speaker,
+        id=stream_id, title=body.title, speaker=body.speaker, language=body.language,
         stream_key=new_stream_key(),
         reconnect_window_s=settings.live_reconnect_window_s if window is None else window,
         max_duration_s=settings.live_max_duration_s, srt_port=srt_port))
@@ -125,22 +133,29 @@ def _live_answer(body: str) -> Response:
 def live_stream_multivariant(stream_id: str, settings: SettingsDep,
                              store: LiveStoreDep) -> Response:
     """The live stream's multivariant playlist: one variant per rung (none taller than the
-    source)."""
+    source), and the live captions' subtitle rendition."""
     hls = _state(store, stream_id)
     base = f"{settings.public_url.rstrip('/')}/live-streams/{stream_id}"
-    return _live_answer(multivariant(hls, lambda r: f"{base}/{r.name}.m3u8"))
+    return _live_answer(multivariant(hls, lambda r: f"{base}/{r.name}.m3u8",
+                                     lambda c: f"{base}/{c.rendition}.m3u8"))
 
 
 @viewers.get("/{stream_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
 def live_stream_media(stream_id: str, rendition: str, settings: SettingsDep,
                       store: LiveStoreDep) -> Response:
     """A media playlist: the last segments, EXT-X-PROGRAM-DATE-TIME, discontinuities where the
-    speaker left or came back; EXT-X-ENDLIST once the stream ended."""
+    speaker left or came back; EXT-X-ENDLIST once the stream ended. `subs-{lang}`: the live
+    captions, segment for segment, as far as recognition has come."""
     hls = _state(store, stream_id)
-    if hls.rendition(rendition) is None:
-        raise NotFound("No such rendition.", code="rendition_not_found")
     storage = store.storage
     ttl = settings.presign_ttl_s
+    if hls.captions is not None and rendition == hls.captions.rendition:
+        def vtt(segment: LiveSegment) -> str:
+            return storage.presign_get(keys.live_hls_object(
+                stream_id, f"{rendition}/{subtitle_segment_name(segment.seq)}"), ttl)
+        return _live_answer(subtitle_playlist(hls, settings.live_window_segments, vtt))
+    if hls.rendition(rendition) is None:
+        raise NotFound("No such rendition.", code="rendition_not_found")
 
     def uri(segment: LiveSegment) -> str:
         return storage.presign_get(

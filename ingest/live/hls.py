@@ -16,6 +16,8 @@ from datetime import datetime
 import m3u8
 from pydantic import BaseModel, Field
 
+from ingest.captions.publishing import track_name
+from ingest.hls.playlists import SUBTITLES_GROUP
 from ingest.media.ladder import Rendition
 
 KEEP_SEGMENTS = 600
@@ -25,6 +27,9 @@ KEEP_SEGMENTS = 600
 class LiveSegment(BaseModel):
     seq: int
     duration: float
+    start_pts: int | None = None
+    """First video PTS (90 kHz) of a run's first segment, when live captions measured it: what
+    the run's WebVTT segments name in X-TIMESTAMP-MAP."""
     disc: int
     """Discontinuities before this segment since the stream began (its discontinuity number)."""
     discontinuity: bool = False
@@ -41,6 +46,19 @@ class LiveRun(BaseModel):
     slate: bool = False
 
 
+class LiveCaptions(BaseModel):
+    """The live subtitle rendition: a WebVTT segment for every video segment from
+    ``first_seq`` on, written in order; ``next_seq`` is the first one not written yet."""
+
+    language: str
+    first_seq: int
+    next_seq: int
+
+    @property
+    def rendition(self) -> str:
+        return f"subs-{self.language}"
+
+
 class LiveHls(BaseModel):
     renditions: list[Rendition]
     segment_s: int
@@ -49,13 +67,15 @@ class LiveHls(BaseModel):
     next_seq: int = 0
     disc: int = 0
     ended: bool = False
+    captions: LiveCaptions | None = None
 
     def start_run(self, slate: bool) -> int:
         """A new ffmpeg run begins: the sequence number its first segment must have."""
         self.runs.append(LiveRun(first_seq=self.next_seq, slate=slate))
         return self.next_seq
 
-    def add(self, seq: int, duration: float, program_date_time: datetime | None) -> LiveSegment:
+    def add(self, seq: int, duration: float, program_date_time: datetime | None,
+            start_pts: int | None = None) -> LiveSegment:
         """Segment ``seq`` of the current run is in the bucket in every rendition."""
         run = self.runs[-1]
         first = run.last_seq is None
@@ -64,7 +84,7 @@ class LiveHls(BaseModel):
             self.disc += 1
         segment = LiveSegment(seq=seq, duration=duration, disc=self.disc,
                               discontinuity=follows_other, program_date_time=program_date_time,
-                              slate=run.slate)
+                              slate=run.slate, start_pts=start_pts)
         run.last_seq = seq
         self.segments = [*self.segments, segment][-KEEP_SEGMENTS:]
         self.next_seq = seq + 1
@@ -83,12 +103,32 @@ def segment_name(seq: int) -> str:
     return f"seg-{seq:06d}.ts"
 
 
+def subtitle_segment_name(seq: int) -> str:
+    return f"seg-{seq:06d}.vtt"
+
+
 def media_playlist(hls: LiveHls, window: int, uri: Callable[[LiveSegment], str]) -> str:
     """The last ``window`` segments as a live media playlist (EXT-X-ENDLIST once ended).
 
     The window's first segment carries no discontinuity tag: EXT-X-DISCONTINUITY-SEQUENCE
     counts it already, so each segment keeps its number in every window (RFC 8216 6.2.2)."""
-    shown: Sequence[LiveSegment] = hls.segments[-window:]
+    return _window(hls, hls.segments, window, uri, hls.ended)
+
+
+def subtitle_playlist(hls: LiveHls, window: int, uri: Callable[[LiveSegment], str]) -> str:
+    """The live subtitle rendition: the video's segments (same numbers, durations and
+    discontinuities) that have their WebVTT segment, so it runs behind the video by the time
+    recognition takes; EXT-X-ENDLIST once the stream ended and every segment is written."""
+    captions = hls.captions
+    if captions is None:
+        raise ValueError("the stream has no live captions")
+    written = [s for s in hls.segments if captions.first_seq <= s.seq < captions.next_seq]
+    return _window(hls, written, window, uri, hls.ended and captions.next_seq >= hls.next_seq)
+
+
+def _window(hls: LiveHls, segments: Sequence[LiveSegment], window: int,
+            uri: Callable[[LiveSegment], str], ended: bool) -> str:
+    shown: Sequence[LiveSegment] = segments[-window:]
     playlist = m3u8.M3U8()
     playlist.version = 3
     playlist.target_duration = max([hls.segment_s, *(int(s.duration + 0.5) for s in shown)])
@@ -99,17 +139,29 @@ def media_playlist(hls: LiveHls, window: int, uri: Callable[[LiveSegment], str])
             uri=uri(segment), duration=round(segment.duration, 6),
             discontinuity=segment.discontinuity and n > 0,
             program_date_time=segment.program_date_time))
-    playlist.is_endlist = hls.ended
+    playlist.is_endlist = ended
     return str(playlist.dumps())
 
 
-def multivariant(hls: LiveHls, uri: Callable[[Rendition], str]) -> str:
+def multivariant(hls: LiveHls, uri: Callable[[Rendition], str],
+                 subtitles_uri: Callable[[LiveCaptions], str] | None = None) -> str:
+    """One variant per rung; with live captions (and ``subtitles_uri``) their SUBTITLES
+    rendition, named by every variant."""
     playlist = m3u8.M3U8()
     playlist.version = 3
     playlist.is_independent_segments = True
+    captions = hls.captions if subtitles_uri is not None else None
+    if captions is not None and subtitles_uri is not None:
+        playlist.add_media(m3u8.Media(
+            uri=subtitles_uri(captions), type="SUBTITLES", group_id=SUBTITLES_GROUP,
+            language=captions.language, name=track_name(captions.language),
+            default="YES", autoselect="YES"))
     for r in hls.renditions:
-        playlist.add_playlist(m3u8.Playlist(
-            uri=uri(r), base_uri=None, media=[],
-            stream_info={"bandwidth": r.bandwidth, "resolution": f"{r.width}x{r.height}",
-                         "codecs": r.codecs, "frame_rate": r.fps}))
+        info: dict[str, object] = {
+            "bandwidth": r.bandwidth, "resolution": f"{r.width}x{r.height}",
+            "codecs": r.codecs, "frame_rate": r.fps}
+        if captions is not None:
+            info["subtitles"] = SUBTITLES_GROUP
+        playlist.add_playlist(m3u8.Playlist(uri=uri(r), base_uri=None,
+                                            media=list(playlist.media), stream_info=info))
     return str(playlist.dumps())

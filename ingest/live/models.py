@@ -53,6 +53,8 @@ class LiveStream(BaseModel):
     id: str
     title: str
     speaker: str | None = None
+    language: str = "en"
+    """BCP-47 tag of what the speaker speaks: the live captions' and the recording's."""
     stream_key: str
     status: LiveStatus = LiveStatus.IDLE
     reconnect_window_s: int

@@ -144,7 +144,7 @@ def live_probe_command(url: str) -> list[str]:
 
 def live_ladder_command(
     url: str, out_dir: Path, plans: Sequence[Rendition], *, segment_s: int, start_number: int,
-    preset: str, threads: int,
+    preset: str, threads: int, speech_dir: Path | None = None,
 ) -> list[str]:
     """The ladder of a live RTMP input, in real time: segments numbered from
     ``start_number`` (the stream's media sequence goes on across sessions), each rendition's
@@ -152,12 +152,38 @@ def live_ladder_command(
 
     Streams are chosen by type (`v:0`, `a:0`), not index: an FLV stream played back from the
     RTMP server numbers its streams in the order their first packets arrive, which changes
-    from one connection to the next."""
+    from one connection to the next.
+
+    With ``speech_dir`` (and audio), the same run also writes the audio as speech recognition
+    hears it (`live_speech_output`), decoded once with the ladder's."""
     inp = ffmpeg.input(url, f="flv", protocol_whitelist=LIVE_PROTOCOLS,
                        rw_timeout=LIVE_READ_TIMEOUT_US)
     audio = inp["a:0"] if plans[0].audio_kbps is not None else None
+    side = [live_speech_output(audio, speech_dir)] if audio is not None and speech_dir else []
     return _ladder(inp["v:0"], audio, out_dir, plans, segment_s, preset, threads,
-                   _live_options(start_number))
+                   _live_options(start_number), side_outputs=side)
+
+
+SPEECH_RATE = 16_000
+SPEECH_CHUNK_S = 30
+SPEECH_CHUNK_PATTERN = "speech-%06d.pcm"
+
+
+def live_speech_output(audio: ffmpeg.nodes.FilterableStream,
+                       speech_dir: Path) -> ffmpeg.nodes.OutputStream:
+    """Raw 16 kHz mono s16le PCM of a live run's audio, in files of SPEECH_CHUNK_S seconds
+    (the reader deletes each once read, so a long stream leaves no hours of audio on disk).
+
+    `aresample=async=1:first_pts=0` makes sample n the run's output time n / 16000 s: silence
+    is put where the audio starts late or has a gap, so sample positions stay on the clock the
+    video segments' timestamps come from (https://ffmpeg.org/ffmpeg-filters.html#aresample-1).
+    The files' own muxer gets `flush_packets=1`: it hands each packet to the file at once
+    (by default it writes 256 KB, eight seconds of speech, at a time)."""
+    speech = audio.filter("aresample", SPEECH_RATE, **{"async": 1, "first_pts": 0})
+    return ffmpeg.output(speech, str(speech_dir / SPEECH_CHUNK_PATTERN), ac=1,
+                         **{"c:a": "pcm_s16le", "f": "segment", "segment_time": SPEECH_CHUNK_S,
+                            "segment_format": "s16le",
+                            "segment_format_options": "flush_packets=1"})
 
 
 def slate_live_command(
@@ -215,7 +241,8 @@ def _live_options(start_number: int) -> dict[str, object]:
 def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.FilterableStream | None,
             out_dir: Path, plans: Sequence[Rendition], segment_s: int, preset: str,
             threads: int, extra: dict[str, object], *, encoder: str = "libx264",
-            upload_filter: str | None = None, device_args: Sequence[str] = ()) -> list[str]:
+            upload_filter: str | None = None, device_args: Sequence[str] = (),
+            side_outputs: Sequence[ffmpeg.nodes.OutputStream] = ()) -> list[str]:
     """Split ``video`` (and ``audio``) into every rendition of ``plans``, one HLS output."""
     if not plans:
         raise ValueError("at least one rendition is needed")
@@ -256,6 +283,8 @@ def _ladder(video: ffmpeg.nodes.FilterableStream, audio: ffmpeg.nodes.Filterable
     if audios is not None:
         kwargs.update({"c:a": "aac", "b:a": f"{plans[0].audio_kbps}k", "ac": 2})
     out = ffmpeg.output(*streams, str(out_dir / "%v" / "index.m3u8"), **kwargs)
+    if side_outputs:
+        out = ffmpeg.merge_outputs(out, *side_outputs)
     args: list[str] = out.global_args(
         "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1", "-nostats",
     ).compile(cmd="ffmpeg")

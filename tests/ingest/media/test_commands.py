@@ -418,6 +418,26 @@ def test_live_ladder_reads_only_rtmp_and_picks_streams_by_type() -> None:
     assert args[args.index("-tune") + 1] == "zerolatency"
 
 
+def test_live_ladder_writes_the_speech_audio_for_live_captions() -> None:
+    plans = select_renditions(854, 480, 25, True)
+    args = live_ladder_command("rtmp://127.0.0.1:1935/live/sk-x", Path("/w/run"), plans,
+                               segment_s=2, start_number=0, preset="veryfast", threads=1,
+                               speech_dir=Path("/w/speech-0"))
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.endswith(";[0:a:0]aresample=16000:async=1:first_pts=0[s13]")
+    assert "[0:a:0]aresample=48000" in graph
+    hls_output = args.index("/w/run/%v/index.m3u8")
+    assert args[hls_output + 1:args.index("-hide_banner")] == [
+        "-map", "[s13]", "-f", "segment", "-ac", "1", "-c:a", "pcm_s16le",
+        "-segment_format", "s16le", "-segment_format_options", "flush_packets=1",
+        "-segment_time", "30", "/w/speech-0/speech-%06d.pcm"]
+    video_only = live_ladder_command("rtmp://h/live/k", Path("/w/run"),
+                                     select_renditions(854, 480, 25, False), segment_s=2,
+                                     start_number=0, preset="veryfast", threads=1,
+                                     speech_dir=Path("/w/speech-0"))
+    assert "pcm_s16le" not in video_only  # nothing to hear
+
+
 def test_live_slate_reads_only_lavfi_in_real_time() -> None:
     plans = select_renditions(854, 480, 25, True)
     args = slate_live_command(Path("/w"), plans, text="Back: soon", fontfile=Path("/f.ttf"),
