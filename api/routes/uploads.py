@@ -80,7 +80,10 @@ async def cancel_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
 
 
 @router.post("/{slot_id}/lock", response_model=UploadPublic)
-def lock_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
-                slots: SlotsDep) -> UploadPublic:
-    """No new file through this link any more (the asset, if any, stays)."""
-    return upload_links.public(slots.lock(slot_id), settings)
+async def lock_upload(slot_id: str, _: ProducerDep, settings: SettingsDep,
+                      slots: SlotsDep, transfers: TransfersDep) -> UploadPublic:
+    """No new file through this link any more (the asset, if any, stays); an unfinished
+    upload of a new version is discarded."""
+    slot = await run_in_threadpool(slots.lock, slot_id)
+    await run_in_threadpool(transfers.discard_unfinished, slot_id)
+    return upload_links.public(slot, settings)

@@ -106,9 +106,10 @@ class SlotLifecycle:
 
 
 def close_if_expired(slots: SlotLifecycle, transfers: Transfers, slot: UploadSlot) -> UploadSlot:
-    """A waiting slot past its expiry becomes `timed_out`, and its unfinished transfers are
-    aborted (their multipart uploads and pending bytes dropped)."""
+    """A waiting slot past its expiry becomes `timed_out`; the unfinished transfers of a slot
+    past its expiry (a replacement of its asset's video too) are aborted, their multipart
+    uploads and pending bytes dropped (once: later calls find none)."""
     closed = slots.expire_if_due(slot)
-    if closed.status != slot.status:
+    if closed.status != slot.status or closed.expired():
         transfers.discard_unfinished(slot.id)
     return closed

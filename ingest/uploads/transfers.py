@@ -53,6 +53,8 @@ PARTS_IN_FLIGHT = 2
 """Parts of one chunk uploaded at once: keeps storage busy while the body is read; memory per
 request is about this many parts plus one."""
 _PART_UPLOADS = ThreadPoolExecutor(max_workers=12, thread_name_prefix="transfer-part")
+CLOSING_TTL_S = 3600
+"""How long the word that a transfer's slot closed stays (its discard is done in a minute)."""
 STATE_GRACE_S = 24 * 3600
 """A transfer's state outlives its slot's expiry by this (a finished one, for HEAD)."""
 
@@ -71,6 +73,14 @@ class Transfers:
 
     def _of_slot_key(self, slot_id: str) -> str:
         return f"{self._prefix}:transfers-of:{slot_id}"
+
+    def _closing_key(self, transfer_id: str) -> str:
+        return f"{self._prefix}:transfer-closing:{transfer_id}"
+
+    def closing(self, transfer_id: str) -> bool:
+        """Whether the transfer's slot closed (cancelled, locked, expired): a chunk being
+        written stops at its next part, so the transfer's lock comes free to discard it."""
+        return bool(self.redis.exists(self._closing_key(transfer_id)))
 
     # --- state -----------------------------------------------------------------------------
     def create(self, slot: UploadSlot, asset_id: str, length: int, metadata: dict[str, str],
@@ -166,11 +176,15 @@ class Transfers:
         self.redis.srem(self._of_slot_key(transfer.slot_id), transfer.id)
 
     def discard_unfinished(self, slot_id: str) -> int:
-        """Abort every unfinished transfer of the slot (cancelled or expired): its multipart
-        upload and pending segments go, and its requests get 410 from now on."""
+        """Abort every unfinished transfer of the slot (cancelled, locked or expired): its
+        multipart upload and pending segments go, and its requests get 410 from now on. A chunk
+        being written is told to stop first (it would hold the transfer's lock to its end)."""
+        ids = [raw.decode() if isinstance(raw, bytes) else str(raw)
+               for raw in self.redis.smembers(self._of_slot_key(slot_id))]
+        for transfer_id in ids:
+            self.redis.set(self._closing_key(transfer_id), "1", ex=CLOSING_TTL_S)
         dropped = 0
-        for raw in self.redis.smembers(self._of_slot_key(slot_id)):
-            transfer_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+        for transfer_id in ids:
             with self.locked(transfer_id, wait_s=LOCK_TTL_S):
                 try:
                     transfer = self.get(slot_id, transfer_id)
@@ -179,7 +193,10 @@ class Transfers:
                 if not transfer.done:
                     self._discard(transfer)
                     dropped += 1
-        self.storage.delete_prefix(keys.upload_prefix(slot_id) + "transfers/")
+                else:  # nothing of it to drop, now or later
+                    self.redis.srem(self._of_slot_key(slot_id), transfer_id)
+        if ids:
+            self.storage.delete_prefix(keys.upload_prefix(slot_id) + "transfers/")
         return dropped
 
 
@@ -322,11 +339,16 @@ class AppendSession:
         return [f.result() for f in self._parts]
 
     def _refresh(self) -> None:
+        """Keep the lock, and stop if the slot closed meanwhile (nothing of the chunk kept)."""
         try:
             self._lock.reacquire()
+            closing = self._t.closing(self.transfer.id)
         except (LockError, RedisError) as exc:
             raise TransferBusy("This upload's lock was lost (a chunk took too long); "
                                "resume from its offset.") from exc
+        if closing:
+            raise TransferGone("This upload was stopped: its link was cancelled, locked or "
+                               "has expired.")
         self._last_refresh = time.monotonic()
 
     def _drop_consumed(self) -> None:

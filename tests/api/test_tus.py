@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from tests.support.api_process import api_process
 from tests.support.media import make_clip, make_fake_mp4
 from tests.support.proxy import cutting_proxy
 from tests.support.wait import wait_until
+from workers.events import slot_lifecycle
 
 MiB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -309,6 +312,83 @@ def test_an_expired_slot_refuses_data_and_drops_its_transfers(client: httpx.Clie
     assert_error(patch(url, 9 * MiB, b"x" * 10), 410, "upload_expired")
     assert_error(create(slot["tus_endpoint"], 10), 410, "upload_expired")
     assert client.get(f"/v1/uploads/{slot['id']}").json()["status"] == "timed_out"
+    assert_error(head(url), 410, "transfer_gone")
+    assert not multipart_open(key)
+    assert leftovers(slot["id"]) == []
+
+
+def _new_version_transfer(client: httpx.Client, **slot_fields: object) -> tuple[dict[str, str],
+                                                                                str, str]:
+    """A slot whose asset exists, with an unfinished upload of the asset's next version holding
+    a multipart upload and pending bytes: (slot, transfer URL, object key)."""
+    slot = new_slot(client, **slot_fields)
+    put = httpx.put(slot["put_url"], content=fake_head(5000), timeout=60)
+    assert put.status_code == 201, put.text
+    stored = slot_lifecycle().store.get(slot["id"])
+    transfer = handles.transfers().create(stored, put.json()["asset_id"], 20 * MiB, {},
+                                          100 * MiB, version=1)
+    endpoint, query = slot["tus_endpoint"].split("?")
+    url = f"{endpoint}/{transfer.id}?{query}"
+    assert patch(url, 0, fake_head(100_000)).status_code == 204
+    assert multipart_open(transfer.key) and leftovers(slot["id"])
+    return slot, url, transfer.key
+
+
+def test_locking_the_slot_drops_an_unfinished_new_version(client: httpx.Client) -> None:
+    slot, url, key = _new_version_transfer(client)
+    assert client.post(f"/v1/uploads/{slot['id']}/lock").status_code == 200
+    assert_error(head(url), 410, "transfer_gone")
+    assert not multipart_open(key)
+    assert leftovers(slot["id"]) == []
+
+
+def test_the_expiry_drops_an_unfinished_new_version(client: httpx.Client) -> None:
+    slot, url, key = _new_version_transfer(client, expires_in_s=15)
+    expires = datetime.fromisoformat(slot["expires_at"])
+    wait_until(lambda: datetime.now(UTC) > expires, timeout=40, what="the slot's expiry")
+    body = client.get(f"/v1/uploads/{slot['id']}").json()
+    assert body["status"] == "asset_created"  # the asset stays; the new version's bytes go
+    assert_error(head(url), 410, "transfer_gone")
+    assert not multipart_open(key)
+    assert leftovers(slot["id"]) == []
+
+
+def test_a_cancel_stops_a_chunk_being_sent_and_drops_it(slot: dict[str, str],
+                                                        client: httpx.Client) -> None:
+    url = location(slot["tus_endpoint"], create(slot["tus_endpoint"], 400 * MiB))
+    key = transfer_state(slot["id"], url).key
+    sent = [0]
+    stop = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        # 2 MiB/s: the whole chunk would take minutes, longer than the cancel may wait for it
+        yield fake_head(MiB)
+        sent[0] += MiB
+        while not stop.wait(0.5) and sent[0] < 399 * MiB:
+            yield b"\0" * MiB
+            sent[0] += MiB
+
+    outcome: dict[str, object] = {}
+
+    def send() -> None:
+        try:
+            outcome["resp"] = httpx.patch(url, content=body(), timeout=120,
+                                          headers={**OCTETS, "Upload-Offset": "0"})
+        except httpx.HTTPError as exc:  # the server may close while the body still comes
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        wait_until(lambda: sent[0] > 10 * MiB, timeout=60, what="a part on its way")
+        cancel = client.post(f"/v1/uploads/{slot['id']}/cancel", timeout=120)
+    finally:
+        stop.set()
+        sender.join(60)
+    assert cancel.status_code == 200, cancel.text
+    resp = outcome.get("resp")
+    if isinstance(resp, httpx.Response):
+        assert_error(resp, 410, resp.json()["error"]["code"])
     assert_error(head(url), 410, "transfer_gone")
     assert not multipart_open(key)
     assert leftovers(slot["id"]) == []
