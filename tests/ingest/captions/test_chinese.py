@@ -77,6 +77,23 @@ def test_glossary_terms_keep_their_spelling_in_their_own_script() -> None:
     assert chinese.convert_text("余秋雨 Podium", "de", glossary) == "余秋雨 Podium"
 
 
+def test_names_heard_with_other_characters_of_the_same_sound_follow_the_glossary() -> None:
+    glossary = ["李乾", "余秋雨", "欧阳娜娜", "张伟", "Podium", "乾"]
+    # as Whisper base wrote these names (李前: same syllables and tones as 李乾)
+    assert chinese.convert_text("下面请李前老师介绍", "zh", glossary) == "下面请李乾老师介绍"
+    assert chinese.convert_text("於秋雨说", "zh-TW", glossary) == "余秋雨說"
+    assert chinese.convert_text("请张玮和欧阳娜娜上台", "zh", glossary) == "请张伟和欧阳娜娜上台"
+    assert chinese.convert_text("張偉說", "zh-TW", glossary) == "張偉說"  # the term converted
+    # another tone, another syllable, a one-character term, a Latin term: left alone
+    untouched = "李倩和黎前在前面，张维也在，我们干杯"
+    assert chinese.convert_text(untouched, "zh", glossary) == untouched
+    assert chinese.convert_text("李前", "zh") == "李前"  # no glossary
+    assert chinese.convert_text("李前", "yue", glossary) == "李前"  # Mandarin sounds only
+    words = [Word("请", 0.0, 0.2), Word("李", 0.2, 0.4), Word("前", 0.4, 0.6), Word("。", 0.6, 0.6)]
+    assert [(w.word, w.start) for w in chinese.convert_words(words, "zh", glossary)] == [
+        ("请", 0.0), ("李", 0.2), ("乾", 0.4), ("。", 0.6)]
+
+
 def test_glossary_terms_keep_their_spelling_across_word_pieces() -> None:
     words = [Word("李", 0.0, 0.2), Word("乾", 0.2, 0.4), Word("说", 0.4, 0.6)]
     kept = chinese.convert_words(words, "zh-CN", ["李乾"])
