@@ -433,6 +433,8 @@ class LiveIngest(BaseModel):
 
 class LivePlayback(BaseModel):
     hls: str
+    watch: str
+    """The viewer page: hls.js with the live captions and a subtitle menu."""
 
 
 class LiveStreamPublic(BaseModel):
@@ -461,7 +463,9 @@ class LiveStreamPublic(BaseModel):
             language=stream.language, status=stream.status,
             stream_key=stream.stream_key,
             ingest=LiveIngest(rtmp=f"{rtmp_base}/{stream.stream_key}", srt=srt),
-            playback=LivePlayback(hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8"),
+            playback=LivePlayback(
+                hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8",
+                watch=f"{public_url.rstrip('/')}/watch/live-streams/{stream.id}"),
             reconnect_window_s=stream.reconnect_window_s, created_at=stream.created_at,
             ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id,
             error=stream.error)

@@ -460,6 +460,7 @@ def test_create_a_live_stream_show_its_key_and_end_it(studio: Page, client: http
     assert key.inner_text() == stream["stream_key"]
     assert card.locator("[data-role=rtmp]").inner_text() == stream["ingest"]["rtmp"]
     assert stream["ingest"]["rtmp"].startswith(card.locator("[data-role=server]").inner_text())
+    assert card.locator("[data-role=watch]").get_attribute("href") == stream["playback"]["watch"]
     shot(page, "live")
     card.locator("[data-role=end]").click()
     card.locator("[data-role=confirm-end]").click()

@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from api.deps import ChannelsDep, SettingsDep, StoreDep
 from api.responses import errors
 from api.routes.live import watchable
+from api.routes.live_streams import LiveStoreDep
 from api.routes.play import TokenQuery, playable
 from config import Settings, get_settings
 from ingest.errors import NotFound
@@ -126,6 +127,29 @@ def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
     html = _template().substitute(
         nonce=nonce, title=escape(channel.name), speaker='<p class="speaker">Live</p>',
         notice="" if installed else _MISSING, src=escape(src, quote=True),
+        hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
+    return HTMLResponse(html, headers={
+        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+@router.get("/watch/live-streams/{stream_id}", response_class=HTMLResponse,
+            responses=errors(404, 422, 503))
+def watch_live_stream(stream_id: str, settings: SettingsDep,
+                      store: LiveStoreDep) -> HTMLResponse:
+    """A viewer page playing a speaker's live stream, live captions on (the same player)."""
+    stream = store.get(stream_id)
+    nonce = secrets.token_urlsafe(16)
+    installed = hls_script_path().is_file()
+    speaker = f'<p class="speaker">{escape(stream.speaker)} · live</p>' if stream.speaker else (
+        '<p class="speaker">Live</p>')
+    html = _template().substitute(
+        nonce=nonce, title=escape(stream.title), speaker=speaker,
+        notice="" if installed else _MISSING,
+        src=escape(f"/live-streams/{quote(stream.id, safe='')}.m3u8", quote=True),
         hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
     return HTMLResponse(html, headers={
         "Content-Security-Policy": content_security_policy(settings, nonce),

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import tempfile
 import threading
 import time
 import wave
@@ -73,6 +74,23 @@ video by a packet or two) before it is heard as far as it has come."""
 def _recognition_process(nice: int, parent_pid: int) -> None:
     """The recognition process: dies with the worker, runs ``nice`` steps nicer."""
     child_setup(nice, parent_pid)()
+
+
+def _warm_up(recognizer: SpeechRecognizer, language: str) -> None:
+    """Load the model before the first words come (in the recognition process): a second of
+    near-silence through the same call."""
+    with tempfile.TemporaryDirectory(prefix="podium-warm-") as folder:
+        wav = Path(folder) / "warm.wav"
+        _write_wav(wav, np.ones(SPEECH_RATE, dtype=np.int16))
+        recognizer.transcribe(wav, language)
+
+
+def _write_wav(path: Path, samples: np.ndarray[Any, Any]) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SPEECH_RATE)
+        out.writeframes(samples.astype("<i2").tobytes())
 
 
 class SpeechReader:
@@ -231,6 +249,8 @@ class LiveCaptioner:
 
     # --- the thread --------------------------------------------------------------------------
     def _main(self) -> None:
+        # the process starts and loads its model while the speaker's first segments are made
+        self.pool.submit(_warm_up, self.opts.recognizer, self.captions.language)
         with self.lock:
             missing = [s for s in self.hls.segments if s.seq >= self.captions.next_seq]
         # a worker that took the stream over: the segments before it stay without words
@@ -348,11 +368,7 @@ class LiveCaptioner:
             return []
         assert self.run is not None and self.run.reader is not None
         wav = self.run.reader.folder / "window.wav"
-        with wave.open(str(wav), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(SPEECH_RATE)
-            out.writeframes(samples.astype("<i2").tobytes())
+        _write_wav(wav, samples)
         try:
             transcript = self.pool.submit(self.opts.recognizer.transcribe, wav,
                                           self.captions.language, self.opts.glossary,

@@ -46,6 +46,7 @@ function streamCard(stream, refresh) {
       stream.ingest.srt ? h('dt', {}, 'SRT') : null,
       stream.ingest.srt ? h('dd', {}, h('code', { class: 'link' }, stream.ingest.srt)) : null),
     stream.asset_id ? h('p', {}, 'Recording: ', h('a', { href: `/studio/messages/${enc(stream.asset_id)}` }, 'open the message')) : null,
+    ended ? null : h('p', {}, 'Viewers: ', h('a', { href: stream.playback.watch, 'data-role': 'watch', target: '_blank', rel: 'noopener' }, 'the viewer page'), ' (live captions on)'),
     stream.status === 'active' ? video : null,
     ended ? null : h('div', { class: 'actions' },
       h('button', { class: 'quiet', onclick: () => copy(server, 'Server') }, 'Copy server'),
@@ -62,6 +63,10 @@ function streamCard(stream, refresh) {
 function preview(video, src) {
   const hls = player(video, src);
   if (!hls) return;
+  // the live captions: on in the preview (the stream has one subtitle track when they are)
+  hls.on(window.Hls.Events.SUBTITLE_TRACKS_UPDATED, () => {
+    if (hls.subtitleTrack < 0 && hls.subtitleTracks.length) hls.subtitleTrack = 0;
+  });
   hls.on(window.Hls.Events.ERROR, (_, data) => {
     if (!data.fatal) return;
     if (data.type !== window.Hls.ErrorTypes.NETWORK_ERROR || !video.isConnected) { hls.destroy(); return; }
