@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import access_log, errors, responses
 from api.body_limit import BodyLimitMiddleware
 from api.metrics import FLUSHER, RequestMetrics
+from api.playlist_hits import PlaylistHits
 from api.routes import (
     assets,
     caption_checks,
@@ -42,10 +43,15 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Video messages for live events: uploads, adaptive HLS, subtitles, channels.",
         lifespan=health.warm_checks,
+        # FastAPI's own OpenTelemetry asks for the global providers on every request (a few
+        # per cent of a playlist's cost); Podium's figures are its Prometheus metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     access_log.install()
     responses.install(app)
+    # Innermost: a playlist hit skips routing but nothing the middlewares below add
+    app.add_middleware(PlaylistHits)
     origins = [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
     if origins:
         # Players on other sites fetch playlists and captions; nothing else crosses origins

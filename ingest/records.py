@@ -127,6 +127,11 @@ class RecordStore(Generic[R]):
     def _rev_key(self, record_id: str) -> str:
         return f"{self._prefix}:{self.kind.name}-rev:{record_id}"
 
+    def revision_key(self, record_id: str) -> str:
+        """The Redis key of the record's revision, for readers that hold what they derived from
+        the record per revision (the API's playlists): a different value there means changed."""
+        return self._rev_key(record_id)
+
     def _revision(self, record: R) -> int | None:
         """The record's revision, kept in Redis beside its copy (None: the kind has none)."""
         return None

@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api import tokens
+from api import revisions, tokens
 from api.deps import ChannelsDep, SettingsDep, StoreDep
 from api.responses import errors
 from api.routes.play import PlaybackForbidden, proxy_url
-from config import Settings
+from config import Settings, get_settings
 from ingest.assets.models import CaptionStatus
 from ingest.assets.store import AssetStore
 from ingest.channels.models import Channel, ChannelState, segment_name
@@ -32,6 +32,7 @@ from ingest.errors import NotFound
 from ingest.hls.playlists import M3U8_TYPE, parse_media_segments
 from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
 from ingest.storage import keys
+from runtime import handles
 
 router = APIRouter(prefix="/live", tags=["live"], responses=errors(403, 404, 409, 422, 503))
 PLAYLIST: dict[int | str, dict[str, Any]] = {
@@ -61,14 +62,59 @@ class ChannelOffAir(NotFound):
 def watchable(channels: ChannelsDep, settings: Settings, channel_id: str,
               token: str | None) -> Timeline:
     """The channel's timeline if a viewer with ``token`` may watch it and it ever went on air."""
-    timeline = channels.timeline(channel_id)
+    return _viewable(channels.timeline(channel_id), settings, token)
+
+
+def _viewable(timeline: Timeline, settings: Settings, token: str | None) -> Timeline:
     channel = timeline.channel
     if channel.visibility == "private" and not tokens.verify(
-            settings.playback_secret, f"channel:{channel_id}", token):
+            settings.playback_secret, f"channel:{channel.id}", token):
         raise PlaybackForbidden("This channel is private: add a valid ?token= to the URL.")
     if not channel.timeline:
-        raise ChannelOffAir(f"Channel {channel_id} has not gone on air yet.")
+        raise ChannelOffAir(f"Channel {channel.id} has not gone on air yet.")
     return timeline
+
+
+async def _held(channel_id: str, token: str | None) -> Timeline | None:
+    """The timeline this process compiled, if Redis still has its revision (one GET on the
+    event loop) and the viewer may watch it; None: the route reads the channel."""
+    channels = handles.channel_store()
+    if not keys.is_valid_id(channel_id):
+        return None
+    timeline = channels.held(channel_id,
+                             await revisions.read(channels.revision_key(channel_id)))
+    if timeline is None:
+        return None
+    try:
+        return _viewable(timeline, get_settings(), token)
+    except (PlaybackForbidden, NotFound):  # the route answers with the error
+        return None
+
+
+async def multivariant_hit(channel_id: str, token: str | None,
+                           if_none_match: str | None) -> Response | None:
+    """`live_multivariant`'s answer when this process holds it for the channel's revision."""
+    timeline = await _held(channel_id, token)
+    if timeline is None:
+        return None
+    channel = timeline.channel
+    hit = _bodies.get(("mv", channel_id, channel.revision, _suffix(channel, token)))
+    return (_answer(hit[0], hit[1], if_none_match, MULTIVARIANT_MAX_AGE_S)
+            if hit is not None else None)
+
+
+async def media_hit(channel_id: str, name: str, token: str | None,
+                    if_none_match: str | None) -> Response | None:
+    """`live_media`'s answer when this process holds the current window for the channel's
+    revision (until the next segment ends)."""
+    timeline = await _held(channel_id, token)
+    if timeline is None:
+        return None
+    channel = timeline.channel
+    held = _windows.get(("media", channel_id, channel.revision, name, _suffix(channel, token)))
+    if held is None or time.time() >= held[0]:
+        return None
+    return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
 
 
 def _suffix(channel: Channel, token: str | None) -> str:

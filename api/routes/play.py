@@ -23,7 +23,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from api import tokens
+from api import revisions, tokens
 from api.deps import SettingsDep, StoreDep
 from api.playlist_cache import PlaylistCache
 from api.responses import errors
@@ -33,6 +33,7 @@ from ingest.assets.store import AssetStore
 from ingest.errors import Forbidden, NotFound
 from ingest.hls.playlists import M3U8_TYPE, MEDIA_PLAYLIST, rewrite_uris
 from ingest.storage import keys
+from runtime import handles
 
 router = APIRouter(prefix="/play", tags=["playback"], responses=errors(403, 404, 422, 503))
 PLAYLIST: dict[int | str, dict[str, Any]] = {
@@ -40,8 +41,9 @@ PLAYLIST: dict[int | str, dict[str, Any]] = {
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=1000)]
 MASTER_CACHE_S = 10.0
 """Longest a rendered multivariant playlist is reused: as long as a client may keep it
-(Cache-Control max-age=10). Its key holds the record's last change, so a new version or a
-caption track shows at once; only a change racing a render can linger, this long at most."""
+(Cache-Control max-age=10). Its key holds the asset's revision, which every change of the
+record, and every playlist written after one, renews: a new version, a caption track or a
+deletion shows at once in every API process; this is only a bound on memory."""
 TokenQuery = Annotated[str | None, Query(max_length=200)]
 CACHE_S = 300.0
 """Longest a rewritten media playlist is reused (never more than a quarter of its URLs' life)."""
@@ -50,15 +52,20 @@ MAX_PRESIGN_S = 7 * 24 * 3600
 PLAYBACK_MARGIN_S = 900
 """Public segment URLs outlive the asset's duration by this much: a VOD player loads the media
 playlist once and must be able to fetch its last segment at the end of the video."""
+_HELD_MAX = 10_000
+"""Assets whose playback facts a process holds; past it, they are forgotten and read again."""
 
-MasterKey = tuple[str, int, str, str | None]
-"""(asset id, version, the record's updated_at, the viewer's verified token or None)."""
-CacheKey = tuple[str, int, str, int | None]
-"""(asset id, version, rendition, expiry of the viewer's token or None): all that changes the
-answer."""
+MasterKey = tuple[str, int, str | None]
+"""(asset id, revision, the viewer's verified token or None): all that changes the answer."""
+CacheKey = tuple[str, int, str, int | None, int | None]
+"""(asset id, version, rendition, expiry of the viewer's token or None, the revision for a
+subtitle track): all that changes the answer. A published video rendition never changes, so
+it outlives changes of the record (caption tracks); a subtitle track changes with them."""
 _cache_lock = threading.Lock()
 _media_cache: PlaylistCache[CacheKey] | None = None
 _master_cache: PlaylistCache[MasterKey] | None = None
+_held: dict[str, Playback] = {}
+"""Asset id -> its playback facts at the revision they were read under."""
 
 
 def media_cache() -> PlaylistCache[CacheKey]:
@@ -108,31 +115,64 @@ class Grant:
     def query(self) -> str:
         return f"?token={quote(self.token, safe='')}" if self.token else ""
 
-    def url_lifetime(self, settings: Settings, asset: Asset, now: float) -> int:
+    def url_lifetime(self, settings: Settings, duration_s: float | None, now: float) -> int:
         """Seconds a presigned segment URL lives: until the token expires (private), else the
         short public default, stretched to cover the asset's duration."""
         if self.expires_at is not None:
             return int(max(1, min(self.expires_at - now, MAX_PRESIGN_S)))
-        duration = math.ceil(asset.duration_s or 0) + PLAYBACK_MARGIN_S
+        duration = math.ceil(duration_s or 0) + PLAYBACK_MARGIN_S
         return int(min(max(settings.presign_ttl_s, duration), MAX_PRESIGN_S))
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the playlist routes need of an asset record, held per revision: a request whose
+    revision matches is authorised and answered without the record (no pydantic)."""
+
+    asset_id: str
+    revision: int | None
+    private: bool
+    status: str
+    version: int | None
+    """The version viewers get; None while nothing is playable."""
+    growing: bool
+    """Viewers get a version still being encoded (its playlists grow): no version was ever
+    ready and the first one is `playable`."""
+    duration_s: float | None
+
+    @classmethod
+    def of(cls, asset: Asset, revision: int | None = None) -> Playback:
+        return cls(asset.id, revision, asset.visibility == Visibility.PRIVATE,
+                   asset.status.value, asset.playing_version, asset.published_version is None,
+                   asset.duration_s)
+
+    def grant(self, secret: str, token: str | None) -> Grant:
+        """The viewer's grant: playable (ready, or preparing with its first segments
+        published), and public or with a valid token. An unverified token of a public asset is
+        ignored; of a private one, refused."""
+        grant = Grant()
+        if self.private:
+            expires = tokens.verified_expiry(secret, f"asset:{self.asset_id}", token)
+            if expires is None:
+                raise PlaybackForbidden("This asset is private: add a valid ?token= to the URL.")
+            grant = Grant(token, expires)
+        if self.version is None:
+            raise NotFound(f"Asset {self.asset_id} is not ready for playback ({self.status}).",
+                           code="asset_not_ready")
+        return grant
+
+    @property
+    def playing(self) -> int:
+        """The version viewers get (``grant`` made sure there is one)."""
+        assert self.version is not None, "grant() refuses an asset with no playable version"
+        return self.version
 
 
 def authorise(store: AssetStore, settings: Settings, asset_id: str,
               token: str | None) -> tuple[Asset, Grant]:
-    """The asset and the viewer's grant: playable (ready, or preparing with its first segments
-    published), and public or with a valid token. An unverified
-    token of a public asset is ignored; of a private one, refused."""
+    """The asset and the viewer's grant (`Playback.grant`)."""
     asset = store.get(asset_id)
-    grant = Grant()
-    if asset.visibility == Visibility.PRIVATE:
-        expires = tokens.verified_expiry(settings.playback_secret, f"asset:{asset_id}", token)
-        if expires is None:
-            raise PlaybackForbidden("This asset is private: add a valid ?token= to the URL.")
-        grant = Grant(token, expires)
-    if asset.playing_version is None:
-        raise NotFound(f"Asset {asset_id} is not ready for playback ({asset.status.value}).",
-                       code="asset_not_ready")
-    return asset, grant
+    return asset, Playback.of(asset).grant(settings.playback_secret, token)
 
 
 def playing(asset: Asset) -> int:
@@ -142,16 +182,64 @@ def playing(asset: Asset) -> int:
     return version
 
 
-def growing(asset: Asset) -> bool:
-    """Whether viewers get a version still being encoded (its playlists grow): no version
-    was ever ready and the first one is `playable`."""
-    return asset.published_version is None
-
-
 def playable(store: AssetStore, settings: Settings, asset_id: str, token: str | None) -> Asset:
     """The asset if a viewer with ``token`` may play it: a version ready, and public or
     token-holding."""
     return authorise(store, settings, asset_id, token)[0]
+
+
+async def held(asset_id: str) -> Playback | None:
+    """The asset's playback facts this process holds, if Redis still has their revision
+    (one GET, on the event loop); None: the route reads the record."""
+    facts = _held.get(asset_id)
+    if facts is None or facts.revision is None:
+        return None
+    revision = await revisions.read(handles.asset_store().revision_key(asset_id))
+    return facts if revision == facts.revision else None
+
+
+def load(store: AssetStore, asset_id: str) -> Playback:
+    """The asset's playback facts from its record, held under the revision read first (a
+    change racing the read leaves them under an older revision, never a newer one)."""
+    revision = store.revision(asset_id)
+    facts = Playback.of(store.get(asset_id), revision)
+    if revision is not None:
+        with _cache_lock:
+            if len(_held) >= _HELD_MAX:
+                _held.clear()
+            _held[asset_id] = facts
+    return facts
+
+
+def _granted(facts: Playback, token: str | None) -> Grant | None:
+    """The grant, or None where the route answers with an error (it says which)."""
+    try:
+        return facts.grant(get_settings().playback_secret, token)
+    except (Forbidden, NotFound):
+        return None
+
+
+async def multivariant_hit(asset_id: str, token: str | None,
+                           if_none_match: str | None) -> Response | None:
+    """`multivariant`'s answer when this process holds it for the asset's revision."""
+    facts = await held(asset_id)
+    grant = _granted(facts, token) if facts is not None else None
+    if facts is None or grant is None or facts.revision is None:
+        return None
+    body = master_cache().get((asset_id, facts.revision, grant.token), time.time())
+    return answer(body, if_none_match, _master_max_age(facts)) if body is not None else None
+
+
+async def media_hit(asset_id: str, rendition: str, token: str | None,
+                    if_none_match: str | None) -> Response | None:
+    """`media`'s answer when this process holds it for the asset's revision."""
+    facts = await held(asset_id)
+    grant = _granted(facts, token) if facts is not None else None
+    if facts is None or grant is None or facts.revision is None:
+        return None
+    hit = media_cache().get(_media_key(facts, rendition, grant), time.time())
+    return (answer(hit, if_none_match, _media_max_age(rendition, cached=True))
+            if hit is not None else None)
 
 
 @router.get("/{asset_id}.m3u8", response_class=Response, responses=PLAYLIST)
@@ -161,12 +249,14 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
     """The multivariant playlist: every rendition and subtitle track of the asset.
 
     `subs-{lang}/index.m3u8` becomes `/play/{id}/subs-{lang}.m3u8` like any rendition. The
-    rendered body is reused per (version, record change, token) for MASTER_CACHE_S.
+    rendered body is reused per (revision, token): `multivariant_hit` answers with it.
     """
-    asset, grant = authorise(store, settings, asset_id, token)
-    version, now = playing(asset), time.time()
-    key: MasterKey = (asset_id, version, asset.updated_at.isoformat(), grant.token)
-    body = master_cache().get(key, now)
+    facts = load(store, asset_id)
+    grant = facts.grant(settings.playback_secret, token)
+    version, now = facts.playing, time.time()
+    key: MasterKey | None = (None if facts.revision is None
+                             else (asset_id, facts.revision, grant.token))
+    body = master_cache().get(key, now) if key is not None else None
     if body is None:
         text = store.storage.get_bytes(keys.master_playlist(asset_id, version)).decode()
         base = f"{settings.public_url.rstrip('/')}/play/{asset_id}"
@@ -176,9 +266,14 @@ def multivariant(asset_id: str, settings: SettingsDep, store: StoreDep,
             return f"{base}/{name}.m3u8{grant.query}"
 
         body = rewrite_uris(text, resolve).dumps()
-        # a growing version's playlist is rewritten with the measured bandwidths once ready
-        master_cache().put(key, body, now + (1 if growing(asset) else MASTER_CACHE_S))
-    return answer(body, if_none_match, 1 if growing(asset) else 10)
+        if key is not None:
+            # a growing version's playlist is rewritten with the measured bandwidths once ready
+            master_cache().put(key, body, now + (1 if facts.growing else MASTER_CACHE_S))
+    return answer(body, if_none_match, _master_max_age(facts))
+
+
+def _master_max_age(facts: Playback) -> int:
+    return 1 if facts.growing else 10
 
 
 @router.get("/{asset_id}/{rendition}.m3u8", response_class=Response, responses=PLAYLIST)
@@ -187,28 +282,41 @@ def media(asset_id: str, rendition: str, settings: SettingsDep, store: StoreDep,
     """A media playlist whose segment URIs a plain HTTP client can fetch."""
     if not keys.is_safe_name(rendition):
         raise NotFound("No such rendition.", code="rendition_not_found")
-    asset, grant = authorise(store, settings, asset_id, token)
-    # Video renditions never change once published (they grow while the playing version is
-    # still encoding); subtitle tracks are edited and deleted.
-    cacheable = (not rendition.startswith("subs-") and settings.segment_delivery == "presign"
-                 and not growing(asset))
-    version = playing(asset)
-    cache_key: CacheKey = (asset_id, version, rendition, grant.expires_at)
+    facts = load(store, asset_id)
+    grant = facts.grant(settings.playback_secret, token)
+    # Renditions of a published version never change, subtitle tracks change with the record
+    # (a new revision); a version still encoding grows without one.
+    key: CacheKey | None = None
+    if settings.segment_delivery == "presign" and not facts.growing and facts.revision is not None:
+        key = _media_key(facts, rendition, grant)
     now = time.time()
-    hit = media_cache().get(cache_key, now) if cacheable else None
+    hit = media_cache().get(key, now) if key is not None else None
     if hit is not None:
-        return answer(hit, if_none_match, 60)
+        return answer(hit, if_none_match, _media_max_age(rendition, cached=True))
+    version = facts.playing
     try:
         text = store.storage.get_bytes(keys.media_playlist(asset_id, rendition, version)).decode()
     except NotFound as exc:
         raise NotFound("No such rendition.", code="rendition_not_found") from exc
-    lifetime = grant.url_lifetime(settings, asset, now)
+    lifetime = grant.url_lifetime(settings, facts.duration_s, now)
     resolve = _segment_resolver(settings, store, asset_id, version, rendition, grant, lifetime,
-                                private=asset.visibility == Visibility.PRIVATE)
+                                private=facts.private)
     body = rewrite_uris(text, resolve).dumps()
-    if cacheable:
-        media_cache().put(cache_key, body, now + min(CACHE_S, lifetime / 4))
-    return answer(body, if_none_match, 60 if cacheable else 1 if growing(asset) else 10)
+    if key is not None:
+        media_cache().put(key, body, now + min(CACHE_S, lifetime / 4))
+    return answer(body, if_none_match,
+                  1 if facts.growing else _media_max_age(rendition, key is not None))
+
+
+def _media_key(facts: Playback, rendition: str, grant: Grant) -> CacheKey:
+    subtitles = rendition.startswith("subs-")
+    return (facts.asset_id, facts.playing, rendition, grant.expires_at,
+            facts.revision if subtitles else None)
+
+
+def _media_max_age(rendition: str, cached: bool) -> int:
+    """A published video rendition never changes; a subtitle track may be edited."""
+    return 60 if cached and not rendition.startswith("subs-") else 10
 
 
 def _segment_resolver(settings: Settings, store: AssetStore, asset_id: str, version: int,

@@ -8,6 +8,8 @@ bucket. Live progress (updated several times a second) lives only in Redis.
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
@@ -23,6 +25,14 @@ log = logging.getLogger(__name__)
 TOMBSTONE_TTL_S = 7 * 24 * 3600
 
 
+def new_revision() -> int:
+    """An asset's revision: a new random number at every write of its record (and at
+    `AssetStore.touch`), so whatever an API process derived from an older record, under another
+    number, is stale. Random rather than a counter, which would start again after Redis was
+    flushed and could meet a number a process still holds."""
+    return secrets.randbits(62)
+
+
 class AssetStore(RecordStore[Asset]):
     kind = RecordKind(model=Asset, name="asset", folder="assets/", file_name="asset.json",
                       record_key=keys.asset_record, not_found=AssetNotFound.of, busy=AssetBusy,
@@ -36,6 +46,9 @@ class AssetStore(RecordStore[Asset]):
 
     def _tombstone_key(self, asset_id: str) -> str:
         return f"{self._prefix}:deleted:{asset_id}"
+
+    def _revision(self, asset: Asset) -> int:
+        return new_revision()
 
     # --- reads -----------------------------------------------------------------------------
     def get(self, asset_id: str) -> Asset:
@@ -99,6 +112,38 @@ class AssetStore(RecordStore[Asset]):
             self._follow_stage(asset)
         return asset
 
+    def update(self, asset_id: str, change: Callable[[Asset], None],
+               then: Callable[[Asset], None] | None = None) -> Asset:
+        """``RecordStore.update``; what ``then`` publishes after the save (a rewritten
+        playlist) gets a revision of its own, so nothing rendered in between is kept."""
+        try:
+            return super().update(asset_id, change, then)
+        finally:
+            if then is not None:
+                self.touch(asset_id)
+
+    def revision(self, asset_id: str) -> int | None:
+        """The asset's revision (one GET), given one first if Redis holds none (a record cached
+        before revisions, or its revision evicted); None when Redis is unreachable."""
+        held = self.cached_revision(asset_id)
+        if held is not None:
+            return held
+        try:
+            self.redis.set(self._rev_key(asset_id), new_revision(), ex=CACHE_TTL_S, nx=True)
+        except RedisError as exc:
+            log.warning("could not give asset %s a revision: %s", asset_id, exc)
+            return None
+        return self.cached_revision(asset_id)
+
+    def touch(self, asset_id: str) -> None:
+        """A new revision without a write of the record: objects viewers read (playlists) were
+        changed on their own."""
+        try:
+            # xx: a deleted asset's revision stays gone
+            self.redis.set(self._rev_key(asset_id), new_revision(), ex=CACHE_TTL_S, xx=True)
+        except RedisError as exc:
+            log.warning("could not renew the revision of asset %s: %s", asset_id, exc)
+
     def _follow_stage(self, asset: Asset) -> None:
         """A record that moved to another stage (probe done, waiting for a transcode worker)
         must not keep showing the old stage's live progress; within a stage live wins."""
@@ -126,6 +171,7 @@ class AssetStore(RecordStore[Asset]):
         self.get(asset_id)
         with self.locked(asset_id):
             self.redis.set(self._tombstone_key(asset_id), "1", ex=TOMBSTONE_TTL_S)
+            self.redis.delete(self._rev_key(asset_id))  # held playlists go before the objects
             removed = self.storage.delete_prefix(keys.asset_prefix(asset_id))
             self._forget(asset_id, self._progress_key(asset_id))
         return removed

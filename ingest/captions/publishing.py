@@ -215,6 +215,7 @@ class CaptionPublisher:
         """Regenerate the playlist's subtitle lines from the record (repairs, tests)."""
         with self.store.locked(asset_id):
             self._write_master(self.store.get(asset_id))
+        self.store.touch(asset_id)
 
     def _write_master(self, asset: Asset) -> None:
         """Rewrite a published playlist from the record: its renditions, as publishing measured

@@ -57,16 +57,23 @@ class ChannelStore(RecordStore[Channel]):
     def timeline(self, channel_id: str) -> Timeline:
         """The channel and its compiled timeline; compiled once per revision per process."""
         self._check_id(channel_id)
-        revision = self.cached_revision(channel_id)
-        held = self._compiled.get(channel_id)
-        if held is not None and revision is not None and held[0] == revision:
-            return held[1]
+        held = self.held(channel_id, self.cached_revision(channel_id))
+        if held is not None:
+            return held
         timeline = Timeline(self._load(channel_id))
         with self._guard:
             if len(self._compiled) >= _COMPILED_MAX:
                 self._compiled.clear()
             self._compiled[channel_id] = (timeline.channel.revision, timeline)
         return timeline
+
+    def held(self, channel_id: str, revision: int | None) -> Timeline | None:
+        """The timeline this process compiled, if it is of ``revision`` (read by the caller,
+        e.g. without blocking); None: ask `timeline`."""
+        held = self._compiled.get(channel_id)
+        if held is None or revision is None or held[0] != revision:
+            return None
+        return held[1]
 
     def list(self) -> list[Channel]:
         return list(self.indexed())
