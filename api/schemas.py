@@ -412,6 +412,9 @@ class LiveStreamCreate(BaseModel):
     speaker: str | None = Field(default=None, max_length=MAX_TEXT)
     reconnect_window_s: int | None = Field(default=None, ge=0, le=1800)
     """How long a dropped stream waits for its speaker (unset: the deployment's setting)."""
+    max_duration_s: float | None = Field(default=None, gt=0)
+    """Longest continuous session, at most the deployment's (unset: the deployment's
+    `PODIUM_LIVE_MAX_DURATION_S`): the publisher is dropped and the stream ends after it."""
     language: str = Field(default="en", min_length=2, max_length=35,
                           description="BCP-47 tag of the spoken language (live captions)")
 
@@ -447,6 +450,7 @@ class LiveStreamPublic(BaseModel):
     ingest: LiveIngest
     playback: LivePlayback
     reconnect_window_s: int
+    max_duration_s: float
     created_at: datetime
     ended_at: datetime | None
     end_reason: EndReason | None
@@ -466,7 +470,8 @@ class LiveStreamPublic(BaseModel):
             playback=LivePlayback(
                 hls=f"{public_url.rstrip('/')}/live-streams/{stream.id}.m3u8",
                 watch=f"{public_url.rstrip('/')}/watch/live-streams/{stream.id}"),
-            reconnect_window_s=stream.reconnect_window_s, created_at=stream.created_at,
+            reconnect_window_s=stream.reconnect_window_s,
+            max_duration_s=stream.max_duration_s, created_at=stream.created_at,
             ended_at=stream.ended_at, end_reason=stream.end_reason, asset_id=stream.asset_id,
             error=stream.error)
 

@@ -33,6 +33,7 @@ from ingest.live import lease as leases
 from ingest.live.captioning import CaptionerOptions, LiveCaptioner
 from ingest.live.hls import LiveCaptions, LiveHls, LiveSegment, segment_name
 from ingest.live.models import LiveStatus, LiveStream
+from ingest.live.rtmp import internal_name
 from ingest.live.transcoding import (
     RunOptions,
     parse_live_probe,
@@ -226,7 +227,7 @@ class _Transcoder:
     def _speaker(self, stream: LiveStream) -> None:
         session = stream.current
         assert session is not None
-        url = f"{self.settings.rtmp_playback_base}/{stream.stream_key}"
+        url = f"{self.settings.rtmp_playback_base}/{internal_name(stream.id)}"
         try:
             info = self._probe(url, session.publisher)
             validate_live(info, handles.limits(self.settings))

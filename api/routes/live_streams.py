@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ProducerDep, ProducerFirstRoute, SettingsDep
 from api.responses import PRODUCER, errors
-from api.schemas import LiveStreamCreate, LiveStreamList, LiveStreamPublic
+from api.schemas import InvalidField, LiveStreamCreate, LiveStreamList, LiveStreamPublic
 from config import Settings
 from ingest.errors import Conflict, Forbidden, NotFound
 from ingest.hls.playlists import M3U8_TYPE
@@ -34,6 +34,7 @@ from ingest.live.hls import (
     subtitle_segment_name,
 )
 from ingest.live.models import EndReason, LiveStream, new_live_stream_id, new_stream_key
+from ingest.live.rtmp import internal_name
 from ingest.live.store import LiveStreamStore
 from ingest.storage import keys
 from runtime import handles
@@ -62,13 +63,17 @@ def create_live_stream(body: LiveStreamCreate, _: ProducerDep, settings: Setting
                        live: LiveDep) -> LiveStreamPublic:
     """A live stream with a secret stream key and the URLs the speaker publishes to."""
     window = body.reconnect_window_s
+    longest = settings.live_max_duration_s
+    if body.max_duration_s is not None and body.max_duration_s > longest:
+        raise InvalidField(f"'max_duration_s' may be at most {longest:g} s (the service's "
+                           f"limit).", code="invalid_max_duration")
     stream_id = new_live_stream_id()
     srt_port = live.store.claim_srt_port(stream_id, settings.srt_port_range)
     stream = live.create(LiveStream(
         id=stream_id, title=body.title, speaker=body.speaker, language=body.language,
         stream_key=new_stream_key(),
         reconnect_window_s=settings.live_reconnect_window_s if window is None else window,
-        max_duration_s=settings.live_max_duration_s, srt_port=srt_port))
+        max_duration_s=body.max_duration_s or longest, srt_port=srt_port))
     return _public(stream, settings)
 
 
@@ -184,14 +189,15 @@ def _refusal(exc: Forbidden | Conflict | NotFound, form: dict[str, str]) -> Resp
 @hooks.post("/{secret}/publish")
 async def on_publish(secret: str, request: Request, settings: SettingsDep,
                      live: LiveDep) -> Response:
-    """2xx lets the publisher in: a known, open key that nobody else publishes right now."""
+    """A known, open key that nobody else publishes right now is let in, redirected (3xx) to
+    the stream's internal name: workers play that, never the key (ingest.live.rtmp)."""
     form = await _form(request, settings, secret)
     try:
         stream = await run_in_threadpool(live.publish, form.get("name", ""), _publisher(form))
     except (Forbidden, Conflict, NotFound) as exc:
         return _refusal(exc, form)
     log.info("live stream %s: publishing from %s", stream.id, form.get("addr"))
-    return Response(status_code=204)
+    return Response(status_code=302, headers={"Location": internal_name(stream.id)})
 
 
 @hooks.post("/{secret}/publish_done")

@@ -6,6 +6,11 @@ on_publish (2xx lets it publish, anything else refuses it), on_publish_done, and
 every few seconds while it publishes (anything but 2xx drops it: a revoked key, the maximum
 duration). Publishers that send nothing for `drop_idle_s` are dropped. Only the addresses in
 ``play_allow`` may play a stream back (the workers that transcode it).
+
+on_publish says yes with a redirect (3xx, `Location: {internal name}`): nginx publishes the
+stream under ``internal_name`` (the stream's id), while its callbacks keep naming the key the
+speaker connected with. Workers play `…/live/{stream id}`, so the secret key is on no worker's
+command line (which `ps` shows every user of the host).
 https://github.com/arut/nginx-rtmp-module/wiki/Directives
 """
 
@@ -16,6 +21,12 @@ from pathlib import Path
 
 RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 APPLICATION = "live"
+
+
+def internal_name(stream_id: str) -> str:
+    """The name a live stream is published under inside the RTMP server: not a secret (only
+    the ``play_allow`` addresses may play it, and on_publish refuses any key but a stream's)."""
+    return stream_id
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,22 @@ again: the listener waits for the speaker, copies their MPEG-TS to
 `rtmp://…/live/{key}` (where on_publish checks the key like any RTMP publisher), and exits when
 they leave or stall; then it listens again. Streams that end lose their thread. `podium srt`
 runs ``SrtRelays.run`` (and `podium up` supervises that process).
+
+The key (the listener's passphrase, the RTMP stream name) is never on the relay's command line,
+which every user of the host can read: ffmpeg reads it from two files in a folder of the
+relay's own (0700, files 0600), removed when the relay stops.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest.errors import FfmpegFailed, FfmpegTimeout, PodiumError
 from ingest.live.models import LiveStatus, LiveStream
@@ -57,15 +65,23 @@ class SrtRelays:
                 relay.thread.start()
 
     def _serve(self, stream: LiveStream, stop: threading.Event) -> None:
-        args = commands.srt_relay_command(f"{self.bind}:{stream.srt_port}", stream.stream_key,
-                                          f"{self.rtmp_base}/{stream.stream_key}")
-        log.info("srt listener for %s on %s:%s", stream.id, self.bind, stream.srt_port)
-        while not stop.is_set():
-            try:
-                ffmpeg.run(args, timeout_s=RELAY_TIMEOUT_S, nice=self.nice, stop=stop)
-            except (FfmpegFailed, FfmpegTimeout) as exc:
-                log.info("srt relay of %s ended: %s", stream.id, exc.code)
-            stop.wait(RESTART_S)
+        folder = Path(tempfile.mkdtemp(prefix=f"podium-srt-{stream.id}-"))  # 0700
+        try:
+            listing, preset = commands.srt_relay_files(f"{self.bind}:{stream.srt_port}",
+                                                       stream.stream_key, stream.stream_key)
+            _write_private(folder / "listener.ffconcat", listing)
+            _write_private(folder / "publish.ffpreset", preset)
+            args = commands.srt_relay_command(folder / "listener.ffconcat",
+                                              folder / "publish.ffpreset", self.rtmp_base)
+            log.info("srt listener for %s on %s:%s", stream.id, self.bind, stream.srt_port)
+            while not stop.is_set():
+                try:
+                    ffmpeg.run(args, timeout_s=RELAY_TIMEOUT_S, nice=self.nice, stop=stop)
+                except (FfmpegFailed, FfmpegTimeout) as exc:
+                    log.info("srt relay of %s ended: %s", stream.id, exc.code)
+                stop.wait(RESTART_S)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def run(self, stopping: threading.Event) -> None:
         while not stopping.is_set():
@@ -80,3 +96,9 @@ class SrtRelays:
         for relay in self.relays.values():
             if relay.thread is not None:
                 relay.thread.join(max(0.1, deadline - time.monotonic()))
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)

@@ -207,19 +207,34 @@ def slate_live_command(
                    _live_options(start_number))
 
 
-SRT_PROTOCOLS = "srt,udp"
+SRT_PROTOCOLS = "file,srt,udp"
+"""The SRT relay reads its list file, then SRT over UDP."""
 
 
-def srt_relay_command(listen: str, passphrase: str, rtmp_url: str) -> list[str]:
-    """An SRT listener on ``listen`` (`host:port`, encrypted with ``passphrase``) whose
+def srt_relay_files(listen: str, passphrase: str, stream_name: str) -> tuple[str, str]:
+    """The two files ``srt_relay_command`` reads its secrets from (the command line of every
+    process is readable by any user of the host, `ps`): an ffconcat list naming the SRT
+    listener's URL with its passphrase, and a preset (`-fpre`) naming the RTMP stream it
+    publishes (the key, which on_publish checks). ffmpeg 5.1 takes neither a URL nor an input
+    option from a file any other way (`-fpre` holds output options only)."""
+    url = f"srt://{listen}?mode=listener&passphrase={passphrase}&pbkeylen=16&timeout=5000000"
+    return f"ffconcat version 1.0\nfile '{url}'\n", f"rtmp_playpath={stream_name}\n"
+
+
+def srt_relay_command(list_file: Path, preset_file: Path, rtmp_app_url: str) -> list[str]:
+    """An SRT listener (the URL in ``list_file``, encrypted with the stream's passphrase) whose
     MPEG-TS is copied to the RTMP server as FLV: an SRT speaker enters the same path as an
     RTMP one (on_publish checks the key). One publisher, then it exits (a stalled one after
-    5 s); the supervisor starts it again for the next."""
-    url = (f"srt://{listen}?mode=listener&passphrase={passphrase}&pbkeylen=16"
-           "&timeout=5000000")
+    5 s); the supervisor starts it again for the next.
+
+    The concat demuxer opens the listener named in the list (`-safe 0`: it is a URL) and the
+    whitelists carry over to it: nothing but SRT over UDP, nothing but MPEG-TS inside;
+    ``rtmp_app_url`` names no stream (`rtmp://host:port/live`), the preset does.
+    https://ffmpeg.org/ffmpeg-formats.html#concat-1"""
     return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist", SRT_PROTOCOLS,
-            "-f", "mpegts", "-i", url, "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
-            "-f", "flv", rtmp_url]
+            "-format_whitelist", "concat,mpegts", "-f", "concat", "-safe", "0",
+            "-i", f"file:{list_file}", "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
+            "-f", "flv", "-fpre", str(preset_file), rtmp_app_url]
 
 
 def concat_segments_command(list_file: Path, out: Path) -> list[str]:

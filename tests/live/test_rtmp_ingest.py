@@ -102,3 +102,33 @@ def test_garbage_is_dropped_and_a_stall_too_without_harm_to_another_stream(
         _stop(bad)
         client.delete(f"/v1/live-streams/{junk['id']}")
         client.delete(f"/v1/live-streams/{healthy['id']}")
+
+
+def test_windows_up_to_30_minutes_and_durations_within_the_service_limit(
+        client: httpx.Client) -> None:
+    body = create_stream(client, reconnect_window_s=1800, max_duration_s=600)
+    assert body["reconnect_window_s"] == 1800 and body["max_duration_s"] == 600
+    client.delete(f"/v1/live-streams/{body['id']}")
+    default = create_stream(client)
+    assert default["max_duration_s"] == 14400  # the deployment's default
+    client.delete(f"/v1/live-streams/{default['id']}")
+    too_long = client.post("/v1/live-streams", json={"title": "x", "reconnect_window_s": 1801})
+    assert too_long.status_code == 422, too_long.text
+    over = client.post("/v1/live-streams", json={"title": "x", "max_duration_s": 10**9})
+    assert over.status_code == 422 and over.json()["error"]["code"] == "invalid_max_duration"
+
+
+def test_a_session_past_its_maximum_duration_is_dropped_and_the_stream_ends(
+        client: httpx.Client, rtmp: Rtmp, tmp_path: Path) -> None:
+    body = create_stream(client, max_duration_s=4, reconnect_window_s=60)
+    url = str(body["ingest"]["rtmp"])  # type: ignore[index]
+    proc = publish(url, 60, tmp_path / "pub.log")
+    try:
+        wait_until(lambda: status_of(client, body["id"]) == "active", 15, 0.2, "active")
+        wait_until(lambda: proc.poll() is not None, 30, 0.3, "publisher dropped")
+        stream = client.get(f"/v1/live-streams/{body['id']}").json()
+        assert stream["status"] == "ended" and stream["end_reason"] == "max_duration", stream
+    finally:
+        _stop(proc)
+    late = publish(url, 5, tmp_path / "late.log")  # the key opens nothing any more
+    assert late.wait(15) != 0

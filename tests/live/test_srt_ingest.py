@@ -1,5 +1,6 @@
 """SRT ingest: the stream's own listener (encrypted with its key) relays to the RTMP server,
-so an SRT speaker goes through the same checks and the same live HLS as an RTMP one."""
+so an SRT speaker goes through the same checks and the same live HLS as an RTMP one; and no
+process but the speaker's own shows the key on its command line (`ps`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 
 from tests.live.conftest import Rtmp, create_stream, status_of
 from tests.support.live import publish
+from tests.support.procs import command_lines_naming
 from tests.support.wait import wait_until
 
 
@@ -28,6 +30,10 @@ def test_publish_over_srt(client: httpx.Client, anon: httpx.Client, rtmp: Rtmp,
         wait_until(lambda: status_of(client, body["id"]) == "active", 20, 0.3, "active over SRT")
         wait_until(lambda: anon.get(f"/live-streams/{body['id']}.m3u8").status_code == 200,
                    40, 0.3, "live playlist from SRT")
+        # the relay listens (ffmpeg), publishes to nginx, a worker transcodes (ffmpeg): none
+        # of them names the key where any user of the host can read it
+        assert command_lines_naming(str(body["stream_key"]), exclude={publisher.pid}) == []
+        assert command_lines_naming(f"rtmp://127.0.0.1:{rtmp.port}/live/{body['id']}")
     finally:
         publisher.terminate()
         publisher.wait(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 
@@ -49,6 +50,18 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def command_lines_naming(text: str, exclude: Collection[int] = ()) -> list[str]:
+    """The command lines of this host's processes (any user can read them: `ps`) that contain
+    ``text``, but those of the pids in ``exclude``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) not in exclude:
+            line = cmdline(int(entry.name))
+            if text in line:
+                found.append(f"{entry.name}: {line}")
+    return found
 
 
 def rss_bytes(pid: int) -> int:

@@ -18,6 +18,7 @@ from ingest.media.commands import (
     probe_command,
     slate_live_command,
     srt_relay_command,
+    srt_relay_files,
 )
 from ingest.media.ladder import Rendition, select_renditions
 from tests.ingest.media.conftest import Encode, Probe
@@ -480,10 +481,14 @@ def test_a_source_without_audio_gets_a_silent_track(tmp_path: Path) -> None:
 
 
 def test_srt_relay_listens_encrypted_and_copies_to_the_rtmp_server() -> None:
-    args = srt_relay_command("0.0.0.0:10001", "sk-secret-key-0123", "rtmp://127.0.0.1:1935/live/k")
-    assert args[:8] == ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist",
-                        "srt,udp", "-f", "mpegts"]
-    url = args[args.index("-i") + 1]
-    assert url.startswith("srt://0.0.0.0:10001?mode=listener&passphrase=sk-secret-key-0123")
-    assert "timeout=5000000" in url
-    assert args[-4:] == ["copy", "-f", "flv", "rtmp://127.0.0.1:1935/live/k"]
+    listing, preset = srt_relay_files("0.0.0.0:10001", "sk-secret-key-0123", "sk-secret-key-0123")
+    assert listing == ("ffconcat version 1.0\nfile 'srt://0.0.0.0:10001?mode=listener"
+                       "&passphrase=sk-secret-key-0123&pbkeylen=16&timeout=5000000'\n")
+    assert preset == "rtmp_playpath=sk-secret-key-0123\n"
+    args = srt_relay_command(Path("/run/r/listener.ffconcat"), Path("/run/r/publish.ffpreset"),
+                             "rtmp://127.0.0.1:1935/live")
+    assert args == ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-protocol_whitelist",
+                    "file,srt,udp", "-format_whitelist", "concat,mpegts", "-f", "concat",
+                    "-safe", "0", "-i", "file:/run/r/listener.ffconcat", "-map", "0:v:0",
+                    "-map", "0:a:0?", "-c", "copy", "-f", "flv",
+                    "-fpre", "/run/r/publish.ffpreset", "rtmp://127.0.0.1:1935/live"]
