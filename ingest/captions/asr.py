@@ -359,6 +359,11 @@ class WhisperRecognizer:
             options["hotwords"] = prompt
         elif prompt:
             options["initial_prompt"] = prompt
+        if prompt:
+            # With the terms in its prompt, base repeated the segment before as a new one
+            # (Mandarin: "我们夏武在天我们夏武在天" for 4 s of speech); the terms stay, the
+            # previous text no longer follows them into the next segment's prompt.
+            options["condition_on_previous_text"] = False
         return options
 
 

@@ -4,6 +4,7 @@ models on a real recording of human speech (LibriVox, from pocketsphinx-testdata
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from ingest.captions import speech_models
 from ingest.captions.asr import AsrError, WhisperRecognizer
 from ingest.captions.building import build_cues
 from ingest.captions.speech_models import BASE_SHA256, SpeechModels, join_model
-from tests.support import recordings
+from tests.support import recordings, speech
 
 needs_recordings = pytest.mark.skipif(
     not recordings.librivox(), reason="needs pocketsphinx-testdata (make system-deps)")
@@ -86,3 +87,23 @@ def test_hyphenated_words_of_real_speech_stay_whole(tmp_path: Path) -> None:
     text = " ".join(c.text for c in build_cues(words))
     assert "cold-hearted" in text and "ill-disposed" in text, text
     assert " -" not in text
+
+
+@pytest.mark.integration  # espeak-ng and ffmpeg processes, two runs of Whisper base
+def test_the_glossary_reaches_the_chinese_text_of_a_transcript(
+        base: WhisperRecognizer, tmp_path: Path) -> None:
+    # espeak-ng's Mandarin, a sentence Whisper base hears exactly (tests/test_captions_mandarin.py)
+    spoken = tmp_path / "spoken.wav"
+    speech.speak(spoken, "谢谢大家，我们下午再见。", speech.MANDARIN_VOICE,  # noqa: RUF001
+                 speech.MANDARIN_SPEED)
+    wav = tmp_path / "speech.wav"
+    subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-y", "-i", str(spoken), "-ac", "1",
+                    "-ar", "16000", "-c:a", "pcm_s16le", str(wav)], check=True, timeout=60)
+    heard = base.transcribe(wav, "zh")
+    assert "我们下午再见" in heard.text, heard.text
+    # a name said like 下午 (xia4 wu3): the glossary writes it, in the text and in the words
+    named = base.transcribe(wav, "zh", ["夏武"])
+    assert "我们夏武" in named.text and "下午" not in named.text, named.text
+    assert "夏武" in "".join(w.word for w in named.words)
+    # and the prompt does not make base say the sentence twice ("我们夏武在天我们夏武在天")
+    assert named.text.count("我们") == 1, named.text
