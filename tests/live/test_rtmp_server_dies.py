@@ -5,6 +5,7 @@ once the server is back the speaker's return continues the same playlist."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -40,9 +41,11 @@ def test_a_dead_rtmp_server_disconnects_the_stream(
     try:
         wait_until(lambda: _newest(anon, body["id"]) >= 1, 40, 0.3, "first segments")
         rtmp.kill()
+        killed_at = time.monotonic()
         wait_until(lambda: first.poll() is not None, 15, 0.2, "publisher cut off")
         wait_until(lambda: status_of(client, body["id"]) == "disconnected", 40, 0.3,
                    "disconnected without on_publish_done")
+        print(f"\nrtmp server killed: disconnected after {time.monotonic() - killed_at:.1f} s")
         stream = client.get(f"/v1/live-streams/{body['id']}").json()
         assert stream["error"] is None, stream  # the speaker is not blamed for the server
         away = _newest(anon, body["id"])

@@ -25,7 +25,7 @@ def test_publish_over_srt(client: httpx.Client, anon: httpx.Client, rtmp: Rtmp,
     assert wrong.wait(30) != 0
     assert status_of(client, body["id"]) == "idle"
 
-    publisher = publish(srt, 20, tmp_path / "pub.log")
+    publisher = publish(srt, 90, tmp_path / "pub.log")
     try:
         wait_until(lambda: status_of(client, body["id"]) == "active", 20, 0.3, "active over SRT")
         wait_until(lambda: anon.get(f"/live-streams/{body['id']}.m3u8").status_code == 200,
@@ -34,6 +34,10 @@ def test_publish_over_srt(client: httpx.Client, anon: httpx.Client, rtmp: Rtmp,
         # of them names the key where any user of the host can read it
         assert command_lines_naming(str(body["stream_key"]), exclude={publisher.pid}) == []
         assert command_lines_naming(f"rtmp://127.0.0.1:{rtmp.port}/live/{body['id']}")
+        # a second caller with the right passphrase finds no listener: the stream has its one
+        second = publish(srt, 8, tmp_path / "second.log")
+        assert second.wait(60) != 0
+        assert publisher.poll() is None and status_of(client, body["id"]) == "active"
     finally:
         publisher.terminate()
         publisher.wait(10)

@@ -78,9 +78,12 @@ def test_a_worker_killed_while_the_speaker_is_away_is_taken_over(
         away = _newest(anon, body["id"])
         wait_until(lambda: _newest(anon, body["id"]) >= away + 1, 40, 0.3, "slate segments")
         _kill_the_transcoder(stack, body["id"])
+        killed_at = time.monotonic()
         before = _newest(anon, body["id"])
         wait_until(lambda: _newest(anon, body["id"]) >= before + 2, 40, 0.3,
                    "slate segments from the worker that took over")
+        print(f"\ntakeover while away: new slate segments {time.monotonic() - killed_at:.1f} s "
+              "after the worker was killed")
         second = publish(url, 60, tmp_path / "second.log")
         wait_until(lambda: client.get(f"/v1/live-streams/{body['id']}").json()["status"]
                    == "active", 30, 0.3, "back on air")
