@@ -1,6 +1,7 @@
 """A Mandarin message end to end through the API, worker, Redis, S3 and ffmpeg: uploaded with
 `language=auto`, heard as Chinese by Whisper base, captioned in simplified characters under the
-Chinese cue rules, and again in traditional characters for `zh-TW`.
+Chinese cue rules, and again in traditional characters for `zh-TW`; a human English
+translation of its track then plays beside it.
 
 The speech is espeak-ng's Mandarin (`cmn-latn-pinyin`, see tests/support/speech.py): synthetic,
 so the figures say that the chain works, not how well Whisper base hears people (no recording
@@ -16,6 +17,7 @@ chance: 0.35 lies well above 0.15 and below what a broken chain gives on the sam
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +127,25 @@ def test_zh_tw_gets_the_same_words_in_traditional_characters(
     assert traditional != simplified
     master = m3u8.loads(anon.get(f"/play/{mandarin_asset}.m3u8").text)
     assert sorted(m.language for m in master.media if m.type == "SUBTITLES") == ["zh", "zh-TW"]
+
+
+def test_an_english_translation_plays_beside_the_chinese_track(
+        client: httpx.Client, anon: httpx.Client, mandarin_asset: str) -> None:
+    template = client.get(f"/v1/assets/{mandarin_asset}/captions/zh/template?format=json")
+    assert template.status_code == 200, template.text
+    data = template.json()
+    assert data["source_language"] == "zh"
+    times = [(c["start"], c["end"]) for c in data["cues"]]
+    for n, cue in enumerate(data["cues"], start=1):
+        cue["text"] = f"Line {n} of the closing remarks."
+    put = client.put(f"/v1/assets/{mandarin_asset}/captions/en?translation_of=zh",
+                     content=json.dumps(data).encode())
+    assert put.status_code == 200, put.text
+    assert put.json()["translation_of"] == "zh"
+    english = client.get(f"/v1/assets/{mandarin_asset}/captions/en").json()
+    assert [(c["start"], c["end"]) for c in english["cues"]] == times
+    master = m3u8.loads(anon.get(f"/play/{mandarin_asset}.m3u8").text)
+    media = {m.language: m for m in master.media if m.type == "SUBTITLES"}
+    assert media["en"].name == "English" and media["zh"].name == "中文", media
+    rendition = anon.get(anon.base_url.join(f"/play/{mandarin_asset}.m3u8").join(media["en"].uri))
+    assert rendition.status_code == 200, rendition.text
