@@ -12,8 +12,11 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from config import get_settings
+from ingest.assets import quotas
 from runtime import handles
 from tests.api.test_tus import new_slot
+from tests.conftest import Stack
 from tests.support.browser import chromium, require_chromium, screenshot_path
 from tests.support.media import make_clip
 from tests.support.wait import wait_until
@@ -164,3 +167,32 @@ def test_a_speaker_sends_a_new_version_from_a_tablet_until_the_link_is_locked(
         assert "locked" in closed.inner_text()
         assert page.locator("#replace").is_hidden() and page.locator("#pick").is_hidden()
         assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_full_queue_is_explained_to_the_speaker_and_the_upload_starts_once_it_clears(
+        client: httpx.Client, stack: Stack, media_dir: Path, browser: BrowserContext) -> None:
+    clip = make_clip(media_dir / "speaker-queue-160x90.mp4", width=160, height=90, seconds=2)
+    slot = new_slot(client)
+    settings = get_settings()
+    active = quotas.ActiveAssets(handles.asset_store(), settings.queue_prefix)
+    owner = quotas.owner_of(stack.api_key)
+    taken = [f"as-queue-test-{n}" for n in range(settings.max_active_assets_per_key)]
+    for asset_id in taken:  # the key that made the link is at its limit on work in flight
+        active.reserve(owner, asset_id, settings.max_active_assets_per_key)
+    try:
+        page = browser.new_page()
+        page.goto(slot["url"])
+        page.set_input_files("#file", str(clip))
+        message = page.locator("#message")
+        wait_until(lambda: "too_many_jobs" in page.evaluate(STATE)["errors"], timeout=30,
+                   what="the upload refused for a full queue")
+        text = message.inner_text()
+        assert "starts by itself" in text and "API key" not in text, text
+        assert page.evaluate(STATE)["state"] == "sending"  # not given up: it keeps trying
+    finally:
+        for asset_id in taken:
+            active.release(owner, asset_id)
+    wait_until(lambda: page.evaluate(STATE)["state"] in {"sent", "ready", "failed"},
+               timeout=120, interval=0.3, what="the upload once the queue cleared")
+    assert page.evaluate(STATE)["state"] != "failed", page.evaluate(STATE)
+    assert client.get(f"/v1/uploads/{slot['id']}").json()["status"] == "asset_created"

@@ -22,6 +22,7 @@
   var paused = false;
   var samples = [];
   var replacing = false;  // the file being picked replaces the video already sent
+  var waitingNotice = false;  // a "busy, retrying" message is shown
   var player = {hls: null, version: null};
   window.podiumSpeaker = {state: "idle", resumedFrom: null, errors: [], version: null, seen: [],
                           playingVersion: null, canReplace: false};
@@ -50,7 +51,11 @@
     probe_failed: "The file could not be read as a video (is it complete?).",
     no_video_stream: "The file has no picture: send a video, not only sound.",
     processing_failed: "Processing failed on our side. The organisers have been told.",
-    service_unavailable: "The service is busy; retrying shortly."
+    service_unavailable: "The service is busy; retrying shortly.",
+    storage_unavailable: "The service is busy right now: the upload continues by itself in a " +
+      "moment. Keep this page open.",
+    too_many_jobs: "Many videos are being prepared for this event right now: your upload " +
+      "starts by itself once there is room. Keep this page open."
   };
 
   function show(id, on) { $(id).hidden = !on; }
@@ -90,6 +95,7 @@
   }
 
   function progress(sent, total) {
+    if (waitingNotice) { say(""); waitingNotice = false; }
     var now = performance.now();
     samples.push([now, sent]);
     while (samples.length > 2 && now - samples[0][0] > 8000) { samples.shift(); }
@@ -180,7 +186,7 @@
     samples = [];
     upload = new tus.Upload(file, {
       endpoint: endpoint,
-      retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000],
       chunkSize: 64 * 1024 * 1024,
       metadata: {filename: file.name, filetype: file.type || "application/octet-stream"},
       fingerprint: function (f) {
@@ -192,8 +198,16 @@
       onProgress: progress,
       onShouldRetry: function (err, attempt, options) {
         var status = err.originalResponse ? err.originalResponse.getStatus() : 0;
-        if (status === 409) { return errorOf(err).code === "offset_mismatch"; }
-        return !status || status === 423 || status === 460 || status >= 500;
+        var code = errorOf(err).code;
+        if (status === 409) { return code === "offset_mismatch"; }
+        // 429: the organisers' queue is full (their key's limit), 5xx: the service is busy;
+        // both pass by themselves, so the page says so and keeps trying
+        if (status === 429 || status >= 500) {
+          window.podiumSpeaker.errors.push(code);
+          say(explain(code));
+          waitingNotice = true;
+        }
+        return !status || status === 423 || status === 429 || status === 460 || status >= 500;
       },
       onError: function (err) {
         var e = errorOf(err);
