@@ -192,7 +192,8 @@ def test_a_full_queue_is_explained_to_the_speaker_and_the_upload_starts_once_it_
     finally:
         for asset_id in taken:
             active.release(owner, asset_id)
+    # the page's next try comes after its back-off (up to a minute by then)
     wait_until(lambda: page.evaluate(STATE)["state"] in {"sent", "ready", "failed"},
-               timeout=120, interval=0.3, what="the upload once the queue cleared")
+               timeout=300, interval=0.3, what="the upload once the queue cleared")
     assert page.evaluate(STATE)["state"] != "failed", page.evaluate(STATE)
     assert client.get(f"/v1/uploads/{slot['id']}").json()["status"] == "asset_created"
