@@ -8,11 +8,14 @@ so its body is kept until then (per channel revision) and answered with an ETag.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -34,6 +37,7 @@ from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
 from ingest.storage import keys
 from runtime import handles
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/live", tags=["live"], responses=errors(403, 404, 409, 422, 503))
 PLAYLIST: dict[int | str, dict[str, Any]] = {
     200: {"content": {M3U8_TYPE: {}}}, 304: {"description": "Not modified (If-None-Match)"}}
@@ -46,13 +50,36 @@ _BODIES_MAX = 2000
 _CAPTIONS_TTL_S = 30.0
 
 _bodies: dict[tuple[object, ...], tuple[str, str]] = {}
-_windows: dict[tuple[object, ...], tuple[float, str, str]] = {}
-"""Media playlist bodies until the instant their window changes (the next segment's end)."""
+_windows: dict[tuple[object, ...], tuple[Window, ...]] = {}
+"""Media playlist bodies, each for the span until its window changes (the next segment's end):
+the current one, and the next one once rendered ahead of its boundary."""
+_ahead: set[tuple[object, ...]] = set()
+"""Windows being rendered ahead (one at a time per playlist)."""
 _flights: dict[tuple[object, ...], threading.Lock] = {}
 _presigned: dict[str, tuple[float, str]] = {}
 """Presigned segment URLs, reused for half their lifetime (a window slides one at a time)."""
 _captions: dict[tuple[str, int, str], tuple[float, int]] = {}
 _guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rendered media playlist and the span of time it is the answer for."""
+
+    starts: float
+    ends: float
+    body: str
+    etag: str
+
+
+def _window_at(key: tuple[object, ...], now: float) -> tuple[Window | None, bool]:
+    """The held window for ``now``, and whether it is the last one held (none rendered
+    ahead of it yet)."""
+    held = _windows.get(key, ())
+    for n, window in enumerate(held):
+        if window.starts <= now < window.ends:
+            return window, n == len(held) - 1
+    return None, False
 
 
 class ChannelOffAir(NotFound):
@@ -111,10 +138,15 @@ async def media_hit(channel_id: str, name: str, token: str | None,
     if timeline is None:
         return None
     channel = timeline.channel
-    held = _windows.get(("media", channel_id, channel.revision, name, _suffix(channel, token)))
-    if held is None or time.time() >= held[0]:
+    key = ("media", channel_id, channel.revision, name, _suffix(channel, token))
+    held, last = _window_at(key, time.time())
+    if held is None:
         return None
-    return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
+    if last and key not in _ahead:  # the next window, ready before its boundary comes
+        _ahead.add(key)
+        asyncio.get_running_loop().run_in_executor(
+            None, _render_ahead, timeline, name, get_settings(), token, held.ends, key)
+    return _answer(held.body, held.etag, if_none_match, MEDIA_MAX_AGE_S)
 
 
 def _suffix(channel: Channel, token: str | None) -> str:
@@ -181,19 +213,18 @@ def live_media(channel_id: str, name: str, settings: SettingsDep, channels: Chan
     channel = timeline.channel
     now = time.time()
     key = ("media", channel_id, channel.revision, name, _suffix(channel, token))
-    held = _windows.get(key)
-    if held is not None and now < held[0]:  # the window changes when a segment ends
-        return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
-    with _single_flight(key):  # viewers arrive together: one of them renders, the rest reuse
-        held = _windows.get(key)
-        if held is not None and now < held[0]:
-            return _answer(held[1], held[2], if_none_match, MEDIA_MAX_AGE_S)
-        body, etag = _render_window(timeline, name, settings, store, token, now, key)
-    return _answer(body, etag, if_none_match, MEDIA_MAX_AGE_S)
+    held, _ = _window_at(key, now)
+    if held is None:
+        with _single_flight(key):  # viewers arrive together: one renders, the rest reuse
+            held, _ = _window_at(key, now)
+            if held is None:
+                held = _render_window(timeline, name, settings, store, token, now, key)
+    return _answer(held.body, held.etag, if_none_match, MEDIA_MAX_AGE_S)
 
 
 def _render_window(timeline: Timeline, name: str, settings: Settings, store: AssetStore,
-                   token: str | None, now: float, key: tuple[object, ...]) -> tuple[str, str]:
+                   token: str | None, now: float, key: tuple[object, ...]) -> Window:
+    """The window at ``now``, held (with the ones still to come) until it changes."""
     channel = timeline.channel
     window = timeline.window(now)
     uri = _uri_builder(channel, name, settings, store, token)
@@ -203,13 +234,28 @@ def _render_window(timeline: Timeline, name: str, settings: Settings, store: Ass
     next_seq, next_disc = (upcoming.seq, upcoming.disc) if upcoming else (last.seq, last.disc)
     body = media_playlist(window, target_duration=channel.target_duration, next_seq=next_seq,
                           next_disc=next_disc, uri=uri, ended=ended)
-    etag = _etag(body)
-    valid_until = upcoming.end if upcoming is not None else now + 1.0
+    rendered = Window(upcoming.start if upcoming is not None else now,
+                      upcoming.end if upcoming is not None else now + 1.0, body, _etag(body))
     with _guard:
         if len(_windows) >= _BODIES_MAX:
             _windows.clear()
-        _windows[key] = (valid_until, body, etag)
-    return body, etag
+        held = [w for w in _windows.get(key, ()) if w.ends > now and w.starts != rendered.starts]
+        _windows[key] = tuple(sorted([*held, rendered], key=lambda w: w.starts))
+    return rendered
+
+
+def _render_ahead(timeline: Timeline, name: str, settings: Settings, token: str | None,
+                  at: float, key: tuple[object, ...]) -> None:
+    """Render the window that starts at ``at`` (a segment boundary) before viewers ask for
+    it: at the boundary they get it from memory instead of all waiting for one render. A
+    timeline is the channel document and the clock alone, so it is the same text as a render
+    at ``at`` would give; an edit meanwhile makes another revision, another key."""
+    try:
+        _render_window(timeline, name, settings, handles.asset_store(), token, at, key)
+    except Exception:  # the route renders it when it is asked for: say why not here
+        log.warning("live playlist %s not rendered ahead", key, exc_info=True)
+    finally:
+        _ahead.discard(key)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from api import tokens
-from api.routes import play
+from api.routes import live, play
 from config import get_settings
 from ingest.assets.models import Visibility
 from ingest.storage import keys
@@ -227,3 +228,39 @@ def test_a_deleted_channel_is_gone_at_once_from_every_process(
     for viewer in reversed(both):
         assert viewer.get(f"/live/{cid}.m3u8").status_code == 404
         assert viewer.get(media_path).status_code == 404
+
+
+def test_the_next_live_window_is_ready_before_its_boundary(
+        client: httpx.Client, anon: httpx.Client, asset: str) -> None:
+    """A held live media playlist has the window after it rendered ahead, and viewers get
+    that one from memory once its segment boundary passes."""
+    channel = client.post("/v1/channels", json={"name": "Ahead", "window_s": 30,
+                                                "slate_asset_id": asset})
+    cid = channel.json()["id"]
+    assert client.post(f"/v1/channels/{cid}/items", json={"asset_id": asset}).status_code == 201
+    assert client.post(f"/v1/channels/{cid}/start").status_code == 200
+    try:
+        media_path = httpx.URL(_uris(anon.get(f"/live/{cid}.m3u8").text)[0]).path
+        first = anon.get(media_path)
+        assert first.status_code == 200
+        key = next(k for k in live._windows if k[1] == cid)
+
+        def ahead() -> tuple[live.Window, ...] | None:
+            anon.get(media_path)  # a hit, which asks for the next window
+            held = live._windows.get(key, ())
+            return held if (len(held) >= 2 and held[0].ends == held[1].starts
+                            and _last(held[1].body) > _last(held[0].body)) else None
+        following = wait_until(ahead, timeout=30, what="the next window")[1]
+        wait_until(lambda: time.time() >= following.starts + 0.05, timeout=10,
+                   what="the boundary")
+        served = anon.get(media_path)
+        assert served.headers["etag"] == following.etag
+        assert served.text == following.body
+    finally:
+        client.delete(f"/v1/channels/{cid}")
+
+
+def _last(playlist: str) -> int:
+    """The media sequence number after the window's last segment."""
+    found = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", playlist)
+    return (int(found.group(1)) if found else 0) + len(_uris(playlist))
