@@ -91,7 +91,7 @@ def render_watch_page(asset_id: str, title: str, speaker: str | None, token: str
         title=escape(title or asset_id),
         speaker=f'<p class="speaker">{escape(speaker)}</p>' if speaker else "",
         notice="" if player_installed else _MISSING,
-        src=escape(src, quote=True),
+        src=escape(src, quote=True), wait="no",
         hls_script='<script src="/static/hls.min.js"></script>' if player_installed else "",
     )
 
@@ -126,7 +126,7 @@ def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
     installed = hls_script_path().is_file()
     html = _template().substitute(
         nonce=nonce, title=escape(channel.name), speaker='<p class="speaker">Live</p>',
-        notice="" if installed else _MISSING, src=escape(src, quote=True),
+        notice="" if installed else _MISSING, src=escape(src, quote=True), wait="no",
         hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
     return HTMLResponse(html, headers={
         "Content-Security-Policy": content_security_policy(settings, nonce),
@@ -149,7 +149,7 @@ def watch_live_stream(stream_id: str, settings: SettingsDep,
     html = _template().substitute(
         nonce=nonce, title=escape(stream.title), speaker=speaker,
         notice="" if installed else _MISSING,
-        src=escape(f"/live-streams/{quote(stream.id, safe='')}.m3u8", quote=True),
+        src=escape(f"/live-streams/{quote(stream.id, safe='')}.m3u8", quote=True), wait="yes",
         hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
     return HTMLResponse(html, headers={
         "Content-Security-Policy": content_security_policy(settings, nonce),

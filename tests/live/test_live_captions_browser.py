@@ -16,7 +16,6 @@ from tests.support.browser import chromium as chromium_context
 from tests.support.browser import require_chromium
 from tests.support.live import publish
 from tests.support.speech import bare, speech_track
-from tests.support.wait import wait_until
 
 require_chromium()
 
@@ -51,18 +50,18 @@ def test_the_viewer_page_shows_the_live_captions(
     body = create_stream(client, reconnect_window_s=1)
     watch = str(body["playback"]["watch"])  # type: ignore[index]
     assert anon.get(watch.replace(str(body["id"]), "ls-0000000000000000")).status_code == 404
-    publisher = publish(str(body["ingest"]["rtmp"]), SECONDS, tmp_path / "pub.log",  # type: ignore[index]
-                        speech=speech)
+    publisher = None
     try:
-        # the page does not retry a playlist that is not there yet (before the first segment)
-        wait_until(lambda: anon.get(f"/live-streams/{body['id']}.m3u8").status_code == 200,
-                   40, 0.3, "live playlist")
+        # opened before the stream's first segment: the page waits for its playlist
+        assert anon.get(f"/live-streams/{body['id']}.m3u8").status_code == 404
         page = chromium.new_page()
         console: list[str] = []
         page.on("console", lambda m: console.append(m.text))
         resp = page.goto(watch)
         assert resp is not None and resp.status == 200
         assert "script-src 'self' 'nonce-" in resp.headers["content-security-policy"]
+        publisher = publish(str(body["ingest"]["rtmp"]), SECONDS,  # type: ignore[index]
+                            tmp_path / "pub.log", speech=speech)
         page.wait_for_function("() => window.podiumPlayer && window.podiumPlayer.subtitleTracks"
                                ".length > 0", timeout=60_000, polling=300)
         said = ["speaker", "joins", "main", "stage", "berlin", "watching", "live", "broadcast"]
@@ -79,10 +78,11 @@ def test_the_viewer_page_shows_the_live_captions(
                              "o => o.textContent)")
         assert menu == ["Off", "English"], menu
         assert publisher.poll() is None, "the captions came only after the stream"
+        assert "Waiting for the stream" not in page.inner_text("#status")
         assert page.evaluate("window.podiumErrors") == [], console
         page.close()
     finally:
-        if publisher.poll() is None:
+        if publisher is not None and publisher.poll() is None:
             publisher.terminate()
             publisher.wait(10)
         client.delete(f"/v1/live-streams/{body['id']}")
