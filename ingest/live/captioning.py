@@ -46,6 +46,7 @@ from ingest.live.captions import (
     is_silence,
     segment_cues,
     settle,
+    trim_to_sound,
     webvtt_segment,
 )
 from ingest.live.hls import LiveCaptions, LiveHls, LiveSegment, subtitle_segment_name
@@ -378,8 +379,9 @@ class LiveCaptioner:
                         "captions", self.stream_id, exc)
             self.run.failed = True
             return []
-        return [Word(w.word, round(w.start + start, 3), round(w.end + start, 3))
-                for w in transcript.words]
+        words = [Word(w.word, round(w.start + start, 3), round(w.end + start, 3))
+                 for w in transcript.words]
+        return trim_to_sound(words, samples, start, SPEECH_RATE)
 
     # --- writing -----------------------------------------------------------------------------
     def _write_ready(self) -> None:

@@ -81,6 +81,29 @@ def is_silence(samples: np.ndarray[Any, Any], rate: int) -> bool:
     return whole.size == 0 or float(np.sqrt((whole ** 2).mean(axis=1)).max()) < SILENCE_RMS
 
 
+def trim_to_sound(words: Sequence[Word], samples: np.ndarray[Any, Any], start_s: float,
+                  rate: int) -> list[Word]:
+    """Words whose start lies in silence start at their first sound instead (the first 20 ms
+    louder than SILENCE_RMS): Whisper gives a window's first word the silence before it, so
+    its cue would show before the speaker says it. ``samples`` begin at ``start_s``."""
+    frame = rate // 50
+    count = samples.size // frame
+    if count == 0:
+        return list(words)
+    frames = samples[: count * frame].astype(np.float32).reshape(count, frame)
+    loud = np.sqrt((frames ** 2).mean(axis=1)) >= SILENCE_RMS
+    trimmed = []
+    for word in words:
+        first = max(0, int((word.start - start_s) * 50))
+        last = min(count, int((word.end - start_s) * 50))
+        sound = np.flatnonzero(loud[first:last])
+        start = word.start
+        if sound.size and sound[0] > 0:
+            start = min(word.end, round(start_s + (first + int(sound[0])) / 50, 3))
+        trimmed.append(Word(word.word, start, word.end))
+    return trimmed
+
+
 def cues_of(final: Sequence[Word], language: str, committed_to: float,
             previous_end: float) -> list[Cue]:
     """Cues of one window's final words: the house cue rules, none on screen before

@@ -174,6 +174,7 @@ def test_live_captions_carry_the_spoken_words_in_step_with_the_video(
     assert len(onsets) >= 2, onsets
     for onset in onsets[-2:]:
         nearest = min(starts, key=lambda s: abs(s - onset))
+        print(f"sentence heard from {onset:.2f} s (PTS), its cue from {nearest:.2f} s")
         assert abs(nearest - onset) < 1.0, (onset, starts)
 
     speaker = range(*next((a, b + 1) for a, b in hls.speaker_runs()))

@@ -15,6 +15,7 @@ from ingest.live.captions import (
     is_silence,
     segment_cues,
     settle,
+    trim_to_sound,
     webvtt_segment,
 )
 
@@ -97,3 +98,13 @@ def test_the_reader_follows_growing_files_and_drops_read_ones(tmp_path: Path) ->
     assert reader.window(5 / 16_000, 1).tolist() == [6]
     reader.close()
     assert not tmp_path.exists()
+
+
+def test_a_word_starts_at_its_first_sound_not_in_the_silence_before_it() -> None:
+    speech = (3000 * np.sin(np.arange(8000) / 5)).astype(np.int16)
+    samples = np.concatenate((np.zeros(16_000, dtype=np.int16), speech))  # sound from 1.0 s
+    words = [Word("Our", 0.0, 1.3), Word("next", 1.3, 1.5), Word("hush", 0.2, 0.6)]
+    assert trim_to_sound(words, samples, 5.0 - 5.0, 16_000) == [
+        Word("Our", 1.0, 1.3), Word("next", 1.3, 1.5), Word("hush", 0.2, 0.6)]
+    shifted = trim_to_sound([Word("Our", 10.0, 11.3)], samples, 10.0, 16_000)
+    assert shifted == [Word("Our", 11.0, 11.3)]  # samples begin at the window's start
