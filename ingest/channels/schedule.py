@@ -143,8 +143,9 @@ class EpochPlan:
         if not self.epoch.on_air:
             return
         if self.blocks and (t < self.cycle_t or not self.cycle):
-            i = max(0, bisect.bisect_right(self._starts, t) - 1)
-            for block in self.blocks[i:]:
+            first = max(0, bisect.bisect_right(self._starts, t) - 1)
+            for i in range(first, len(self.blocks)):  # not a slice: that copies the rest
+                block = self.blocks[i]
                 if block.start_t >= self.until - EPS:
                     return
                 yield block
