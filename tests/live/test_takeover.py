@@ -20,8 +20,8 @@ from tests.support.live import publish
 from tests.support.wait import wait_until
 
 
-def _newest(anon: httpx.Client, stream_id: object) -> int:
-    resp = anon.get(f"/live-streams/{stream_id}/240p.m3u8")
+def _newest(anon: httpx.Client, stream_id: object, rendition: str = "240p") -> int:
+    resp = anon.get(f"/live-streams/{stream_id}/{rendition}.m3u8")
     if resp.status_code != 200:
         return -1
     playlist = m3u8.loads(resp.text)
@@ -53,6 +53,10 @@ def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client,
         playlist = m3u8.loads(anon.get(f"/live-streams/{body['id']}/240p.m3u8").text)
         assert any(s.discontinuity for s in playlist.segments) or \
             int(playlist.discontinuity_sequence or 0) > 0, playlist.dumps()
+        # the live captions go on too: the new worker writes the segments the dead one left
+        # (empty) and hears on from there
+        wait_until(lambda: _newest(anon, body["id"], "subs-en") >= before + 2, 60, 0.3,
+                   "live captions after the takeover")
         assert publisher.poll() is None  # the speaker never noticed
     finally:
         publisher.terminate()
