@@ -5,6 +5,11 @@ segment in progress (boundary B): a new epoch "from B, play this queue from this
 appended to the timeline. Everything up to B was computed from the older epochs, which never
 change, so segments already listed keep their URI and sequence number. Two edits within one
 segment both land at B: the later epoch replaces the pending one (it was never played).
+
+A cut to a live stream is an epoch too (``cut``, ``end_cut``); its cursor is where the queue
+resumes after it. While a cut is pending or on air, queue edits change that cursor in place
+(nothing of it has played), so the cut goes on. Functions that may meet a cut take the live
+streams' snapshots (``feeds``), read after the channel's lock was taken.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from ingest.channels.models import Channel, ChannelState, Epoch, Item
+from ingest.channels import live
+from ingest.channels.models import Channel, ChannelState, Epoch, Item, LiveCut, LiveSource
 from ingest.channels.schedule import EPS, PlayedSegment, Timeline
 from ingest.errors import Conflict, InvalidInput, NotFound
 from ingest.lifecycle import channels as lifecycle
 
 _Change = Callable[[list[Item]], None]
+Feeds = dict[str, live.LiveFeed]
 PRUNE_MARGIN_S = 120.0
 """Epochs that ended this long before the oldest window are dropped from the document."""
 
@@ -26,38 +33,136 @@ class ItemNotFound(NotFound):
     code = "channel_item_not_found"
 
 
-def add(channel: Channel, item: Item, position: int | None, now: float) -> None:
+def add(channel: Channel, item: Item, position: int | None, now: float,
+        feeds: Feeds | None = None) -> None:
     """Insert ``item`` at ``position`` (the end when None)."""
     def change(items: list[Item]) -> None:
         items.insert(len(items) if position is None else _clamp(position, len(items)), item)
-    _edit(channel, now, change)
+    _edit(channel, now, change, feeds=feeds)
 
 
-def remove(channel: Channel, item_id: str, now: float) -> None:
+def remove(channel: Channel, item_id: str, now: float, feeds: Feeds | None = None) -> None:
     _find(channel, item_id)
-    _edit(channel, now, lambda items: items.remove(_find(channel, item_id)))
+    _edit(channel, now, lambda items: items.remove(_find(channel, item_id)), feeds=feeds)
 
 
-def move(channel: Channel, item_id: str, position: int, now: float) -> None:
+def move(channel: Channel, item_id: str, position: int, now: float,
+         feeds: Feeds | None = None) -> None:
     item = _find(channel, item_id)
 
     def change(items: list[Item]) -> None:
         items.remove(item)
         items.insert(_clamp(position, len(items)), item)
-    _edit(channel, now, change)
+    _edit(channel, now, change, feeds=feeds)
 
 
-def skip(channel: Channel, now: float) -> None:
-    """Cut what is on screen at the next boundary and go on with what follows it."""
+def skip(channel: Channel, now: float, feeds: Feeds | None = None) -> None:
+    """Cut what is on screen at the next boundary and go on with what follows it (in a cut
+    to a live stream: back to the queue)."""
     if channel.state != ChannelState.ON_AIR:
         raise Conflict("The channel is not on air: nothing to skip.", code="channel_not_on_air")
-    _edit(channel, now, lambda items: None, skip=True)
+    settle(channel, feeds)
+    if channel.timeline and channel.timeline[-1].live is not None:
+        end_cut(channel, now, feeds)
+        return
+    _edit(channel, now, lambda items: None, skip=True, feeds=feeds)
 
 
-def set_slate(channel: Channel, asset_id: str, now: float) -> None:
+def set_slate(channel: Channel, asset_id: str, now: float, feeds: Feeds | None = None) -> None:
     """Use another asset as the slate from the next boundary on."""
     channel.slate_asset_id = asset_id
-    _edit(channel, now, lambda items: None)
+    _edit(channel, now, lambda items: None, feeds=feeds)
+
+
+# --- cuts to a live stream ---------------------------------------------------------------------
+class NotCut(Conflict):
+    code = "channel_not_cut"
+
+
+def cut(channel: Channel, source: LiveSource, to: LiveCut, now: float,
+        feeds: Feeds | None = None) -> None:
+    """Cut to a live stream at the end of the segment in progress: ``to`` (its latest
+    published segment, ``live.cut_of``) plays first, after a discontinuity. The queue resumes
+    after the cut where it was left (the rest of the item on air, or the next one)."""
+    if channel.state != ChannelState.ON_AIR:
+        raise Conflict("The channel is not on air: start it before cutting to a live stream.",
+                       code="channel_not_on_air")
+    settle(channel, feeds)
+    last = channel.timeline[-1]
+    if last.live is not None and last.live.stream_id == to.stream_id:
+        return  # cut to it already (pending or on air)
+    timeline = Timeline(channel, feeds)
+    t, seq, disc = timeline.cut_point(now)
+    if last.live is not None:
+        _resume_later(channel, last)
+        position, segment = last.position, last.segment
+    else:
+        current = timeline.segment_at(now)
+        position, segment, _ = _cursor(channel, timeline, current, skip=False) \
+            if current is not None else (0, 0, False)
+    channel.live_sources[source.stream_id] = source
+    _append(channel, Epoch(from_t=t, seq=seq, disc=disc, queue=list(channel.items),
+                           position=position, segment=segment,
+                           slate_asset_id=channel.slate_asset_id, live=to))
+    _prune(channel, now)
+    _touch(channel)
+
+
+def end_cut(channel: Channel, now: float, feeds: Feeds | None = None) -> None:
+    """Back to the queue at the end of the live segment in progress (a cut still pending is
+    called off)."""
+    settle(channel, feeds)
+    last = channel.timeline[-1] if channel.timeline else None
+    if last is None or last.live is None or channel.state != ChannelState.ON_AIR:
+        raise NotCut("The channel is not cut to a live stream.")
+    if last.from_t > now + EPS:  # not on air yet: the queue simply goes on
+        channel.timeline.pop()
+        _touch(channel)
+        _edit(channel, now, lambda items: None, feeds=feeds)
+        return
+    t, seq, disc = Timeline(channel, feeds).cut_point(now)
+    _resume_later(channel, last)
+    _append(channel, Epoch(from_t=t, seq=seq, disc=disc, queue=list(last.queue),
+                           position=last.position, segment=last.segment,
+                           slate_asset_id=channel.slate_asset_id))
+    _prune(channel, now)
+    _touch(channel)
+
+
+def settle(channel: Channel, feeds: Feeds | None) -> bool:
+    """Write down the queue's return after a cut whose stream has ended (the timeline shows
+    it already, ``live.after_end``): later edits then start from it. Whether it changed."""
+    last = channel.timeline[-1] if channel.timeline else None
+    if last is None or last.live is None or not feeds:
+        return False
+    follow = live.after_end(last, feeds.get(last.live.stream_id))
+    if follow is None:
+        return False
+    channel.timeline.append(follow)
+    _touch(channel)
+    return True
+
+
+def live_cut(channel: Channel, now: float) -> Epoch | None:
+    """The cut pending or on air at ``now`` (the last epoch, if it is one)."""
+    last = channel.timeline[-1] if channel.timeline else None
+    if channel.state != ChannelState.ON_AIR or last is None or last.live is None:
+        return None
+    return last
+
+
+def _resume_later(channel: Channel, epoch: Epoch) -> None:
+    """The cut's cursor, moved into the queue as it is now: the same item (and segment) if it
+    is still queued, else the item that followed it."""
+    old = epoch.queue
+    ids = {item.id: pos for pos, item in enumerate(channel.items)}
+    anchor = old[epoch.position].id if epoch.position < len(old) else None
+    if anchor is not None and anchor in ids:
+        epoch.position = ids[anchor]
+    else:
+        epoch.position, epoch.segment = _follow(old, epoch.position, ids, inclusive=True), 0
+    epoch.queue = list(channel.items)
+    epoch.slate_asset_id = channel.slate_asset_id
 
 
 def start(channel: Channel, now: float) -> None:
@@ -80,49 +185,63 @@ def start(channel: Channel, now: float) -> None:
     _touch(channel)
 
 
-def stop(channel: Channel, now: float) -> None:
+def stop(channel: Channel, now: float, feeds: Feeds | None = None) -> None:
     """Go off air at the end of the segment in progress."""
     if channel.state != ChannelState.ON_AIR:
         return
+    settle(channel, feeds)
+    t, seq, disc = Timeline(channel, feeds).cut_point(now)
     lifecycle.go_off_air(channel)
-    current = Timeline(channel).segment_at(now)
-    if current is None:
-        _append(channel, Epoch(from_t=now, on_air=False,
-                               seq=channel.timeline[-1].seq if channel.timeline else 0,
-                               disc=channel.timeline[-1].disc if channel.timeline else 0))
-    else:
-        _append(channel, Epoch(from_t=current.end, seq=current.seq + 1, disc=current.disc,
-                               on_air=False))
+    _append(channel, Epoch(from_t=t, seq=seq, disc=disc, on_air=False))
     _prune(channel, now)
     _touch(channel)
 
 
 # --- the one way an edit reaches the stream ----------------------------------------------------
-def _edit(channel: Channel, now: float, change: _Change, *, skip: bool = False) -> None:
+def _edit(channel: Channel, now: float, change: _Change, *, skip: bool = False,
+          feeds: Feeds | None = None) -> None:
     on_air = channel.state == ChannelState.ON_AIR
-    timeline = Timeline(channel) if on_air else None
+    if on_air:
+        settle(channel, feeds)
+    timeline = Timeline(channel, feeds) if on_air else None
     current = timeline.segment_at(now) if timeline is not None else None
     change(channel.items)
     _touch(channel)
+    cut_now = live_cut(channel, now)
+    if cut_now is not None:  # pending or on air: only where the queue resumes changes
+        _resume_later(channel, cut_now)
+        return
     if timeline is None or current is None:
         return
+    position, segment, continues = _cursor(channel, timeline, current, skip)
+    _append(channel, Epoch(from_t=current.end, seq=current.seq + 1, disc=current.disc,
+                           queue=list(channel.items), position=position, segment=segment,
+                           continues=continues, slate_asset_id=channel.slate_asset_id))
+    _prune(channel, now)
+
+
+def _cursor(channel: Channel, timeline: Timeline, current: PlayedSegment,
+            skip: bool) -> tuple[int, int, bool]:
+    """Where the queue (``channel.items``) goes on after ``current``: position, segment, and
+    whether that follows ``current`` with no discontinuity (the same item carrying on)."""
     following = next(timeline.segments_from(current.end + EPS), None)
     if following is not None and following.seq != current.seq + 1:
         following = None
-    old_queue = channel.timeline[current.epoch].queue
+    epoch = timeline.epochs[current.epoch]
+    old_queue = epoch.queue
     ids = {item.id: pos for pos, item in enumerate(channel.items)}
     carries_on = (not skip and current.item_id in ids and following is not None
                   and following.item_id == current.item_id
                   and following.index == current.index + 1 and not following.discontinuity)
     if carries_on:
         assert current.item_id is not None and following is not None
-        position, segment, continues = ids[current.item_id], following.index, True
-    else:
-        position, segment, continues = _resume(current, old_queue, ids), 0, False
-    _append(channel, Epoch(from_t=current.end, seq=current.seq + 1, disc=current.disc,
-                           queue=list(channel.items), position=position, segment=segment,
-                           continues=continues, slate_asset_id=channel.slate_asset_id))
-    _prune(channel, now)
+        return ids[current.item_id], following.index, True
+    if current.block.live is not None:  # after a cut: where it would have resumed the queue
+        anchor = old_queue[epoch.position].id if epoch.position < len(old_queue) else None
+        if anchor in ids:
+            return ids[anchor], epoch.segment, False
+        return _follow(old_queue, epoch.position, ids, inclusive=True), 0, False
+    return _resume(current, old_queue, ids), 0, False
 
 
 def _resume(current: PlayedSegment, old_queue: Sequence[Item], ids: dict[str, int]) -> int:

@@ -76,11 +76,35 @@ class Item(BaseModel):
     starts_at: datetime | None = None
 
 
+class LiveCut(BaseModel):
+    """A cut to a live stream: its segments from ``first_seq`` on, placed by their stream
+    time (``ingest.live.hls.LiveSegment.at``) from the epoch's start."""
+
+    stream_id: str
+    first_seq: int
+    first_at: float
+    """Stream time of segment ``first_seq``: it plays at the epoch's ``from_t``."""
+    first_disc: int
+    """Discontinuity number of segment ``first_seq`` in the live stream's own numbering."""
+
+
+class LiveSource(BaseModel):
+    """What a channel needs of a live stream it cuts to, read when the cut is made."""
+
+    stream_id: str
+    title: str = ""
+    segment_s: float
+    renditions: list[Rendition]
+
+
 class Epoch(BaseModel):
     """From ``from_t`` (unix seconds, a segment boundary) on, ``queue`` plays from the cursor
     (``position`` in the queue, ``segment`` within that item). ``seq`` is the media sequence
     number of the first segment, ``disc`` the number of discontinuities before it; ``continues``
-    says the first segment follows the previous one without a discontinuity."""
+    says the first segment follows the previous one without a discontinuity.
+
+    With ``live`` set the epoch plays that live stream instead, for as long as it lasts, and
+    the cursor says where the queue resumes after it (``ingest.channels.live``)."""
 
     from_t: float
     seq: int = 0
@@ -91,6 +115,7 @@ class Epoch(BaseModel):
     segment: int = 0
     continues: bool = False
     slate_asset_id: str | None = None
+    live: LiveCut | None = None
 
 
 class Channel(BaseModel):
@@ -114,6 +139,8 @@ class Channel(BaseModel):
     items: list[Item] = Field(default_factory=list)
     media: dict[str, AssetMedia] = Field(default_factory=dict)
     timeline: list[Epoch] = Field(default_factory=list)
+    live_sources: dict[str, LiveSource] = Field(default_factory=dict)
+    """Live streams the timeline cuts to (by stream id)."""
 
     def item_media(self) -> list[AssetMedia]:
         """Media of the items (not of slates), which decide the stream's variants; the slate's

@@ -9,16 +9,21 @@ revision) walks the queue.
 
 Segments are published like a live encoder's: a segment is listed once it has *ended*, and an
 edit takes effect at the end of the segment in progress, so nothing already listed changes.
+
+An epoch that cuts to a live stream has one open block; its segments are the stream's, read
+from a ``LiveFeed`` snapshot (ingest.channels.live) when there is one, and the stream stops
+where the snapshot does: nothing after a segment not yet published is listed.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 
+from ingest.channels import live
 from ingest.channels.models import AssetMedia, Channel, ChannelMode, Epoch, Item
 
 Where = dict[str, str | int | None]
@@ -51,6 +56,8 @@ class Block:
     """Index of the epoch (in the channel's timeline) it belongs to."""
     cycle: int | None = None
     """Which repetition of the epoch's cycle this block is part of (None: before the cycle)."""
+    live: str | None = None
+    """A cut to this live stream (open-ended while the stream goes on)."""
 
     @property
     def end_t(self) -> float:
@@ -58,7 +65,7 @@ class Block:
 
     @property
     def is_slate(self) -> bool:
-        return self.item_id is None
+        return self.item_id is None and self.live is None
 
 
 @dataclass(frozen=True)
@@ -166,20 +173,51 @@ class EpochPlan:
 
 
 class Timeline:
-    """The channel's timeline compiled: segments at or after any instant, and the live window."""
+    """The channel's timeline compiled: segments at or after any instant, and the live window.
 
-    def __init__(self, channel: Channel) -> None:
+    ``feeds`` are snapshots of the live streams the timeline cuts to; without one a cut shows
+    no segment. A cut whose stream has ended gives way to the queue after its last segment
+    (``live.after_end``), as if that epoch were in the document already."""
+
+    def __init__(self, channel: Channel,
+                 feeds: dict[str, live.LiveFeed] | None = None) -> None:
         self.channel = channel
+        self.feeds = feeds or {}
         self.cums = {aid: [0.0, *accumulate(m.durations)] for aid, m in channel.media.items()}
-        self._froms = [e.from_t for e in channel.timeline]
+        self.epochs = list(channel.timeline)
+        last = self.epochs[-1] if self.epochs else None
+        if last is not None and last.live is not None:
+            follow = live.after_end(last, self.feeds.get(last.live.stream_id))
+            if follow is not None:
+                self.epochs.append(follow)
+        self._froms = [e.from_t for e in self.epochs]
         self._plans: dict[int, EpochPlan] = {}
+
+    def with_feeds(self, feeds: dict[str, live.LiveFeed]) -> Timeline:
+        """The same channel seen with these live snapshots (queue epochs stay compiled)."""
+        other = Timeline.__new__(Timeline)
+        other.channel, other.feeds, other.cums = self.channel, feeds, self.cums
+        other.epochs = list(self.channel.timeline)
+        last = other.epochs[-1] if other.epochs else None
+        if last is not None and last.live is not None:
+            follow = live.after_end(last, feeds.get(last.live.stream_id))
+            if follow is not None:
+                other.epochs.append(follow)
+        other._froms = [e.from_t for e in other.epochs]
+        keep = len(self.channel.timeline) - 1  # the last epoch's end may differ
+        other._plans = {i: p for i, p in self._plans.items() if i < keep}
+        return other
+
+    def live_streams(self) -> set[str]:
+        """Streams whose segments the timeline can still show."""
+        return {e.live.stream_id for e in self.channel.timeline if e.live is not None}
 
     def plan(self, index: int) -> EpochPlan:
         if index not in self._plans:
-            epochs = self.channel.timeline
+            epochs = self.epochs
             until = epochs[index + 1].from_t if index + 1 < len(epochs) else math.inf
             self._plans[index] = compile_epoch(self.channel, epochs[index], index, until,
-                                               self.cums)
+                                               self.cums, self.feeds)
         return self._plans[index]
 
     def _epoch_at(self, t: float) -> int:
@@ -196,6 +234,12 @@ class Timeline:
         """Segments from the one playing at ``t`` on (the stream's first when ``t`` is earlier)."""
         first_block = True
         for block in self.blocks_from(t):
+            if block.live is not None:
+                fed = yield from self._live_segments(block, t if first_block else block.start_t)
+                if not fed:
+                    return  # the stream goes on beyond what has been published
+                first_block = False
+                continue
             cum = self.cums[block.asset_id]
             durations = self.channel.media[block.asset_id].durations
             start = block.first
@@ -215,6 +259,48 @@ class Timeline:
                     duration=durations[index], seq=block.seq + index - block.first,
                     disc=block.disc, discontinuity=block.discontinuity and index == block.first,
                     asset_id=block.asset_id, index=index, block=block, epoch=block.epoch)
+
+    def _live_segments(self, block: Block, t: float) -> Generator[PlayedSegment, None, bool]:
+        """The cut's published segments from the one playing at ``t``; returns whether they
+        reach the block's end (so what follows it may be shown)."""
+        epoch = self.epochs[block.epoch]
+        assert epoch.live is not None
+        until = self.plan(block.epoch).until - EPS
+        feed = self.feeds.get(epoch.live.stream_id)
+        if feed is None:
+            return False
+        for placed in live.placed(epoch, feed):
+            if placed.start >= until:
+                return True
+            if placed.end <= t + EPS:
+                continue
+            yield PlayedSegment(
+                start=placed.start, end=placed.end, duration=placed.duration, seq=placed.seq,
+                disc=placed.disc, discontinuity=placed.discontinuity,
+                asset_id=epoch.live.stream_id, index=placed.live_seq, block=block,
+                epoch=block.epoch)
+        return feed.ended
+
+    def cut_point(self, now: float) -> tuple[float, int, int]:
+        """Where a change made at ``now`` can take effect, with the media sequence and
+        discontinuity numbers there: the end of the segment in progress; in a cut whose next
+        segment is not published yet, the end of its last published one (nothing after it
+        was listed); off air, ``now``."""
+        current = self.segment_at(now)
+        if current is not None:
+            return current.end, current.seq + 1, current.disc
+        if not self.epochs:
+            return now, 0, 0
+        index = self._epoch_at(now)
+        epoch = self.epochs[index]
+        last: PlayedSegment | None = None
+        for segment in self.segments_from(epoch.from_t):
+            if segment.start > now + EPS or segment.epoch != index:
+                break
+            last = segment
+        if last is not None:
+            return last.end, last.seq + 1, last.disc
+        return max(now, epoch.from_t), epoch.seq, epoch.disc
 
     def segment_at(self, t: float) -> PlayedSegment | None:
         """The segment playing at ``t`` (None when nothing is on air then)."""
@@ -241,10 +327,18 @@ class Timeline:
 
 
 def compile_epoch(channel: Channel, epoch: Epoch, index: int, until: float,
-                  cums: dict[str, list[float]]) -> EpochPlan:
+                  cums: dict[str, list[float]],
+                  feeds: dict[str, live.LiveFeed] | None = None) -> EpochPlan:
     """The blocks of one epoch, from its cursor on."""
     if not epoch.on_air:
         return EpochPlan(epoch, index, until, [])
+    if epoch.live is not None:
+        feed = (feeds or {}).get(epoch.live.stream_id)
+        end = live.end_of(epoch, feed)
+        block = Block(epoch.from_t, min(until, end) - epoch.from_t, epoch.seq, epoch.disc + 1,
+                      True, epoch.live.stream_id, epoch.live.first_seq, 0, epoch=index,
+                      live=epoch.live.stream_id)
+        return EpochPlan(epoch, index, until, [block])
     media = channel.media
     slate = epoch.slate_asset_id if epoch.slate_asset_id in cums else None
     b = _Builder(cums, epoch.from_t, epoch.seq, epoch.disc, first_tag=not epoch.continues,

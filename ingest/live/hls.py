@@ -36,6 +36,9 @@ class LiveSegment(BaseModel):
     """The first segment of a run that follows another."""
     program_date_time: datetime | None = None
     slate: bool = False
+    at: float | None = None
+    """Seconds of the stream before this segment (every earlier segment's duration, summed):
+    a channel cut to the stream places its segments by it (ingest.channels.live)."""
 
 
 class LiveRun(BaseModel):
@@ -68,6 +71,8 @@ class LiveHls(BaseModel):
     disc: int = 0
     ended: bool = False
     captions: LiveCaptions | None = None
+    elapsed: float = 0.0
+    """Seconds of all the segments so far (the next one's ``at``)."""
 
     def start_run(self, slate: bool) -> int:
         """A new ffmpeg run begins: the sequence number its first segment must have."""
@@ -84,7 +89,9 @@ class LiveHls(BaseModel):
             self.disc += 1
         segment = LiveSegment(seq=seq, duration=duration, disc=self.disc,
                               discontinuity=follows_other, program_date_time=program_date_time,
-                              slate=run.slate, start_pts=start_pts)
+                              slate=run.slate, start_pts=start_pts,
+                              at=round(self.elapsed, 6))
+        self.elapsed += duration
         run.last_seq = seq
         self.segments = [*self.segments, segment][-KEEP_SEGMENTS:]
         self.next_seq = seq + 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.channels.live import LiveFeed, feed_of
 from ingest.channels.models import AssetMedia, Channel, ChannelMode
 from ingest.channels.playlists import media_playlist
 from ingest.channels.schedule import Timeline
+from ingest.live.hls import LiveHls, LiveSegment
 from ingest.media.ladder import Rendition
 
 T0 = 1_800_000_000.0
@@ -48,9 +50,10 @@ class Shown:
 _TAG = re.compile(r"#EXT-X-(MEDIA-SEQUENCE|DISCONTINUITY-SEQUENCE):(\d+)")
 
 
-def render(ch: Channel, now: float) -> tuple[str, list[Shown]]:
+def render(ch: Channel, now: float,
+           feeds: dict[str, LiveFeed] | None = None) -> tuple[str, list[Shown]]:
     """The media playlist at ``now``, and what it shows read back from its text."""
-    window = Timeline(ch).window(now)
+    window = Timeline(ch, feeds).window(now)
     text = media_playlist(window, target_duration=4, next_seq=0, next_disc=0,
                           uri=lambda s: f"{s.asset_id}/seg-{s.index:05d}.ts")
     return text, parse(text)
@@ -71,3 +74,43 @@ def parse(text: str) -> list[Shown]:
             shown.append(Shown(seq, line, duration, disc, tagged))
             seq, tagged = seq + 1, False
     return shown
+
+
+@dataclass
+class SimulatedLive:
+    """A live stream as its worker publishes it: 2 s segments (some shorter) made in real time
+    from ``started``, each published a varying moment after it ends; ``breaks`` are the
+    segments after which the encoder restarts (the speaker leaves or returns: a
+    discontinuity, and a second of wall clock that the stream time does not count)."""
+
+    stream_id: str = "ls-0000000000000001"
+    started: float = T0 - 30.0
+    breaks: frozenset[int] = frozenset({7, 20, 21, 40})
+    ended_at: float | None = None
+
+    def segments(self, now: float) -> list[LiveSegment]:
+        out: list[LiveSegment] = []
+        at, wall, disc = 0.0, self.started, 0
+        for seq in range(100_000):
+            duration = 1.25 if seq % 9 == 8 else 2.0
+            published = wall + duration + 0.3 + (seq * 7 % 10) / 10
+            if published > now or (self.ended_at is not None and wall >= self.ended_at):
+                return out
+            starts_run = seq - 1 in self.breaks
+            disc += 1 if starts_run else 0
+            out.append(LiveSegment(seq=seq, duration=duration, disc=disc,
+                                   discontinuity=starts_run, at=at))
+            at, wall = at + duration, wall + duration + (1.0 if seq in self.breaks else 0.0)
+        return out
+
+    def hls(self, now: float) -> LiveHls:
+        segments = self.segments(now)
+        ended = self.ended_at is not None and now >= self.ended_at + 5.0
+        return LiveHls(renditions=[], segment_s=2, segments=segments, ended=ended,
+                       next_seq=segments[-1].seq + 1 if segments else 0)
+
+    def feed(self, now: float) -> LiveFeed:
+        return feed_of(self.hls(now))
+
+    def run_starts(self) -> set[int]:
+        return {b + 1 for b in self.breaks}

@@ -1,8 +1,9 @@
 """Properties of the live stream under random producer edits and a simulated clock.
 
 Every example plays a channel for a few minutes of simulated time while a producer adds,
-inserts, moves, removes and skips items, stops and starts; after each step the media playlist
-is rendered (with the m3u8 library) and read back.
+inserts, moves, removes and skips items, stops and starts, cuts to a live stream and back
+(the stream publishing in real time, with restarts, and ending at some point); after each step
+the media playlist is rendered (with the m3u8 library) and read back.
 """
 
 from __future__ import annotations
@@ -14,14 +15,24 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.channels import editing
-from ingest.channels.models import Channel, ChannelMode, ChannelState, Item
+from ingest.channels import editing, live
+from ingest.channels.models import Channel, ChannelMode, ChannelState, Item, LiveSource
 from ingest.channels.schedule import EPS, Timeline
-from tests.ingest.channels.support import MAX_SEGMENT, MEDIA, SLATE, T0, Shown, channel, render
+from ingest.errors import Conflict
+from tests.ingest.channels.support import (
+    MAX_SEGMENT,
+    MEDIA,
+    SLATE,
+    T0,
+    Shown,
+    SimulatedLive,
+    channel,
+    render,
+)
 
 ASSETS = sorted(a for a in MEDIA if a != SLATE)
 OPS = ("add", "add", "add", "insert", "move", "remove", "skip", "skip", "stop", "start",
-       "wait", "fixed")
+       "wait", "fixed", "cut", "cut", "back", "end_stream")
 
 step = st.tuples(
     st.floats(min_value=0.05, max_value=20.0, allow_nan=False),  # clock advance
@@ -51,8 +62,42 @@ class Run:
     fixed: list[Fixed] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
     """Fixed items whose start a stop or a removal legitimately changed."""
+    stream: SimulatedLive = field(default_factory=SimulatedLive)
+    cut_ever: bool = False
+
+    def feeds(self) -> dict[str, live.LiveFeed]:
+        return {self.stream.stream_id: self.stream.feed(self.now)}
 
     def apply(self, op: str, pick: int, position: int, ahead: float) -> None:
+        feeds = self.feeds()
+        if op in ("cut", "back", "end_stream"):
+            self._live(op)
+            return
+        self._queue(op, pick, position, ahead, feeds)
+
+    def _live(self, op: str) -> None:
+        ch, now, feeds = self.ch, self.now, self.feeds()
+        hls = self.stream.hls(now)
+        if op == "end_stream" and self.stream.ended_at is None:
+            self.stream.ended_at = now
+        elif op == "cut" and hls.segments and not hls.ended:
+            source = LiveSource(stream_id=self.stream.stream_id, segment_s=2, renditions=[])
+            try:
+                editing.cut(ch, source, live.cut_of(self.stream.stream_id, hls), now, feeds)
+            except Conflict as exc:
+                assert exc.code == "channel_not_on_air" and ch.state != ChannelState.ON_AIR
+                return
+            self.cut_ever = True
+            # fixed times fall inside the cut or move with the queue behind it
+            self.broken.update(f.item_id for f in self.fixed)
+        elif op == "back":
+            try:
+                editing.end_cut(ch, now, feeds)
+            except Conflict as exc:
+                assert exc.code == "channel_not_cut"
+
+    def _queue(self, op: str, pick: int, position: int, ahead: float,
+               feeds: dict[str, live.LiveFeed]) -> None:
         ch, now = self.ch, self.now
         if op in ("add", "insert", "fixed"):
             self.counter += 1
@@ -65,25 +110,25 @@ class Run:
                 self.fixed.append(Fixed(item.id, item.starts_at.timestamp(), now))
                 if ch.state != ChannelState.ON_AIR:
                     self.broken.add(item.id)
-            editing.add(ch, item, None if op != "insert" else position, now)
+            editing.add(ch, item, None if op != "insert" else position, now, feeds)
         elif op == "move" and ch.items:
             movable = [i for i in ch.items if i.starts_at is None]
             if movable:
                 moved = movable[pick % len(movable)].id
-                on_screen = Timeline(ch).segment_at(now)
+                on_screen = Timeline(ch, feeds).segment_at(now)
                 if on_screen is not None and on_screen.item_id == moved:
                     # the item on screen goes on where it now stands: fixed-time items it
                     # jumped over are behind it and (linear mode) will not play
                     self.broken.update(f.item_id for f in self.fixed)
-                editing.move(ch, moved, position, now)
+                editing.move(ch, moved, position, now, feeds)
         elif op == "remove" and ch.items:
             victim = ch.items[pick % len(ch.items)]
             self.broken.add(victim.id)
-            editing.remove(ch, victim.id, now)
+            editing.remove(ch, victim.id, now, feeds)
         elif op == "skip" and ch.state == ChannelState.ON_AIR:
-            editing.skip(ch, now)
+            editing.skip(ch, now, feeds)
         elif op == "stop":
-            editing.stop(ch, now)
+            editing.stop(ch, now, feeds)
             self.on_air_since = None
             self.broken.update(f.item_id for f in self.fixed)
         elif op == "start" and ch.state != ChannelState.ON_AIR:
@@ -93,7 +138,8 @@ class Run:
                 self.on_air_since = now
 
     def observe(self) -> None:
-        _text, shown = render(self.ch, self.now)
+        feeds = self.feeds()
+        _text, shown = render(self.ch, self.now, feeds)
         if shown:  # the media sequence never decreases
             assert shown[0].seq >= self.last_seq, (shown[0], self.last_seq)
             self.last_seq = shown[0].seq
@@ -106,14 +152,17 @@ class Run:
             asset_b, index_b = before.uri.split("/seg-")
             asset_a, index_a = after.uri.split("/seg-")
             continues = asset_a == asset_b and int(index_a[:5]) == int(index_b[:5]) + 1
-            # exactly one discontinuity at every change of item (slate passes included)
+            if asset_a == self.stream.stream_id and int(index_a[:5]) in self.stream.run_starts():
+                continues = False  # the stream's own discontinuity (its encoder restarted)
+            # exactly one discontinuity at every change of item (slate passes included), at
+            # each cut to the live stream and back, and at each of the stream's own
             assert after.discontinuity == (not continues), (before, after)
         total = sum(s.duration for s in shown)
         assert total <= self.ch.window_s + MAX_SEGMENT + EPS
-        if self.on_air_since is not None and \
+        if not self.cut_ever and self.on_air_since is not None and \
                 self.now - self.on_air_since >= self.ch.window_s + 2 * MAX_SEGMENT:
             assert total >= self.ch.window_s - MAX_SEGMENT - EPS, (total, shown)
-        for seg in Timeline(self.ch).window(self.now):
+        for seg in Timeline(self.ch, feeds).window(self.now):
             self.items_by_seq.setdefault(seg.seq, (seg.item_id, seg.start))
 
     def check_fixed_starts(self) -> None:
@@ -146,6 +195,15 @@ def _play(mode: ChannelMode, window_s: int, steps: list[tuple[float, str, int, i
         run.now += 10
         run.observe()
     run.check_fixed_starts()
+    if run.stream.ended_at is None:  # the stream ends: a cut to it gives way to the queue
+        run.stream.ended_at = run.now
+    for _ in range(4):
+        run.now += 10
+        run.observe()
+    window = Timeline(run.ch, run.feeds()).window(run.now)
+    if run.ch.state == ChannelState.ON_AIR:
+        assert window and window[-1].block.live is None, window[-1:]
+        assert window[-1].end > run.now - MAX_SEGMENT - EPS  # nothing stalls after a cut
     return run
 
 
