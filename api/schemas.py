@@ -314,6 +314,23 @@ class ChannelItemPublic(BaseModel):
     starts_at: datetime | None = None
 
 
+class ChannelCutCreate(BaseModel):
+    live_stream_id: str = Field(max_length=64)
+    starts_at: datetime | None = None
+    """Cut at this wall-clock time (within 24 hours) instead of at the next boundary."""
+
+
+class ChannelCutPublic(BaseModel):
+    """A cut to a live stream: on air or coming (`scheduled`: set for `starts_at`)."""
+
+    live_stream_id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    """When the queue comes back, once the producer cut back."""
+    scheduled: bool
+
+
 class ChannelPlayback(BaseModel):
     hls: str
     watch: str
@@ -333,6 +350,8 @@ class ChannelPublic(BaseModel):
     now: ChannelItemPublic | None
     next: ChannelItemPublic | None
     playback: ChannelPlayback
+    cut: ChannelCutPublic | None = None
+    """The cut to a live stream on air or coming (`now` is null while it is on air)."""
 
 
 class ChannelList(BaseModel):

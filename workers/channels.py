@@ -1,20 +1,28 @@
 """The as-run job: record the items that started since the last run, emit
-`channel.item_started` for each, and schedule itself at the next item start."""
+`channel.item_started` for each, and schedule itself at the next item start. The jobs of cuts
+to live streams: a cut set for a time, and the queue's return when a stream ends."""
 
 from __future__ import annotations
 
+import logging
 import time
+from datetime import datetime
 
+from ingest.channels import cuts
+from ingest.channels.live import LiveStreamUnavailable
 from ingest.channels.models import ChannelState
 from ingest.channels.schedule import EPS, Timeline
-from ingest.errors import NotFound
+from ingest.errors import Conflict, NotFound
 from ingest.events import hand_over
 from ingest.lifecycle import channels as lifecycle
 from runtime import handles
 from workers import pipeline
 from workers.events import event_sink
 
+log = logging.getLogger(__name__)
 LOOK_AHEAD_BLOCKS = 10_000
+CUT_RETRY_S = 2.0
+"""A cut set for a time whose stream has not started yet is tried again this often."""
 CATCH_UP_S = 2.0
 """An item start this close is waited for in the job rather than queued as another job."""
 
@@ -70,3 +78,43 @@ def next_item_start(timeline: Timeline, now: float) -> float | None:
         if block.start_t > now + EPS and block.discontinuity and not block.is_slate:
             return block.start_t
     return None
+
+
+def cut_at(channel_id: str, stream_id: str, at_iso: str) -> str:
+    """Make a cut set for ``at`` (idempotent: one called off or made already is left be).
+    A stream that has not published yet is waited for, a try every ``CUT_RETRY_S``."""
+    at = datetime.fromisoformat(at_iso)
+    channels = handles.channel_store()
+    try:
+        if not cuts.still_scheduled(channels.get(channel_id), stream_id, at):
+            return "called off"
+        cuts.cut_now(channels, handles.live_store(), channel_id, stream_id, time.time)
+    except NotFound:
+        return "gone"
+    except LiveStreamUnavailable as exc:
+        if exc.code == "live_stream_not_started":
+            pipeline.channel_cut_retry(handles.redis_connection(), channel_id, stream_id, at,
+                                       time.time() + CUT_RETRY_S)
+            return "waiting for the stream"
+        return _give_up(channels, channel_id, stream_id, at, exc)
+    except Conflict as exc:
+        return _give_up(channels, channel_id, stream_id, at, exc)
+    pipeline.channel_tick(handles.redis_connection(), channel_id, time.time())
+    return "cut"
+
+
+def _give_up(channels: cuts.ChannelStore, channel_id: str, stream_id: str, at: datetime,
+             exc: Conflict) -> str:
+    log.warning("channel %s: the cut to %s set for %s is not made: %s", channel_id, stream_id,
+                at.isoformat(), exc.code)
+    cuts.drop_scheduled(channels, channel_id, stream_id, at)
+    return exc.code
+
+
+def settle_cuts(stream_id: str) -> list[str]:
+    """The stream ended: every channel cut to it goes back to its queue (the playlists show
+    it already); their as-run jobs look again."""
+    changed = cuts.settle_all(handles.channel_store(), stream_id, time.time)
+    for channel_id in changed:
+        pipeline.channel_tick(handles.redis_connection(), channel_id, time.time())
+    return changed

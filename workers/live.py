@@ -390,6 +390,7 @@ class _Transcoder:
             with self.lock:
                 self.hls.ended = True
                 store_playlists(self.storage, self.id, self.hls)
+            pipeline.settle_cuts(handles.redis_connection(), self.id)  # channels cut to it
         if self.hls is not None and self.hls.speaker_runs():
             pipeline.record_live(handles.redis_connection(), self.id)
         shutil.rmtree(self.work, ignore_errors=True)

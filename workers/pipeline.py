@@ -392,6 +392,37 @@ def channel_tick(conn: Redis, channel_id: str, at: float) -> Job:
                             "workers.channels.record_as_run", channel_id, **options)
 
 
+def channel_cut(conn: Redis, channel_id: str, stream_id: str, at: datetime) -> Job:
+    """At ``at``: cut the channel to the live stream (workers.channels.cut_at)."""
+    jid = f"asrun-{channel_id}-cut-{stream_id}-{int(at.timestamp() * 1000)}"
+    return queue(media_queue_name(), conn).enqueue_at(
+        not_before(at), "workers.channels.cut_at", channel_id, stream_id, at.isoformat(),
+        job_id=jid, job_timeout=AS_RUN_TIMEOUT_S, retry=transient_retry(), result_ttl=3600,
+        failure_ttl=FAILURE_TTL_S, meta=job_meta())
+
+
+def channel_cut_retry(conn: Redis, channel_id: str, stream_id: str, at: datetime,
+                      when: float) -> Job:
+    """Try a cut set for ``at`` again at ``when`` (its stream had not started)."""
+    jid = f"asrun-{channel_id}-cut-{stream_id}-{int(at.timestamp() * 1000)}-{int(when)}"
+    return queue(media_queue_name(), conn).enqueue_at(
+        not_before(datetime.fromtimestamp(when, UTC)), "workers.channels.cut_at", channel_id,
+        stream_id, at.isoformat(), job_id=jid, job_timeout=AS_RUN_TIMEOUT_S,
+        retry=transient_retry(), result_ttl=3600, failure_ttl=FAILURE_TTL_S, meta=job_meta())
+
+
+def settle_cuts(conn: Redis, stream_id: str) -> Job:
+    """A live stream ended: channels cut to it write down the queue's return."""
+    jid = f"live-{stream_id}-settle"
+    pending = _pending_or_drop(conn, jid)
+    if pending is not None:
+        return pending
+    return queue(media_queue_name(), conn).enqueue(
+        "workers.channels.settle_cuts", stream_id, job_id=jid, job_timeout=AS_RUN_TIMEOUT_S,
+        retry=transient_retry(), result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+        meta=job_meta())
+
+
 def live_queue_name() -> str:
     return f"{get_settings().queue_prefix}-live"
 

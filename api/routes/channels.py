@@ -1,15 +1,17 @@
 """`/v1/channels`: producers queue ready assets into a run-of-show played as one live stream.
 
 Every edit is "lock, reload, change, save" on the channel document (ChannelStore.update); the
-change itself is a pure function of ingest.channels.editing at the request's instant.
+change itself is a pure function of ingest.channels.editing at the request's instant, given the
+state of the live streams the channel cuts to (ingest.channels.cuts reads it under the lock).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from redis import Redis
 
 from api import tokens
@@ -17,6 +19,8 @@ from api.deps import ChannelsDep, ProducerDep, ProducerFirstRoute, RedisDep, Set
 from api.responses import PRODUCER, errors
 from api.schemas import (
     ChannelCreate,
+    ChannelCutCreate,
+    ChannelCutPublic,
     ChannelItemCreate,
     ChannelItemMove,
     ChannelItemPublic,
@@ -28,14 +32,18 @@ from api.schemas import (
     ScheduleEntry,
 )
 from config import Settings
-from ingest.channels import editing, rundown, slate
+from ingest.channels import cuts, editing, rundown, slate
 from ingest.channels.compat import check_compatible, load_media, remember
 from ingest.channels.models import AsRun, Channel, ChannelMode, Item, new_channel_id
 from ingest.channels.models import new_item_id as new_channel_item_id
 from ingest.channels.rundown import Slot
 from ingest.channels.schedule import Timeline
 from ingest.errors import InvalidInput
+from ingest.live.store import LiveStreamStore
+from runtime import handles
 from workers import pipeline
+
+LiveStoreDep = Annotated[LiveStreamStore, Depends(handles.live_store)]
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"], route_class=ProducerFirstRoute,
                    responses=errors(*PRODUCER, 400, 404, 409, 503))
@@ -53,9 +61,19 @@ def _slot(slot: Slot | None) -> ChannelItemPublic | None:
                              duration_s=slot.duration_s)
 
 
+def _cut(slot: rundown.CutSlot | None) -> ChannelCutPublic | None:
+    if slot is None:
+        return None
+    return ChannelCutPublic(live_stream_id=slot.stream_id, title=slot.title,
+                            starts_at=_stamp(slot.starts_at),
+                            ends_at=_stamp(slot.ends_at) if slot.ends_at is not None else None,
+                            scheduled=slot.scheduled)
+
+
 def channel_public(timeline: Timeline, settings: Settings) -> ChannelPublic:
     channel = timeline.channel
-    now, next_ = rundown.now_and_next(timeline, time.time())
+    instant = time.time()
+    now, next_ = rundown.now_and_next(timeline, instant)
     base = settings.public_url.rstrip("/")
     items = []
     for item in channel.items:
@@ -67,7 +85,7 @@ def channel_public(timeline: Timeline, settings: Settings) -> ChannelPublic:
         id=channel.id, name=channel.name, mode=channel.mode, state=channel.state,
         window_s=channel.window_s, visibility=channel.visibility, languages=channel.languages,
         created_at=channel.created_at, slate_asset_id=channel.slate_asset_id, items=items,
-        now=_slot(now), next=_slot(next_),
+        now=_slot(now), next=_slot(next_), cut=_cut(rundown.live_cut(channel, instant)),
         playback=ChannelPlayback(hls=f"{base}/live/{channel.id}.m3u8",
                                  watch=f"{base}/watch/live/{channel.id}"))
 
@@ -127,10 +145,10 @@ def add_item(channel_id: str, body: ChannelItemCreate, _: ProducerDep, redis: Re
     _check_starts_at(channel, body.starts_at)
     item = Item(id=new_channel_item_id(), asset_id=media.asset_id, starts_at=body.starts_at)
 
-    def change(ch: Channel) -> None:
+    def change(ch: Channel, now: float, feeds: editing.Feeds) -> None:
         remember(ch, media)
-        editing.add(ch, item, body.position, time.time())
-    return _public(_edited(redis, channels.update(channel_id, change)), settings)
+        editing.add(ch, item, body.position, now, feeds)
+    return _public(_edited(redis, cuts.edit(channels, channel_id, change, time.time)), settings)
 
 
 def _edited(redis: Redis, channel: Channel) -> Channel:
@@ -141,10 +159,11 @@ def _edited(redis: Redis, channel: Channel) -> Channel:
     return channel
 
 
-def _check_starts_at(channel: Channel, starts_at: datetime | None) -> None:
+def _check_starts_at(channel: Channel, starts_at: datetime | None, *,
+                     linear_only: bool = True) -> None:
     if starts_at is None:
         return
-    if channel.mode != ChannelMode.LINEAR:
+    if linear_only and channel.mode != ChannelMode.LINEAR:
         raise InvalidInput("starts_at is for linear channels; a loop has no fixed times.",
                            code="starts_at_needs_linear")
     if starts_at.tzinfo is None:
@@ -159,8 +178,9 @@ def _check_starts_at(channel: Channel, starts_at: datetime | None) -> None:
 def remove_item(channel_id: str, item_id: str, _: ProducerDep, redis: RedisDep,
                 channels: ChannelsDep) -> Response:
     """Remove an item; if it is on air, the next one follows at the next boundary."""
-    _edited(redis, channels.update(channel_id,
-                                   lambda ch: editing.remove(ch, item_id, time.time())))
+    _edited(redis, cuts.edit(channels, channel_id,
+                             lambda ch, now, feeds: editing.remove(ch, item_id, now, feeds),
+                             time.time))
     return Response(status_code=204)
 
 
@@ -169,8 +189,9 @@ def move_item(channel_id: str, item_id: str, body: ChannelItemMove, _: ProducerD
               redis: RedisDep,
               settings: SettingsDep, channels: ChannelsDep) -> ChannelPublic:
     """Move an item to `position` in the queue."""
-    channel = channels.update(channel_id,
-                              lambda ch: editing.move(ch, item_id, body.position, time.time()))
+    channel = cuts.edit(
+        channels, channel_id,
+        lambda ch, now, feeds: editing.move(ch, item_id, body.position, now, feeds), time.time)
     _edited(redis, channel)
     return _public(channel, settings)
 
@@ -194,7 +215,7 @@ def start_channel(channel_id: str, _: ProducerDep, redis: RedisDep, settings: Se
 def stop_channel(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
                  channels: ChannelsDep) -> ChannelPublic:
     """Go off air at the next boundary (the stream then ends)."""
-    channel = channels.update(channel_id, lambda ch: editing.stop(ch, time.time()))
+    channel = cuts.edit(channels, channel_id, editing.stop, time.time)
     _edited(redis, channel)
     return _public(channel, settings)
 
@@ -203,7 +224,7 @@ def stop_channel(channel_id: str, _: ProducerDep, redis: RedisDep, settings: Set
 def skip_item(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
               channels: ChannelsDep) -> ChannelPublic:
     """Cut what is on air at the next boundary and go on with what follows."""
-    channel = channels.update(channel_id, lambda ch: editing.skip(ch, time.time()))
+    channel = cuts.edit(channels, channel_id, editing.skip, time.time)
     _edited(redis, channel)
     return _public(channel, settings)
 
@@ -216,10 +237,37 @@ def replace_slate(channel_id: str, body: ChannelSlate, _: ProducerDep, redis: Re
     media = load_media(store, body.asset_id)
     check_compatible(channels.get(channel_id), media)
 
-    def change(ch: Channel) -> None:
+    def change(ch: Channel, now: float, feeds: editing.Feeds) -> None:
         remember(ch, media)
-        editing.set_slate(ch, media.asset_id, time.time())
-    return _public(_edited(redis, channels.update(channel_id, change)), settings)
+        editing.set_slate(ch, media.asset_id, now, feeds)
+    return _public(_edited(redis, cuts.edit(channels, channel_id, change, time.time)), settings)
+
+
+@router.post("/{channel_id}/cut", response_model=ChannelPublic)
+def cut_to_live(channel_id: str, body: ChannelCutCreate, _: ProducerDep, redis: RedisDep,
+                settings: SettingsDep, channels: ChannelsDep,
+                streams: LiveStoreDep) -> ChannelPublic:
+    """Cut to a live stream at the next boundary (or at `starts_at`), after a discontinuity;
+    the queue resumes where it was left when the stream ends or on `cut/end`. 409 names what
+    cannot be cut to: a stream not started or ended, a channel off air, segments longer than
+    the channel's or another codec family."""
+    if body.starts_at is not None:
+        _check_starts_at(channels.get(channel_id), body.starts_at, linear_only=False)
+        channel = cuts.schedule(channels, streams, channel_id, body.live_stream_id,
+                                body.starts_at)
+        pipeline.channel_cut(redis, channel_id, body.live_stream_id, body.starts_at)
+        return _public(channel, settings)
+    channel = cuts.cut_now(channels, streams, channel_id, body.live_stream_id, time.time)
+    return _public(_edited(redis, channel), settings)
+
+
+@router.post("/{channel_id}/cut/end", response_model=ChannelPublic)
+def end_live_cut(channel_id: str, _: ProducerDep, redis: RedisDep, settings: SettingsDep,
+                 channels: ChannelsDep) -> ChannelPublic:
+    """Back to the queue at the end of the live segment in progress (a cut still to come is
+    called off); 409 `channel_not_cut` when there is no cut."""
+    channel = cuts.back(channels, channel_id, time.time)
+    return _public(_edited(redis, channel), settings)
 
 
 @router.get("/{channel_id}/schedule", response_model=list[ScheduleEntry])

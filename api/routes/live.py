@@ -3,7 +3,9 @@
 Playlists are computed from the channel document and the clock (ingest.channels.schedule);
 segments are the assets' own, served the same way as `/play` serves them (presigned storage
 URLs, a CDN, or the API's proxy), never re-encoded. A media playlist changes once per segment,
-so its body is kept until then (per channel revision) and answered with an ETag.
+so its body is kept until then (per channel revision) and answered with an ETag. During a cut
+to a live stream the stream's segments (presigned, as `/live-streams` gives them) come from its
+HLS state, read at most every half second per API process (``_feeds``).
 """
 
 from __future__ import annotations
@@ -28,13 +30,22 @@ from api.routes.play import PlaybackForbidden, proxy_url
 from config import Settings, get_settings
 from ingest.assets.models import CaptionStatus
 from ingest.assets.store import AssetStore
+from ingest.channels import live
 from ingest.channels.models import Channel, ChannelState, segment_name
-from ingest.channels.playlists import channel_variants, media_playlist, multivariant, pick_rendition
+from ingest.channels.playlists import (
+    channel_variants,
+    media_playlist,
+    multivariant,
+    pick_rendition,
+    variant_sources,
+)
 from ingest.channels.schedule import PlayedSegment, Timeline
 from ingest.errors import NotFound
 from ingest.hls.playlists import M3U8_TYPE, parse_media_segments
 from ingest.hls.webvtt_segments import segment_name as vtt_segment_name
+from ingest.live.hls import segment_name as live_segment_name
 from ingest.storage import keys
+from ingest.storage.s3 import Storage
 from runtime import handles
 
 log = logging.getLogger(__name__)
@@ -59,6 +70,9 @@ _flights: dict[tuple[object, ...], threading.Lock] = {}
 _presigned: dict[str, tuple[float, str]] = {}
 """Presigned segment URLs, reused for half their lifetime (a window slides one at a time)."""
 _captions: dict[tuple[str, int, str], tuple[float, int]] = {}
+_live_feeds: dict[str, tuple[float, live.LiveFeed | None]] = {}
+FEED_TTL_S = 0.5
+"""A live stream's state answers this process's requests for half a second (segments are 2 s)."""
 _guard = threading.Lock()
 
 
@@ -135,7 +149,7 @@ async def media_hit(channel_id: str, name: str, token: str | None,
     """`live_media`'s answer when this process holds the current window for the channel's
     revision (until the next segment ends)."""
     timeline = await _held(channel_id, token)
-    if timeline is None:
+    if timeline is None or timeline.live_streams():  # a cut: the window follows the stream
         return None
     channel = timeline.channel
     key = ("media", channel_id, channel.revision, name, _suffix(channel, token))
@@ -147,6 +161,31 @@ async def media_hit(channel_id: str, name: str, token: str | None,
         asyncio.get_running_loop().run_in_executor(
             None, _render_ahead, timeline, name, get_settings(), token, held.ends, key)
     return _answer(held.body, held.etag, if_none_match, MEDIA_MAX_AGE_S)
+
+
+def with_live(timeline: Timeline, storage: Storage) -> Timeline:
+    """The timeline with snapshots of the live streams it cuts to (unchanged without a cut)."""
+    streams = timeline.live_streams()
+    if not streams:
+        return timeline
+    feeds = {}
+    now = time.monotonic()
+    for stream_id in sorted(streams):
+        hit = _live_feeds.get(stream_id)
+        if hit is None or hit[0] <= now:
+            hls = live.load_hls(storage, stream_id)
+            hit = (now + FEED_TTL_S, live.feed_of(hls) if hls is not None else None)
+            with _guard:
+                if len(_live_feeds) > 1000:
+                    _live_feeds.clear()
+                _live_feeds[stream_id] = hit
+        if hit[1] is not None:
+            feeds[stream_id] = hit[1]
+    return timeline.with_feeds(feeds)
+
+
+def _feeds_version(timeline: Timeline) -> tuple[object, ...]:
+    return tuple(sorted((sid, f.version) for sid, f in timeline.feeds.items()))
 
 
 def _suffix(channel: Channel, token: str | None) -> str:
@@ -189,7 +228,7 @@ def live_multivariant(channel_id: str, settings: SettingsDep, channels: Channels
     base = f"{settings.public_url.rstrip('/')}/live/{channel_id}"
 
     def render() -> str:
-        return multivariant(channel_variants(channel.item_media()), channel.languages,
+        return multivariant(channel_variants(variant_sources(channel)), channel.languages,
                             lambda v: f"{base}/{v.name}.m3u8{suffix}",
                             lambda lang: f"{base}/subs-{lang}.m3u8{suffix}")
     body, etag = _cached(("mv", channel_id, channel.revision, suffix), render)
@@ -209,10 +248,13 @@ def live_media(channel_id: str, name: str, settings: SettingsDep, channels: Chan
                store: StoreDep, token: TokenQuery = None,
                if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """A media playlist: the sliding window of the last `window_s` seconds."""
-    timeline = watchable(channels, settings, channel_id, token)
+    timeline = with_live(watchable(channels, settings, channel_id, token), store.storage)
     channel = timeline.channel
     now = time.time()
-    key = ("media", channel_id, channel.revision, name, _suffix(channel, token))
+    key: tuple[object, ...] = ("media", channel_id, channel.revision, name,
+                               _suffix(channel, token))
+    if timeline.feeds:  # a cut: the window also changes as the stream publishes
+        key += (_feeds_version(timeline),)
     held, _ = _window_at(key, now)
     if held is None:
         with _single_flight(key):  # viewers arrive together: one renders, the rest reuse
@@ -279,6 +321,8 @@ def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetSt
         empty = f"{base}/live/{channel.id}/empty.vtt"
 
         def subtitle(segment: PlayedSegment) -> str:
+            if segment.block.live is not None:
+                return empty  # live captions are the stream's own (not in channels yet)
             version = channel.media[segment.asset_id].version
             if segment.index >= _caption_segments(store, segment.asset_id, version, language):
                 return empty
@@ -286,16 +330,37 @@ def _uri_builder(channel: Channel, name: str, settings: Settings, store: AssetSt
             return segment_url(settings, store, segment.asset_id, folder,
                                vtt_segment_name(segment.index), version)
         return subtitle
-    variant = next((v for v in channel_variants(channel.item_media()) if v.name == name), None)
+    variant = next((v for v in channel_variants(variant_sources(channel)) if v.name == name),
+                   None)
     if variant is None:
         raise NotFound("No such rendition.", code="rendition_not_found")
 
     def video(segment: PlayedSegment) -> str:
+        if segment.block.live is not None:
+            return live_segment_url(settings, store.storage, channel, segment, variant.height)
         media = channel.media[segment.asset_id]
         rendition = pick_rendition(media, variant.height)
         return segment_url(settings, store, segment.asset_id, rendition.name,
                            segment_name(segment.index), media.version)
     return video
+
+
+def live_segment_url(settings: Settings, storage: Storage, channel: Channel,
+                     segment: PlayedSegment, height: int) -> str:
+    """A live stream's segment in its rendition closest to the variant's ``height``,
+    presigned as `/live-streams` gives it."""
+    stream_id = segment.asset_id
+    rendition = pick_rendition(channel.live_sources[stream_id], height)
+    key = keys.live_hls_object(stream_id, f"{rendition.name}/{live_segment_name(segment.index)}")
+    hit = _presigned.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    url = storage.presign_get(key, settings.presign_ttl_s)
+    with _guard:
+        if len(_presigned) >= 50_000:
+            _presigned.clear()
+        _presigned[key] = (time.monotonic() + settings.presign_ttl_s / 2, url)
+    return url
 
 
 def segment_url(settings: Settings, store: AssetStore, asset_id: str, folder: str,

@@ -294,9 +294,13 @@ def _prune(channel: Channel, now: float) -> None:
         channel.timeline.pop(0)
 
 
-def _touch(channel: Channel) -> None:
+def touch(channel: Channel) -> None:
+    """A change the playlists must see: a new revision."""
     channel.revision += 1
     channel.updated_at = datetime.now(UTC)
+
+
+_touch = touch
 
 
 def _find(channel: Channel, item_id: str) -> Item:

@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ingest.channels.models import Channel, Epoch, LiveCut, LiveSource
-from ingest.errors import Conflict
+from ingest.errors import Conflict, NotFound
 from ingest.live.hls import LiveHls, LiveSegment
 from ingest.live.models import LiveStatus, LiveStream
+from ingest.storage import keys
+from ingest.storage.s3 import Storage
 
 
 class LiveStreamUnavailable(Conflict):
@@ -49,6 +51,25 @@ class LiveFeed:
 
 def feed_of(hls: LiveHls) -> LiveFeed:
     return LiveFeed(tuple(hls.segments), hls.ended)
+
+
+def load_hls(storage: Storage, stream_id: str) -> LiveHls | None:
+    """The stream's HLS state as its worker last wrote it (None before its first segment)."""
+    try:
+        return LiveHls.model_validate_json(storage.get_bytes(keys.live_state(stream_id)))
+    except NotFound:
+        return None
+
+
+def load_feeds(storage: Storage, channel: Channel) -> dict[str, LiveFeed]:
+    """Fresh snapshots of the streams the channel's timeline cuts to (read after taking the
+    channel's lock, so an edit never places a boundary before a segment a viewer was shown)."""
+    feeds = {}
+    for stream_id in {e.live.stream_id for e in channel.timeline if e.live is not None}:
+        hls = load_hls(storage, stream_id)
+        if hls is not None:
+            feeds[stream_id] = feed_of(hls)
+    return feeds
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,14 @@ class LiveCut(BaseModel):
     """Discontinuity number of segment ``first_seq`` in the live stream's own numbering."""
 
 
+class ScheduledCut(BaseModel):
+    """A cut to a live stream the producer set for a wall-clock time (a job makes it then)."""
+
+    stream_id: str
+    at: datetime
+    title: str = ""
+
+
 class LiveSource(BaseModel):
     """What a channel needs of a live stream it cuts to, read when the cut is made."""
 
@@ -140,7 +148,8 @@ class Channel(BaseModel):
     media: dict[str, AssetMedia] = Field(default_factory=dict)
     timeline: list[Epoch] = Field(default_factory=list)
     live_sources: dict[str, LiveSource] = Field(default_factory=dict)
-    """Live streams the timeline cuts to (by stream id)."""
+    """Live streams the channel has cut to (by stream id)."""
+    scheduled_cuts: list[ScheduledCut] = Field(default_factory=list)
 
     def item_media(self) -> list[AssetMedia]:
         """Media of the items (not of slates), which decide the stream's variants; the slate's

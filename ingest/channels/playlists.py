@@ -9,16 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import m3u8
 
-from ingest.channels.models import AssetMedia
+from ingest.channels.models import Channel
 from ingest.channels.schedule import PlayedSegment
 from ingest.hls.playlists import SUBTITLES_GROUP, VERSION
 from ingest.media.ladder import Rendition
 
 
-def pick_rendition(media: AssetMedia, height: int) -> Rendition:
+class HasRenditions(Protocol):
+    """An item's media or a live stream cut to: what a variant is made of."""
+
+    @property
+    def renditions(self) -> Sequence[Rendition]: ...
+
+
+def variant_sources(channel: Channel) -> list[HasRenditions]:
+    """What the stream's variants are made of: the items' media and every live stream the
+    channel cut to (one taller than every item adds its height; a variant, once listed, stays,
+    for players that hold the multivariant playlist)."""
+    return [*channel.item_media(), *channel.live_sources.values()]
+
+
+def pick_rendition(media: HasRenditions, height: int) -> Rendition:
     """The asset's rendition closest to ``height`` (the smaller one on a tie)."""
     return min(media.renditions, key=lambda r: (abs(r.height - height), r.height))
 
@@ -31,7 +46,7 @@ def _level(codecs: str) -> int:
         return 0
 
 
-def channel_variants(media: Iterable[AssetMedia]) -> list[Rendition]:
+def channel_variants(media: Iterable[HasRenditions]) -> list[Rendition]:
     """One variant per rendition height found in the items' media, tallest first: the largest
     chosen rendition with the variant's name, height, peak BANDWIDTH and CODECS."""
     assets = [m for m in media if m.renditions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -37,10 +38,15 @@ def _slot(channel: Channel, block: Block) -> Slot:
 
 def _ahead(timeline: Timeline, now: float) -> Iterator[Block]:
     """Blocks from the one on air at ``now``: the queue's pass, gaps on the slate included, up
-    to the slate that ends a linear queue (or one full repetition of a looping one)."""
+    to the slate that ends a linear queue (or one full repetition of a looping one), or to a
+    cut to a live stream with no end yet (a cut is not an item: ``live_cut`` tells of it)."""
     for n, block in enumerate(timeline.blocks_from(now)):
         if n >= MAX_ENTRIES or (block.cycle is not None and block.cycle >= 1):
             return
+        if block.live is not None:
+            if math.isinf(block.end_t):
+                return
+            continue
         if block.is_slate and block.resume_at is None:
             if n == 0:
                 yield block
@@ -57,6 +63,13 @@ def now_and_next(timeline: Timeline, now: float) -> tuple[Slot | None, Slot | No
         if first is None or media is None:
             return None, None
         return None, Slot(first.id, first.asset_id, media.title, 0, 0, media.duration_s)
+    cut = editing.live_cut(channel, now)
+    if cut is not None and cut.from_t <= now:  # cut to a live stream: the queue resumes next
+        item = cut.queue[cut.position] if cut.position < len(cut.queue) else None
+        media = channel.media.get(item.asset_id) if item else None
+        if item is None or media is None:
+            return None, None
+        return None, Slot(item.id, item.asset_id, media.title, 0, 0, media.duration_s)
     current: Slot | None = None
     for n, block in enumerate(_ahead(timeline, now)):
         if n == 0 and block.start_t <= now:
@@ -65,6 +78,37 @@ def now_and_next(timeline: Timeline, now: float) -> tuple[Slot | None, Slot | No
         if not block.is_slate:
             return current, _slot(channel, block)
     return current, None
+
+
+@dataclass(frozen=True)
+class CutSlot:
+    """A cut to a live stream: pending (``starts_at`` ahead), on air, or set for a time."""
+
+    stream_id: str
+    title: str
+    starts_at: float
+    ends_at: float | None
+    """When the queue comes back, once known (the producer cut back)."""
+    scheduled: bool = False
+
+
+def live_cut(channel: Channel, now: float) -> CutSlot | None:
+    """The cut on air or coming (made, or set for a time), if any."""
+    epochs = channel.timeline
+    for n in range(len(epochs) - 1, -1, -1):
+        cut = epochs[n].live
+        ends = epochs[n + 1].from_t if n + 1 < len(epochs) else None
+        if cut is None or channel.state != ChannelState.ON_AIR:
+            continue
+        if ends is None or ends > now:
+            source = channel.live_sources.get(cut.stream_id)
+            return CutSlot(cut.stream_id, source.title if source else "", epochs[n].from_t,
+                           ends)
+        break
+    if channel.scheduled_cuts:
+        first = channel.scheduled_cuts[0]
+        return CutSlot(first.stream_id, first.title, first.at.timestamp(), None, scheduled=True)
+    return None
 
 
 def schedule(timeline: Timeline, now: float) -> list[Slot]:
