@@ -44,6 +44,7 @@ def cut_now(channels: ChannelStore, streams: LiveStreamStore, channel_id: str, s
     stream = streams.get(stream_id)
 
     def change(channel: Channel, now: float, feeds: editing.Feeds) -> None:
+        editing.require_on_air(channel)
         hls = live.load_hls(streams.storage, stream_id)
         source = live.source_of(stream, hls)
         live.check_compatible(channel, source)

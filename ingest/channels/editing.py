@@ -84,9 +84,7 @@ def cut(channel: Channel, source: LiveSource, to: LiveCut, now: float,
     """Cut to a live stream at the end of the segment in progress: ``to`` (its latest
     published segment, ``live.cut_of``) plays first, after a discontinuity. The queue resumes
     after the cut where it was left (the rest of the item on air, or the next one)."""
-    if channel.state != ChannelState.ON_AIR:
-        raise Conflict("The channel is not on air: start it before cutting to a live stream.",
-                       code="channel_not_on_air")
+    require_on_air(channel)
     settle(channel, feeds)
     last = channel.timeline[-1]
     if last.live is not None and last.live.stream_id == to.stream_id:
@@ -106,6 +104,12 @@ def cut(channel: Channel, source: LiveSource, to: LiveCut, now: float,
                            slate_asset_id=channel.slate_asset_id, live=to))
     _prune(channel, now)
     _touch(channel)
+
+
+def require_on_air(channel: Channel) -> None:
+    if channel.state != ChannelState.ON_AIR:
+        raise Conflict("The channel is not on air: start it before cutting to a live stream.",
+                       code="channel_not_on_air")
 
 
 def end_cut(channel: Channel, now: float, feeds: Feeds | None = None) -> None:
