@@ -347,6 +347,25 @@ def channels_skip(channel_id: str) -> None:
         _show(c.post(f"/v1/channels/{channel_id}/skip"))
 
 
+@channels_app.command("cut")
+def channels_cut(channel_id: str, live_stream_id: str,
+                 starts_at: str | None = typer.Option(None, help="ISO-8601 wall-clock time")
+                 ) -> None:
+    """Cut to a live stream at the next segment boundary (or at --starts-at)."""
+    body: dict[str, object] = {"live_stream_id": live_stream_id}
+    if starts_at:
+        body["starts_at"] = starts_at
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/cut", json=body))
+
+
+@channels_app.command("uncut")
+def channels_uncut(channel_id: str) -> None:
+    """Back from a live stream to the queue at the next segment boundary."""
+    with _client() as c:
+        _show(c.post(f"/v1/channels/{channel_id}/cut/end"))
+
+
 @channels_app.command("schedule")
 def channels_schedule(channel_id: str) -> None:
     """What plays when."""

@@ -155,7 +155,7 @@ export async function channel(id) {
   async function reload(withChannel = true) {
     if (withChannel) ch = await api('GET', `/v1/channels/${enc(id)}`);
     schedule = ch.state === 'on_air' ? await api('GET', `/v1/channels/${enc(id)}/schedule`) : [];
-    renderState(); renderRun(); tick(); await preview();
+    renderState(); renderRun(); renderCut(); tick(); await preview();
     if (withChannel) loadAsRun().catch(fail);
   }
   let reloading = false, shownStart = null, lastReload = 0;
@@ -164,7 +164,9 @@ export async function channel(id) {
     const i = schedule.findIndex(s => Date.parse(s.starts_at) <= now && now < Date.parse(s.ends_at));
     const cur = schedule[i], nxt = i >= 0 ? schedule[i + 1] : schedule[0];
     const label = (s) => s ? (s.slate ? `Slate: ${s.title}` : s.title) : '–';
-    nowTitle.textContent = ch.state === 'on_air' ? label(cur) : 'Off air';
+    const cutOn = ch.cut && !ch.cut.scheduled && Date.parse(ch.cut.starts_at) <= now
+      && !(ch.cut.ends_at && Date.parse(ch.cut.ends_at) <= now);
+    nowTitle.textContent = ch.state !== 'on_air' ? 'Off air' : (cutOn ? `Live: ${ch.cut.title}` : label(cur));
     // a linear queue's schedule stops at its last item: the slate follows until stopped
     const after = nxt ? label(nxt) : (cur && ch.mode === 'linear' ? 'End of queue: slate' : '–');
     nextTitle.textContent = ch.state === 'on_air' ? after : (ch.items[0] ? ch.items[0].title : '–');
@@ -182,6 +184,54 @@ export async function channel(id) {
     try { ch = await api('POST', `/v1/channels/${enc(id)}/${what}`); await reload(false); toast(`${what}: done`); }
     catch (err) { fail(err); }
   };
+  // Cutting to a live stream and back (POST .../cut, .../cut/end).
+  const cutStream = h('select', { id: 'cut-stream' });
+  const cutAt = h('input', { id: 'cut-at', type: 'datetime-local' });
+  const cutStatus = h('p', { id: 'cut-status', role: 'status' });
+  const cutButton = h('button', { type: 'submit', id: 'cut' }, 'Cut to live');
+  const cutEnd = h('button', { type: 'button', class: 'quiet', id: 'cut-end' }, 'Back to queue');
+  const renderCut = () => {
+    const c = ch.cut;
+    cutStatus.textContent = !c ? 'Not cut to a live stream.'
+      : c.scheduled ? `Cut to “${c.title || c.live_stream_id}” set for ${when(c.starts_at)}.`
+      : c.ends_at ? `Live: “${c.title}”; back to the queue at ${when(c.ends_at)}.`
+      : `Live: “${c.title}” since ${when(c.starts_at)}; the queue resumes when it ends.`;
+    cutEnd.disabled = !c || (!!c.ends_at && !c.scheduled);
+    cutButton.disabled = ch.state !== 'on_air' || !cutStream.value;
+  };
+  const loadStreams = async () => {
+    const { items } = await api('GET', '/v1/live-streams');
+    const open = items.filter(s => s.status === 'active' || s.status === 'disconnected');
+    const chosen = cutStream.value;
+    cutStream.replaceChildren(...open.map(s => h('option', { value: s.id }, `${s.title} (${s.status})`)));
+    if (!open.length) cutStream.append(h('option', { value: '' }, 'No live stream is on'));
+    if (open.some(s => s.id === chosen)) cutStream.value = chosen;
+    renderCut();
+  };
+  const cutForm = h('form', { class: 'card', id: 'cut-form', 'aria-labelledby': 'cut-title' },
+    h('h2', { id: 'cut-title' }, 'Live stream'),
+    h('p', { class: 'hint' }, 'The channel cuts to the stream at the next segment boundary (or at a set time), and back to its queue where it left it when the stream ends or on “Back to queue”.'),
+    cutStatus,
+    h('div', { class: 'form-grid' },
+      field('cut-stream', 'Live stream', cutStream),
+      field('cut-at', 'At a set time (optional)', cutAt)),
+    h('div', { class: 'actions' }, cutButton, cutEnd));
+  cutForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = { live_stream_id: cutStream.value };
+    if (cutAt.value) body.starts_at = new Date(cutAt.value).toISOString();
+    try {
+      ch = await api('POST', `/v1/channels/${enc(id)}/cut`, body);
+      cutAt.value = ''; renderCut(); await reload(false); toast('Cut to the live stream');
+    } catch (err) { fail(err); }
+  });
+  cutEnd.addEventListener('click', async () => {
+    try {
+      ch = await api('POST', `/v1/channels/${enc(id)}/cut/end`);
+      renderCut(); await reload(false); toast('Back to the queue');
+    } catch (err) { fail(err); }
+  });
+  cutStream.addEventListener('change', renderCut);
   start.addEventListener('click', act('start'));
   stop.addEventListener('click', act('stop'));
   skip.addEventListener('click', act('skip'));
@@ -281,12 +331,14 @@ export async function channel(id) {
         h('h2', {}, 'Run of show'),
         h('p', { class: 'hint', id: 'run-help' },
           'Drag items, or focus one and press Alt+↑ / Alt+↓ (or use the arrow buttons) to reorder.'),
-        warnings, run, live, addForm, slateForm)),
+        warnings, run, live, addForm, cutForm, slateForm)),
     viewers,
     h('section', { class: 'card', 'aria-label': 'As-run log' }, asRun, h('div', { class: 'actions' }, refreshAsRun)),
     h('div', { class: 'actions' }, deleteChannel));
   showSlate();
+  await loadStreams().catch(fail);
   await reload(false);
   await loadAsRun();
   setInterval(tick, 250);
+  setInterval(() => loadStreams().catch(() => {}), 5000);
 }

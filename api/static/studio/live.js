@@ -1,5 +1,5 @@
 // Live: create a live stream, show its ingest URL and key, follow its state, preview it
-// while it is active, end it.
+// while it is active, cut a channel on air to it and back, end it.
 import { api, h, toast, fail, when, setMain, player } from './app.js';
 
 const enc = encodeURIComponent;
@@ -10,7 +10,37 @@ async function copy(text, what) {
   catch { toast(`Select the ${what.toLowerCase()} and copy it`); }
 }
 
-function streamCard(stream, refresh) {
+// Channels on air, with the cut each one shows: cut one to this stream, or back to its queue.
+function cutControls(stream, channels, refresh) {
+  const onAir = channels.filter(c => c.state === 'on_air');
+  const cutHere = onAir.filter(c => c.cut && c.cut.live_stream_id === stream.id && !c.cut.scheduled);
+  const others = onAir.filter(c => !cutHere.includes(c));
+  const pickId = `cut-channel-${stream.id}`;
+  const pick = h('select', { id: pickId, 'data-role': 'cut-channel' },
+    ...others.map(c => h('option', { value: c.id }, c.name)));
+  const cut = h('button', { type: 'submit', 'data-role': 'cut', disabled: !others.length }, 'Cut to this stream');
+  const form = h('form', { class: 'actions', 'aria-label': `Cut a channel to ${stream.title}` },
+    h('label', { for: pickId }, 'Channel on air'), pick, cut);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('POST', `/v1/channels/${enc(pick.value)}/cut`, { live_stream_id: stream.id });
+      toast('The channel cuts to the stream at its next boundary'); await refresh(true);
+    } catch (err) { fail(err); }
+  });
+  const backs = cutHere.map(c => h('li', {},
+    h('span', {}, `${c.name} shows this stream${c.cut.ends_at ? ' (back to its queue soon)' : ''}`),
+    h('button', { class: 'quiet', 'data-role': 'cut-end', 'aria-label': `Back to the queue of ${c.name}`,
+      disabled: !!c.cut.ends_at, onclick: async () => {
+        try { await api('POST', `/v1/channels/${enc(c.id)}/cut/end`); toast('Back to the queue'); await refresh(true); }
+        catch (err) { fail(err); }
+      } }, 'Back to queue')));
+  return h('div', { class: 'cuts', 'data-role': 'cuts' },
+    others.length ? form : h('p', { class: 'hint' }, onAir.length ? '' : 'No channel is on air to cut to this stream.'),
+    backs.length ? h('ul', { class: 'rows' }, ...backs) : null);
+}
+
+function streamCard(stream, refresh, channels) {
   const key = h('code', { class: 'link', 'data-role': 'key', hidden: true }, stream.stream_key);
   const toggle = h('button', { class: 'quiet', 'aria-expanded': 'false', 'aria-label': `Show the stream key of ${stream.title}` }, 'Show key');
   const full = h('code', { class: 'link', 'data-role': 'rtmp', hidden: true }, stream.ingest.rtmp);
@@ -48,6 +78,7 @@ function streamCard(stream, refresh) {
     stream.asset_id ? h('p', {}, 'Recording: ', h('a', { href: `/studio/messages/${enc(stream.asset_id)}` }, 'open the message')) : null,
     ended ? null : h('p', {}, 'Viewers: ', h('a', { href: stream.playback.watch, 'data-role': 'watch', target: '_blank', rel: 'noopener' }, 'the viewer page'), ' (live captions on)'),
     stream.status === 'active' ? video : null,
+    stream.status === 'active' || stream.status === 'disconnected' ? cutControls(stream, channels, refresh) : null,
     ended ? null : h('div', { class: 'actions' },
       h('button', { class: 'quiet', onclick: () => copy(server, 'Server') }, 'Copy server'),
       toggle,
@@ -77,12 +108,14 @@ function preview(video, src) {
 export async function live() {
   const list = h('ul', { class: 'rows', id: 'streams' });
   let shown = '';
-  const refresh = async () => {
+  const refresh = async (force = false) => {
     const { items } = await api('GET', '/v1/live-streams');
-    const state = JSON.stringify(items.map(s => [s.id, s.status, s.asset_id]));
-    if (state === shown) return;  // redraw on a change only: a preview keeps playing
+    const channels = (await api('GET', '/v1/channels')).items;
+    const state = JSON.stringify([items.map(s => [s.id, s.status, s.asset_id]),
+      channels.map(c => [c.id, c.state, c.cut && [c.cut.live_stream_id, c.cut.ends_at, c.cut.scheduled]])]);
+    if (state === shown && !force) return;  // redraw on a change only: a preview keeps playing
     shown = state;
-    list.replaceChildren(...items.map(s => streamCard(s, refresh)));
+    list.replaceChildren(...items.map(s => streamCard(s, refresh, channels)));
   };
   const form = h('form', { class: 'card', id: 'new-stream' },
     h('h2', {}, 'New live stream'),
