@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -176,3 +177,36 @@ def test_a_channel_cuts_to_a_live_stream_and_back(
                "the cut written off")
     ended = _cut(client, cid, live_stream_id=sid)
     assert ended.status_code == 409 and ended.json()["error"]["code"] == "live_stream_ended"
+
+
+def test_a_cut_set_for_a_time_is_made_then(
+        client: httpx.Client, anon: httpx.Client, media: dict, rtmp: Rtmp, live_worker: Path,
+        tmp_path: Path) -> None:
+    stream = create_stream(client, reconnect_window_s=1)
+    sid = str(stream["id"])
+    channel = client.post("/v1/channels", json={"name": "Timed cut", "window_s": 60,
+                                                "slate_asset_id": media["slate"]["id"]}).json()
+    cid = channel["id"]
+    client.post(f"/v1/channels/{cid}/items", json={"asset_id": media["talk"]["id"]})
+    assert client.post(f"/v1/channels/{cid}/start").status_code == 200
+    past = _cut(client, cid, live_stream_id=sid, starts_at="2020-01-01T00:00:00Z")
+    assert past.status_code == 422 and past.json()["error"]["code"] == "invalid_starts_at"
+    publisher = publish(str(stream["ingest"]["rtmp"]), 60, tmp_path / "pub.log")  # type: ignore[index]
+    try:
+        wait_until(lambda: anon.get(f"/live-streams/{sid}.m3u8").status_code == 200, 60, 0.3,
+                   "the stream's first segment")
+        at = datetime.now(UTC) + timedelta(seconds=3)
+        set_for = _cut(client, cid, live_stream_id=sid, starts_at=at.isoformat())
+        assert set_for.status_code == 200, set_for.text
+        assert set_for.json()["cut"]["scheduled"] is True
+        media_url = _variant(anon, cid)
+        wait_until(lambda: any(_is_live(p, sid) for _s, p, _t in
+                               _shown(anon.get(media_url).text)), 60, 0.5, "the timed cut")
+        made = client.get(f"/v1/channels/{cid}").json()["cut"]
+        assert made["scheduled"] is False and made["live_stream_id"] == sid
+        assert datetime.fromisoformat(made["starts_at"]) >= at - timedelta(seconds=0.01)
+    finally:
+        if publisher.poll() is None:
+            publisher.terminate()
+            publisher.wait(10)
+        client.post(f"/v1/channels/{cid}/stop")
