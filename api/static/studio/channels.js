@@ -172,6 +172,7 @@ export async function channel(id) {
     nextTitle.textContent = ch.state === 'on_air' ? after : (ch.items[0] ? ch.items[0].title : '–');
     clock.textContent = cur ? `next in ${countdown((Date.parse(cur.ends_at) - now) / 1000)}` : '';
     for (const li of run.children) li.classList.toggle('onair', !!cur && li.dataset.item === cur.item_id);
+    renderCut();
     // at each boundary, and now and then when the schedule has run out, fetch what follows
     const boundary = cur ? cur.starts_at : null;
     if (ch.state === 'on_air' && !reloading && (boundary !== shownStart
@@ -191,11 +192,13 @@ export async function channel(id) {
   const cutButton = h('button', { type: 'submit', id: 'cut' }, 'Cut to live');
   const cutEnd = h('button', { type: 'button', class: 'quiet', id: 'cut-end' }, 'Back to queue');
   const renderCut = () => {
-    const c = ch.cut;
-    cutStatus.textContent = !c ? 'Not cut to a live stream.'
+    const c = ch.cut && !(ch.cut.ends_at && Date.parse(ch.cut.ends_at) <= Date.now()) ? ch.cut : null;
+    const text = !c ? 'Not cut to a live stream.'
       : c.scheduled ? `Cut to “${c.title || c.live_stream_id}” set for ${when(c.starts_at)}.`
       : c.ends_at ? `Live: “${c.title}”; back to the queue at ${when(c.ends_at)}.`
       : `Live: “${c.title}” since ${when(c.starts_at)}; the queue resumes when it ends.`;
+    // a status region: rewritten only when it says something new (it is read out)
+    if (cutStatus.textContent !== text) cutStatus.textContent = text;
     cutEnd.disabled = !c || (!!c.ends_at && !c.scheduled);
     cutButton.disabled = ch.state !== 'on_air' || !cutStream.value;
   };
