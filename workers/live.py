@@ -60,8 +60,10 @@ STALL_SEGMENTS = 5
 its publisher dropped."""
 STATUS_POLL_S = 0.3
 RECORDING_TIMEOUT_S = 1800
-CAPTIONS_FLUSH_S = 60.0
-"""How long the end of a stream waits for its live captions to hear the last words."""
+CAPTIONS_FLUSH_S = 20.0
+"""How long the end of a stream waits for its live captions to hear the last words before its
+playlists get EXT-X-ENDLIST (viewers wait at the last segment meanwhile): a little more than
+captions may lag before they skip ahead (ingest.live.captioning)."""
 
 
 def live_recognizer(language: str) -> SpeechRecognizer | None:

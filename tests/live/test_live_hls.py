@@ -15,6 +15,7 @@ import m3u8
 from tests.live.conftest import Rtmp, create_stream, status_of
 from tests.support.live import publish
 from tests.support.wait import wait_until
+from workers.live import CAPTIONS_FLUSH_S
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -74,7 +75,9 @@ def test_watch_while_live_then_the_playlist_ends(
     finally:
         _stop(publisher)
     wait_until(lambda: status_of(client, body["id"]) == "ended", 20, 0.3, "ended")
-    wait_until(lambda: _media(anon, body["id"], rendition).is_endlist, 20, 0.3, "ENDLIST")
+    # the end waits for live captions to hear the last words (up to CAPTIONS_FLUSH_S)
+    wait_until(lambda: _media(anon, body["id"], rendition).is_endlist,
+               CAPTIONS_FLUSH_S + 20, 0.3, "ENDLIST")
 
 
 def test_reconnect_continues_the_playlist_after_a_discontinuity(
