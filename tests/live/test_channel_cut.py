@@ -122,6 +122,13 @@ def test_a_channel_cuts_to_a_live_stream_and_back(
         assert [s for s, _p, _t in lives] == list(range(lives[0][0], lives[0][0] + len(lives)))
         numbers = [int(p.rsplit("seg-", 1)[1][:6]) for _s, p, _t in lives]
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        # how far the channel runs behind the stream's own playlist (by design 2 to 4 segments
+        # of 2 s, plus the segment being listed): the same instant, read from both
+        own = _shown(anon.get(f"/live-streams/{sid}/{lives[0][1].split('/')[-2]}.m3u8").text)
+        edge = int(own[-1][1].rsplit("seg-", 1)[1][:6])
+        newest = int(_shown(anon.get(media_url).text)[-1][1].rsplit("seg-", 1)[1][:6])
+        print(f"channel cut: {edge - newest} live segments behind the stream's playlist")
+        assert 0 <= edge - newest <= 6, (edge, newest)
         now = client.get(f"/v1/channels/{cid}").json()
         assert now["now"] is None and now["cut"]["live_stream_id"] == sid
         assert now["next"]["asset_id"] == media["talk"]["id"]
