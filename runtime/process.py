@@ -38,11 +38,14 @@ def die_with_spawning_parent() -> None:
     children are when it dies) leaves its workers serving the port. No-op elsewhere."""
     import multiprocessing
 
-    if multiprocessing.parent_process() is None:
+    spawner = multiprocessing.parent_process()
+    if spawner is None:
         return
-    parent = os.getppid()
     set_parent_death_signal()
-    if os.getppid() != parent:  # the parent died before the flag was set
+    # The parent that spawned us, not whoever is our parent now: a worker that uvicorn
+    # (re)started just before it was killed is adopted while it still imports, and would
+    # otherwise serve the port on its own for ever.
+    if os.getppid() != spawner.pid:
         os._exit(1)
 
 
