@@ -205,3 +205,33 @@ def test_a_chunk_that_cannot_be_decoded_ends_the_asset_and_calls_off_the_stitch(
     assert job_status(pipeline.job_id("publish", asset.id)) == JobStatus.CANCELED
     # the other chunks find the asset errored and do nothing
     assert chunk_jobs.encode_chunk(asset.id, 1) == "skipped"
+
+
+def test_a_chunked_asset_counts_against_its_key_until_its_stitch_ends(
+        chunked: AssetStore, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = chunked
+    monkeypatch.setattr(get_settings(), "max_transcodes_per_key", 1)
+
+    def probed(owner: str) -> str:
+        asset = Asset(id=new_asset_id(), title="limits", owner=owner)
+        store.storage.put_file(keys.source(asset.id), clip, "video/mp4")
+        store.create(asset)
+        assert probe_job.probe_asset(asset.id) == "probed"
+        return asset.id
+
+    first, second = probed("k-chunks"), probed("k-chunks")
+    conn = handles.redis_connection()
+    queue = pipeline.queue(pipeline.media_queue_name(), conn)
+    assert pipeline.job_id("transcode", second) not in queue.job_ids
+    assert transcode_job.transcode_asset(first) == transcode_job.SPLIT
+    # as RQ would mark it: the split job is done, its chunks are not, so the key's one
+    # transcode is still running
+    pipeline.fetch_job(pipeline.job_id("transcode", first), conn).set_status(JobStatus.FINISHED)
+    assert pipeline.transcode_ended(conn, store, "k-chunks", "some-other-asset") == []
+    assert pipeline.job_id("transcode", second) not in queue.job_ids
+    count = len(plan_chunks(SECONDS, CHUNK_S))
+    for index in range(count):
+        assert chunk_jobs.encode_chunk(first, index) == "encoded"
+    assert chunk_jobs.encode_audio(first) == "encoded"
+    assert chunk_jobs.stitch_asset(first, count) == "transcoded"
+    assert pipeline.job_id("transcode", second) in queue.job_ids, "queued once the stitch ended"
