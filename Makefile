@@ -20,7 +20,8 @@ unit: venv ## only the fast tests of pure functions
 	$(PY) -m pytest tests -m "not slow and not integration" $(PYTEST_ARGS)
 
 screenshots: system-deps venv web ## rewrite docs/*.png from the browser tests
-	PODIUM_SCREENSHOTS=1 $(PY) -m pytest tests/test_studio_browser.py tests/test_speaker_page_browser.py $(PYTEST_ARGS)
+	PODIUM_SCREENSHOTS=1 $(PY) -m pytest tests/test_studio_browser.py tests/test_speaker_page_browser.py \
+		tests/live/test_studio_cut_browser.py $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
