@@ -108,7 +108,9 @@ class Run:
                 latest = max((f.starts_at for f in self.fixed), default=now)
                 item.starts_at = datetime.fromtimestamp(max(now, latest + 30) + ahead, UTC)
                 self.fixed.append(Fixed(item.id, item.starts_at.timestamp(), now))
-                if ch.state != ChannelState.ON_AIR:
+                if ch.state != ChannelState.ON_AIR or editing.live_cut(ch, now) is not None:
+                    # off air, or cut to a live stream: a cut goes on over queue edits (they
+                    # only change where the queue resumes), so this start time is not kept
                     self.broken.add(item.id)
             editing.add(ch, item, None if op != "insert" else position, now, feeds)
         elif op == "move" and ch.items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +16,17 @@ from tests.conftest import Stack
 
 
 @pytest.fixture
-def live(stack: Stack) -> LiveLifecycle:
-    return LiveLifecycle(handles.live_store(), CollectingSink())
+def live(stack: Stack) -> Iterator[LiveLifecycle]:
+    """The lifecycle on the session's store; the streams a test leaves open are ended after
+    it: the live workers' watcher would otherwise take them over (each for its reconnect
+    window) and keep the live tests' own streams waiting for a worker."""
+    store = handles.live_store()
+    before = set(store.ids())
+    lifecycle = LiveLifecycle(store, CollectingSink())
+    yield lifecycle
+    for stream_id in set(store.ids()) - before:
+        if store.get(stream_id).status != LiveStatus.ENDED:
+            lifecycle.end(stream_id, EndReason.DELETED)
 
 
 def _new(live: LiveLifecycle, window_s: int = 60) -> LiveStream:
