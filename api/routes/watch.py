@@ -80,20 +80,32 @@ def content_security_policy(settings: Settings, nonce: str) -> str:
     ])
 
 
-def render_watch_page(asset_id: str, title: str, speaker: str | None, token: str | None,
-                      nonce: str, player_installed: bool) -> str:
-    """The page's HTML; every value is escaped for the HTML context it lands in."""
-    src = f"/play/{quote(asset_id, safe='')}.m3u8"
-    if token:
-        src += f"?token={quote(token, safe='')}"
-    return _template().substitute(
-        nonce=nonce,
-        title=escape(title or asset_id),
-        speaker=f'<p class="speaker">{escape(speaker)}</p>' if speaker else "",
-        notice="" if player_installed else _MISSING,
-        src=escape(src, quote=True), wait="no",
-        hls_script='<script src="/static/hls.min.js"></script>' if player_installed else "",
-    )
+def _with_token(src: str, token: str | None) -> str:
+    return f"{src}?token={quote(token, safe='')}" if token else src
+
+
+def _player_page(settings: Settings, title: str, speaker_html: str, src: str,
+                 wait: bool) -> HTMLResponse:
+    """The one player page of /watch, /watch/live and /watch/live-streams: every value is
+    escaped for the HTML context it lands in (``speaker_html`` by the caller); ``wait`` keeps
+    asking for a playlist that does not exist yet (a live stream opened before it starts)."""
+    nonce = secrets.token_urlsafe(16)
+    installed = hls_script_path().is_file()
+    html = _template().substitute(
+        nonce=nonce, title=escape(title), speaker=speaker_html,
+        notice="" if installed else _MISSING, src=escape(src, quote=True),
+        wait="yes" if wait else "no",
+        hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
+    return HTMLResponse(html, headers={
+        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+def _speaker(text: str | None) -> str:
+    return f'<p class="speaker">{escape(text)}</p>' if text else ""
 
 
 @router.get("/watch/{asset_id}", response_class=HTMLResponse,
@@ -102,15 +114,8 @@ def watch(asset_id: str, settings: SettingsDep, store: StoreDep,
           token: TokenQuery = None) -> HTMLResponse:
     """A viewer page playing the asset in the browser (hls.js, or native HLS without MSE)."""
     asset = playable(store, settings, asset_id, token)
-    nonce = secrets.token_urlsafe(16)
-    html = render_watch_page(asset.id, asset.title, asset.speaker, token, nonce,
-                             hls_script_path().is_file())
-    return HTMLResponse(html, headers={
-        "Content-Security-Policy": content_security_policy(settings, nonce),
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return _player_page(settings, asset.title or asset.id, _speaker(asset.speaker),
+                        _with_token(f"/play/{quote(asset.id, safe='')}.m3u8", token), wait=False)
 
 
 @router.get("/watch/live/{channel_id}", response_class=HTMLResponse,
@@ -119,21 +124,9 @@ def watch_live(channel_id: str, settings: SettingsDep, channels: ChannelsDep,
                token: TokenQuery = None) -> HTMLResponse:
     """A viewer page playing a channel's live stream (the same player as `/watch/{id}`)."""
     channel = watchable(channels, settings, channel_id, token).channel
-    nonce = secrets.token_urlsafe(16)
-    src = f"/live/{quote(channel.id, safe='')}.m3u8"
-    if token:
-        src += f"?token={quote(token, safe='')}"
-    installed = hls_script_path().is_file()
-    html = _template().substitute(
-        nonce=nonce, title=escape(channel.name), speaker='<p class="speaker">Live</p>',
-        notice="" if installed else _MISSING, src=escape(src, quote=True), wait="no",
-        hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
-    return HTMLResponse(html, headers={
-        "Content-Security-Policy": content_security_policy(settings, nonce),
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return _player_page(settings, channel.name, _speaker("Live"),
+                        _with_token(f"/live/{quote(channel.id, safe='')}.m3u8", token),
+                        wait=False)
 
 
 @router.get("/watch/live-streams/{stream_id}", response_class=HTMLResponse,
@@ -142,21 +135,9 @@ def watch_live_stream(stream_id: str, settings: SettingsDep,
                       store: LiveStoreDep) -> HTMLResponse:
     """A viewer page playing a speaker's live stream, live captions on (the same player)."""
     stream = store.get(stream_id)
-    nonce = secrets.token_urlsafe(16)
-    installed = hls_script_path().is_file()
-    speaker = f'<p class="speaker">{escape(stream.speaker)} · live</p>' if stream.speaker else (
-        '<p class="speaker">Live</p>')
-    html = _template().substitute(
-        nonce=nonce, title=escape(stream.title), speaker=speaker,
-        notice="" if installed else _MISSING,
-        src=escape(f"/live-streams/{quote(stream.id, safe='')}.m3u8", quote=True), wait="yes",
-        hls_script='<script src="/static/hls.min.js"></script>' if installed else "")
-    return HTMLResponse(html, headers={
-        "Content-Security-Policy": content_security_policy(settings, nonce),
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return _player_page(settings, stream.title,
+                        _speaker(f"{stream.speaker} · live" if stream.speaker else "Live"),
+                        f"/live-streams/{quote(stream.id, safe='')}.m3u8", wait=True)
 
 
 @router.get("/static/hls.min.js", response_class=FileResponse,
