@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import m3u8
 import pytest
 
 from cli import services
@@ -18,7 +19,8 @@ from cli.stack import rtmp_conf
 from config import get_settings
 from runtime import handles
 from tests.conftest import ROOT, Stack
-from tests.support.live import free_port
+from tests.support.live import free_port, publish
+from tests.support.wait import wait_until
 
 
 @dataclass
@@ -125,3 +127,28 @@ def create_stream(client: httpx.Client, **extra: object) -> dict[str, object]:
 
 def status_of(client: httpx.Client, stream_id: object) -> str:
     return str(client.get(f"/v1/live-streams/{stream_id}").json()["status"])
+
+
+def newest_segment(anon: httpx.Client, stream_id: object, rendition: str = "240p") -> int:
+    """The media sequence number of the newest segment listed (-1: none yet)."""
+    resp = anon.get(f"/live-streams/{stream_id}/{rendition}.m3u8")
+    if resp.status_code != 200:
+        return -1
+    playlist = m3u8.loads(resp.text)
+    return int(playlist.media_sequence or 0) + len(playlist.segments) - 1
+
+
+def speaker_returns(client: httpx.Client, anon: httpx.Client, url: str, stream_id: object,
+                    log: Path) -> subprocess.Popen[bytes]:
+    """The speaker publishes again: the stream is back on air, the same playlist goes on with
+    their segments after a discontinuity; the publisher (still running) is returned."""
+    publisher = publish(url, 60, log)
+    wait_until(lambda: status_of(client, stream_id) == "active", 30, 0.3, "back on air")
+    back = newest_segment(anon, stream_id)
+    wait_until(lambda: newest_segment(anon, stream_id) >= back + 3, 40, 0.3,
+               "the speaker's segments after the return")
+    playlist = m3u8.loads(anon.get(f"/live-streams/{stream_id}/240p.m3u8").text)
+    marks = sum(s.discontinuity for s in playlist.segments)
+    assert marks + int(playlist.discontinuity_sequence or 0) >= 2, playlist.dumps()
+    assert publisher.poll() is None
+    return publisher

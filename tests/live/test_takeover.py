@@ -15,17 +15,16 @@ from rq import Worker
 
 from runtime import handles
 from tests.conftest import Stack
-from tests.live.conftest import Rtmp, create_stream, start_live_worker, stop_worker
+from tests.live.conftest import (
+    Rtmp,
+    create_stream,
+    newest_segment,
+    speaker_returns,
+    start_live_worker,
+    stop_worker,
+)
 from tests.support.live import publish
 from tests.support.wait import wait_until
-
-
-def _newest(anon: httpx.Client, stream_id: object, rendition: str = "240p") -> int:
-    resp = anon.get(f"/live-streams/{stream_id}/{rendition}.m3u8")
-    if resp.status_code != 200:
-        return -1
-    playlist = m3u8.loads(resp.text)
-    return int(playlist.media_sequence or 0) + len(playlist.segments) - 1
 
 
 def _kill_the_transcoder(stack: Stack, stream_id: object) -> None:
@@ -42,11 +41,11 @@ def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client,
     body = create_stream(client, reconnect_window_s=60)
     publisher = publish(str(body["ingest"]["rtmp"]), 60, tmp_path / "pub.log")  # type: ignore[index]
     try:
-        wait_until(lambda: _newest(anon, body["id"]) >= 2, 40, 0.3, "first segments")
-        before = _newest(anon, body["id"])
+        wait_until(lambda: newest_segment(anon, body["id"]) >= 2, 40, 0.3, "first segments")
+        before = newest_segment(anon, body["id"])
         _kill_the_transcoder(stack, body["id"])
         killed_at = time.monotonic()
-        wait_until(lambda: _newest(anon, body["id"]) >= before + 2, 40, 0.2,
+        wait_until(lambda: newest_segment(anon, body["id"]) >= before + 2, 40, 0.2,
                    "segments from the worker that took over")
         took = time.monotonic() - killed_at
         print(f"\ntakeover: new segments {took:.1f} s after the worker was killed")
@@ -55,7 +54,7 @@ def test_a_killed_worker_is_taken_over(client: httpx.Client, anon: httpx.Client,
             int(playlist.discontinuity_sequence or 0) > 0, playlist.dumps()
         # the live captions go on too: the new worker writes the segments the dead one left
         # (empty) and hears on from there
-        wait_until(lambda: _newest(anon, body["id"], "subs-en") >= before + 2, 60, 0.3,
+        wait_until(lambda: newest_segment(anon, body["id"], "subs-en") >= before + 2, 60, 0.3,
                    "live captions after the takeover")
         assert publisher.poll() is None  # the speaker never noticed
     finally:
@@ -74,30 +73,21 @@ def test_a_worker_killed_while_the_speaker_is_away_is_taken_over(
     first = publish(url, 60, tmp_path / "first.log")
     second = None
     try:
-        wait_until(lambda: _newest(anon, body["id"]) >= 1, 40, 0.3, "first segments")
+        wait_until(lambda: newest_segment(anon, body["id"]) >= 1, 40, 0.3, "first segments")
         first.terminate()
         first.wait(10)
         wait_until(lambda: client.get(f"/v1/live-streams/{body['id']}").json()["status"]
                    == "disconnected", 20, 0.3, "disconnected")
-        away = _newest(anon, body["id"])
-        wait_until(lambda: _newest(anon, body["id"]) >= away + 1, 40, 0.3, "slate segments")
+        away = newest_segment(anon, body["id"])
+        wait_until(lambda: newest_segment(anon, body["id"]) >= away + 1, 40, 0.3, "slate segments")
         _kill_the_transcoder(stack, body["id"])
         killed_at = time.monotonic()
-        before = _newest(anon, body["id"])
-        wait_until(lambda: _newest(anon, body["id"]) >= before + 2, 40, 0.3,
+        before = newest_segment(anon, body["id"])
+        wait_until(lambda: newest_segment(anon, body["id"]) >= before + 2, 40, 0.3,
                    "slate segments from the worker that took over")
         print(f"\ntakeover while away: new slate segments {time.monotonic() - killed_at:.1f} s "
               "after the worker was killed")
-        second = publish(url, 60, tmp_path / "second.log")
-        wait_until(lambda: client.get(f"/v1/live-streams/{body['id']}").json()["status"]
-                   == "active", 30, 0.3, "back on air")
-        back = _newest(anon, body["id"])
-        wait_until(lambda: _newest(anon, body["id"]) >= back + 3, 40, 0.3,
-                   "the speaker's segments after the return")
-        playlist = m3u8.loads(anon.get(f"/live-streams/{body['id']}/240p.m3u8").text)
-        marks = sum(s.discontinuity for s in playlist.segments)
-        assert marks + int(playlist.discontinuity_sequence or 0) >= 2, playlist.dumps()
-        assert second.poll() is None
+        second = speaker_returns(client, anon, url, body["id"], tmp_path / "second.log")
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
