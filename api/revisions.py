@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 
 from redis.asyncio import Redis as AsyncRedis
@@ -22,6 +23,9 @@ from config import get_settings
 
 log = logging.getLogger(__name__)
 
+WARN_EVERY_S = 30.0
+"""While Redis is away every playlist request fails to read its revision: one warning per this
+many seconds says so (with how many were not logged), not one per request."""
 TIMEOUT_S = 1.0
 """A Redis that does not answer within this sends the request down the full path, whose own
 reads fall back to the bucket (records) or answer 503."""
@@ -47,9 +51,22 @@ async def read(key: str) -> int | None:
     try:
         raw = await _client().get(key)
     except (RedisError, OSError) as exc:
-        log.warning("revision %s unreadable, taking the full path: %s", key, exc)
+        _warn_unreadable(key, exc)
         return None
     try:
         return int(raw) if raw is not None else None
     except ValueError:
         return None
+
+
+_unlogged: dict[str, float] = {"since": -WARN_EVERY_S, "count": 0}
+
+
+def _warn_unreadable(key: str, exc: BaseException) -> None:
+    now = time.monotonic()
+    if now - _unlogged["since"] < WARN_EVERY_S:
+        _unlogged["count"] += 1
+        return
+    more = f" ({_unlogged['count']:.0f} more since the last warning)" if _unlogged["count"] else ""
+    log.warning("revision %s unreadable, taking the full path: %s%s", key, exc, more)
+    _unlogged.update(since=now, count=0)

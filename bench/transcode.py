@@ -32,14 +32,18 @@ from ingest.media import commands, ladder  # noqa: E402
 
 
 def make_source(path: Path, seconds: int) -> Path:
+    """The bench clip at ``path``, made once; written under a temporary name first, so an
+    interrupted run leaves no truncated clip for the next run to reuse."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial.mp4")
         subprocess.run(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
              "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
              "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
              "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-             "-c:a", "aac", str(path)], check=True)
+             "-c:a", "aac", str(partial)], check=True)
+        partial.replace(path)
     return path
 
 

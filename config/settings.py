@@ -149,11 +149,11 @@ class Settings(BaseSettings):
     """A model per language, as JSON: `{"zh": "/models/large-v3", "en": "/models/small.en"}`
     (a full tag like `zh-TW` wins over its primary subtag); wins over asr_model_dir."""
     asr_threads: int = 2
+    """CPU threads of one speech recognition run."""
     mt_model_dir: Path | None = None
     """A CTranslate2 translation model (with source.spm/target.spm) for machine-translated
     caption tracks. Unset: `POST .../translate` answers 409 `translation_unavailable` and
     translations come from people (templates)."""
-    """CPU threads of one speech recognition run."""
     captions_block_ready: bool = False
     """Keep an asset `preparing` until its automatic caption track is done (or failed)."""
     captions_timeout_factor: float = 3.0
